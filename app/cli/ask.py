@@ -1,0 +1,149 @@
+"""``maverick-desk ask``: one question, streamed to stdout through the worker process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
+from app.paths import default_model
+from app.workers import protocol as p
+from app.workers.client import WorkerClient, describe_exit
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ask",
+        help="ask one question (with images) and stream the answer to stdout",
+        description=(
+            "Load the model in a worker process, ask PROMPT about the given images and "
+            "stream the answer to stdout. Timing figures go to stderr."
+        ),
+    )
+    parser.add_argument("prompt", metavar="PROMPT", help="the question")
+    parser.add_argument("--model", help="checkpoint folder (default: the demo checkpoint)")
+    parser.add_argument(
+        "--image", action="append", default=[], metavar="FILE", help="attach an image (repeatable)"
+    )
+    parser.add_argument("--system", metavar="TEXT", help="system prompt")
+    parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
+    parser.add_argument(
+        "--temperature", type=float, default=0.6, metavar="T", help="0 for greedy (default 0.6)"
+    )
+    parser.add_argument("--top-p", type=float, default=0.9, metavar="P", help="default 0.9")
+    parser.add_argument("--seed", type=int, metavar="S", help="random seed for sampling")
+    parser.add_argument(
+        "--max-images",
+        type=int,
+        default=DEFAULT_IMAGE_LIMIT,
+        metavar="N",
+        help=f"per-request image limit (default {DEFAULT_IMAGE_LIMIT})",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress or figures on stderr")
+    parser.set_defaults(handler=run)
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"maverick-desk ask: {message}", file=sys.stderr)
+    return code
+
+
+def _check_args(args: argparse.Namespace) -> str | None:
+    if args.max_new_tokens < 1:
+        return "--max-new-tokens must be at least 1."
+    if args.temperature < 0:
+        return "--temperature must not be negative (0 means greedy)."
+    if not 0 < args.top_p <= 1:
+        return "--top-p must be greater than 0 and at most 1."
+    if not args.prompt.strip():
+        return "the prompt is empty."
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _check_args(args)
+    if problem:
+        return _fail(problem, EXIT_BAD_INPUT)
+    try:
+        check_image_count(len(args.image), args.max_images)
+        images = [str(image_facts(path).path.resolve()) for path in args.image]
+    except ImageError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    model = Path(args.model).expanduser() if args.model else default_model()
+    messages = []
+    if args.system:
+        messages.append(p.ChatTurn("system", args.system))
+    messages.append(p.ChatTurn("user", args.prompt, images))
+
+    client = WorkerClient()
+    client.start()
+    try:
+        return _converse(client, args, model, messages)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        client.shutdown(timeout=10)
+
+
+def _converse(
+    client: WorkerClient, args: argparse.Namespace, model: Path, messages: list[p.ChatTurn]
+) -> int:
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    load_id = client.load(model, image_limit=args.max_images, create_demo_if_missing=not args.model)
+    for event in client.events_for(load_id):
+        if isinstance(event, p.LoadProgress) and event.done == 0:
+            say(f"[{event.stage}…]")
+        elif isinstance(event, p.Ready):
+            label = "  [demo: random weights]" if event.is_demo else ""
+            say(f"[{event.name}, {event.quantisation}, {', '.join(event.devices)}{label}]")
+            for warning in event.warnings:
+                say(f"warning: {warning}")
+        elif isinstance(event, p.Error):
+            return _fail(event.message)
+        elif isinstance(event, p.WorkerDied):
+            return _fail(f"the model worker stopped while loading ({describe_exit(event.exit_code)}).")
+
+    rid = client.generate(
+        messages,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
+    try:
+        for event in client.events_for(rid):
+            if isinstance(event, p.Token):
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, p.Done):
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                say(
+                    f"[prompt {event.prompt_tokens} tokens ({event.image_tokens} image), "
+                    f"{event.generated_tokens} generated, first token "
+                    f"{event.time_to_first_token_s:.2f} s, {event.tokens_per_s:.1f} tokens/s, "
+                    f"finish: {event.finish_reason}]"
+                )
+                return 0
+            elif isinstance(event, p.Cancelled):
+                return EXIT_INTERRUPTED
+            elif isinstance(event, p.Error):
+                code = EXIT_BAD_INPUT if event.error_kind == "bad_input" else EXIT_FAILED
+                return _fail(event.message, code)
+            elif isinstance(event, p.WorkerDied):
+                return _fail(
+                    f"the model worker stopped mid-answer ({describe_exit(event.exit_code)})."
+                )
+    except KeyboardInterrupt:
+        client.cancel(rid)
+        for _ in client.events_for(rid, timeout=30):
+            pass
+        sys.stdout.write("\n")
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED

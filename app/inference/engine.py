@@ -1,0 +1,258 @@
+"""Turning chat messages into model inputs, and generating a streamed answer.
+
+`Engine.generate` runs `model.generate` in the calling thread and hands every new
+piece of text to a callback as it is produced. Running it synchronously (rather
+than in a helper thread feeding a `TextIteratorStreamer`) means an exception
+inside generation reaches the caller directly and nothing can wait forever.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, open_image
+from app.inference.loader import LoadedModel
+
+DeltaCallback = Callable[[str, list[int]], None]
+
+
+class InputError(ValueError):
+    """A request the model cannot take as it is (too many images, too long, ...)."""
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn of a conversation: its role, its text and the image files it carries."""
+
+    role: str
+    text: str
+    images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample. A temperature of 0 means greedy decoding."""
+
+    max_new_tokens: int = 512
+    temperature: float = 0.6
+    top_p: float = 0.9
+    seed: int | None = None
+
+
+@dataclass
+class PreparedInputs:
+    """Tensors for `generate`, with the token counts the status bar shows."""
+
+    tensors: dict[str, Any]
+    prompt_tokens: int
+    image_tokens: int
+    image_count: int
+
+
+@dataclass
+class GenerationResult:
+    """How a generation ended and how fast it was."""
+
+    prompt_tokens: int
+    image_tokens: int
+    generated_tokens: int
+    time_to_first_token_s: float
+    tokens_per_s: float
+    finish_reason: str  # "stop", "length" or "cancelled"
+    token_ids: list[int] = field(default_factory=list)
+
+
+class IncrementalDecoder:
+    """Turns a growing list of token ids into text deltas.
+
+    Text is released only once it is complete: a token that ends inside a
+    multi-byte character (emoji, Thai, Hindi) waits for the next one, so the UI
+    never shows a replacement character.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+        self.ids: list[int] = []
+        self._prefix_offset = 0
+        self._read_offset = 0
+
+    def _decode(self, ids: list[int]) -> str:
+        return str(self._tokenizer.decode(ids, skip_special_tokens=True))
+
+    def push(self, new_ids: Sequence[int]) -> str:
+        self.ids.extend(int(i) for i in new_ids)
+        prefix = self._decode(self.ids[self._prefix_offset : self._read_offset])
+        full = self._decode(self.ids[self._prefix_offset :])
+        if len(full) > len(prefix) and not full.endswith("\ufffd"):
+            self._prefix_offset = self._read_offset
+            self._read_offset = len(self.ids)
+            return full[len(prefix) :]
+        return ""
+
+    def flush(self) -> str:
+        prefix = self._decode(self.ids[self._prefix_offset : self._read_offset])
+        full = self._decode(self.ids[self._prefix_offset :])
+        self._prefix_offset = self._read_offset = len(self.ids)
+        return full[len(prefix) :] if len(full) > len(prefix) else ""
+
+
+class _CallbackStreamer(BaseStreamer):
+    """Hands each generated token to the engine; the first `put` is the prompt."""
+
+    def __init__(self, on_tokens: Callable[[list[int]], None]) -> None:
+        self._on_tokens = on_tokens
+        self._seen_prompt = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self._seen_prompt:
+            self._seen_prompt = True
+            return
+        self._on_tokens([int(t) for t in value.reshape(-1).tolist()])
+
+    def end(self) -> None:
+        pass
+
+
+class _StopWhen(StoppingCriteria):
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self._should_stop = should_stop
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        stop = self._should_stop()
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
+
+
+class Engine:
+    """Generation over one loaded model."""
+
+    def __init__(self, loaded: LoadedModel, image_limit: int = DEFAULT_IMAGE_LIMIT) -> None:
+        self.loaded = loaded
+        self.image_limit = image_limit
+        processor: Any = loaded.processor
+        self._processor = processor
+        self._tokenizer = processor.tokenizer
+        self._patch_id = int(loaded.model.config.image_token_index)
+        eos = loaded.model.generation_config.eos_token_id
+        self._eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+
+    @property
+    def context_length(self) -> int:
+        return self.loaded.info.context_length
+
+    def prepare(self, messages: Sequence[ChatMessage], max_new_tokens: int = 0) -> PreparedInputs:
+        """Apply the chat template and the image processor; raise `InputError`/`ImageError`."""
+        if not messages or messages[-1].role != "user":
+            raise InputError("A request must end with a user message.")
+        image_paths = [path for message in messages for path in message.images]
+        check_image_count(len(image_paths), self.image_limit)
+        images = [open_image(path) for path in image_paths]
+        chat = []
+        for message in messages:
+            if message.role not in {"system", "user", "assistant"}:
+                raise InputError(f"Unknown message role {message.role!r}.")
+            content: list[dict[str, str]] = [{"type": "image"} for _ in message.images]
+            content.append({"type": "text", "text": message.text})
+            chat.append({"role": message.role, "content": content})
+        text = self._processor.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        encoded = self._processor(text=text, images=images or None, return_tensors="pt")
+        input_ids = encoded["input_ids"]
+        prompt_tokens = int(input_ids.shape[1])
+        if self.context_length and prompt_tokens + max_new_tokens > self.context_length:
+            raise InputError(
+                f"The request needs {prompt_tokens:,} prompt tokens plus {max_new_tokens:,} new "
+                f"tokens, more than the model's context of {self.context_length:,}. Remove images "
+                "or earlier messages, or ask for fewer new tokens."
+            )
+        device = self.loaded.model.device
+        tensors: dict[str, Any] = {}
+        for key, value in encoded.items():
+            if not isinstance(value, torch.Tensor):
+                continue
+            if key == "pixel_values":
+                # The vision tower runs in the model's dtype; the processor returns float32.
+                value = value.to(device=device, dtype=self.loaded.dtype)
+            else:
+                value = value.to(device)
+            tensors[key] = value
+        image_tokens = int((input_ids == self._patch_id).sum())
+        return PreparedInputs(tensors, prompt_tokens, image_tokens, len(images))
+
+    def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        params: SamplingParams,
+        on_delta: DeltaCallback,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> GenerationResult:
+        """Generate an answer, calling `on_delta(text, token_ids)` as tokens arrive."""
+        if params.max_new_tokens < 1:
+            raise InputError("max_new_tokens must be at least 1.")
+        if not 0.0 < params.top_p <= 1.0:
+            raise InputError("top_p must be greater than 0 and at most 1.")
+        if params.temperature < 0:
+            raise InputError("temperature must not be negative.")
+        started = time.perf_counter()
+        prepared = self.prepare(messages, params.max_new_tokens)
+        decoder = IncrementalDecoder(self._tokenizer)
+        timing: dict[str, float] = {}
+
+        def on_tokens(ids: list[int]) -> None:
+            now = time.perf_counter()
+            timing.setdefault("first", now)
+            timing["last"] = now
+            on_delta(decoder.push(ids), ids)
+
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens,
+            "streamer": _CallbackStreamer(on_tokens),
+            "stopping_criteria": StoppingCriteriaList([_StopWhen(should_stop)]),
+        }
+        if params.temperature > 0:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        with torch.inference_mode():
+            self.loaded.model.generate(**prepared.tensors, **kwargs)
+        tail = decoder.flush()
+        if tail:
+            on_delta(tail, [])
+        generated = decoder.ids
+        if should_stop():
+            reason = "cancelled"
+        elif generated and generated[-1] in self._eos_ids:
+            reason = "stop"
+        else:
+            reason = "length"
+        first = timing.get("first", time.perf_counter())
+        last = timing.get("last", first)
+        rate = (len(generated) - 1) / (last - first) if len(generated) > 1 and last > first else 0.0
+        return GenerationResult(
+            prompt_tokens=prepared.prompt_tokens,
+            image_tokens=prepared.image_tokens,
+            generated_tokens=len(generated),
+            time_to_first_token_s=first - started,
+            tokens_per_s=rate,
+            finish_reason=reason,
+            token_ids=list(generated),
+        )
+
+
+__all__ = [
+    "ChatMessage",
+    "Engine",
+    "GenerationResult",
+    "ImageError",
+    "IncrementalDecoder",
+    "InputError",
+    "PreparedInputs",
+    "SamplingParams",
+]

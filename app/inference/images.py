@@ -1,0 +1,119 @@
+"""Opening image files for the model, with a clear message for every bad file.
+
+Pillow only, no torch: the UI process uses this to check a dropped file before it
+becomes an attachment, and the worker uses it again before a request.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_IMAGE_LIMIT = 5  # the number of images per request Maverick was tested with
+MAX_IMAGE_PIXELS = 80_000_000  # refuse decompression bombs well before memory runs out
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class ImageError(ValueError):
+    """An image file that cannot be used, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the composer shows on an attachment chip."""
+
+    path: Path
+    width: int
+    height: int
+    file_bytes: int
+    format: str
+
+
+def _check_file(path: Path) -> int:
+    if not path.exists():
+        raise ImageError(f"{path.name}: the file does not exist (was it moved or deleted?).")
+    if path.is_dir():
+        raise ImageError(f"{path.name} is a folder, not an image.")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{path.name}: cannot read the file ({exc.strerror}).") from exc
+    if size == 0:
+        raise ImageError(f"{path.name} is empty (0 bytes), so it is not an image.")
+    if size > MAX_FILE_BYTES:
+        raise ImageError(
+            f"{path.name} is {size // (1024 * 1024)} MiB; images up to "
+            f"{MAX_FILE_BYTES // (1024 * 1024)} MiB are accepted."
+        )
+    if not os.access(path, os.R_OK):
+        raise ImageError(f"{path.name}: permission denied.")
+    return size
+
+
+def open_image(path: Path | str) -> Image.Image:
+    """Decode an image fully and return it as RGB, upright, on white."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with Image.open(path) as img:
+            _check_pixels(path, img.size)
+            img.seek(0)  # first frame of an animation
+            img.load()
+            upright = ImageOps.exif_transpose(img)
+            return _to_rgb(upright)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path.name} is too large to open safely ({exc}).") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(
+            f"{path.name} is not an image that can be read (PNG, JPEG, WebP, GIF, BMP, TIFF)."
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path.name} is damaged or truncated and cannot be decoded: {exc}.") from exc
+
+
+def image_facts(path: Path | str) -> ImageFacts:
+    """Validate an image by decoding it, and return its size for display."""
+    path = Path(path)
+    size = _check_file(path)
+    img = open_image(path)
+    fmt = ""
+    try:
+        with Image.open(path) as raw:
+            fmt = raw.format or ""
+    except OSError:
+        fmt = ""
+    return ImageFacts(path=path, width=img.width, height=img.height, file_bytes=size, format=fmt)
+
+
+def check_image_count(count: int, limit: int = DEFAULT_IMAGE_LIMIT) -> None:
+    """Raise if a request carries more images than the per-request limit."""
+    if count > limit:
+        raise ImageError(
+            f"{count} images in one request; the limit is {limit} (Maverick was tested with "
+            "up to 5). Remove some images or raise the limit in the settings."
+        )
+
+
+def _check_pixels(path: Path, size: tuple[int, int]) -> None:
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"{path.name} is {width} × {height} pixels, more than the "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels accepted; scale it down first."
+        )
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img.copy()
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return img.convert("RGB")

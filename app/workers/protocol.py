@@ -1,0 +1,240 @@
+"""The messages between the app and its worker process.
+
+One JSON object per line. Every message carries the protocol version ``v``, its
+``kind`` and, where it belongs to a request, the ``request_id``. Requests go from
+the app to the worker on the worker's stdin; events come back on its stdout.
+Nothing here is ever a pickled Python object.
+
+Every `Load` and `Generate` ends in exactly one of: `Ready` (for a load) or
+`Done` (for a generation), `Error`, or `Cancelled`. `WorkerDied` is made by the
+client when the worker process exits unexpectedly.
+
+The ``kind`` strings are part of the wire format: never change or reuse one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+PROTOCOL_VERSION = 1
+
+
+class ProtocolError(ValueError):
+    """A line that is not a valid message of this protocol version."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """Base of every message; subclasses set `kind`."""
+
+    kind: ClassVar[str] = ""
+
+
+# ---------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class Load(Message):
+    """Load a checkpoint folder; answered by `LoadProgress`… then `Ready` or `Error`."""
+
+    kind: ClassVar[str] = "load"
+    request_id: str
+    checkpoint: str
+    attn_implementation: str = "sdpa"
+    image_limit: int = 5
+    # Write the demo checkpoint first if `checkpoint` is a missing demo folder (…/bf16 or …/fp8).
+    create_demo_if_missing: bool = False
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """A message of the conversation as the worker receives it."""
+
+    role: str
+    text: str
+    images: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Generate(Message):
+    """Generate an answer to `messages`; streamed as `Token`s, then `Done`/`Error`/`Cancelled`."""
+
+    kind: ClassVar[str] = "generate"
+    request_id: str
+    messages: list[ChatTurn]
+    max_new_tokens: int = 512
+    temperature: float = 0.6
+    top_p: float = 0.9
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Cancel(Message):
+    """Stop the named generation after the token being generated."""
+
+    kind: ClassVar[str] = "cancel"
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Shutdown(Message):
+    """Finish the current step and exit."""
+
+    kind: ClassVar[str] = "shutdown"
+
+
+# ------------------------------------------------------------------ events
+
+
+@dataclass(frozen=True)
+class Hello(Message):
+    """The first line a worker writes: it is up and speaks this protocol."""
+
+    kind: ClassVar[str] = "hello"
+    pid: int
+    python: str
+
+
+@dataclass(frozen=True)
+class LoadProgress(Message):
+    """A step of loading: e.g. stage 'loading weights', 3 of 5 shards done."""
+
+    kind: ClassVar[str] = "load_progress"
+    request_id: str
+    stage: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Ready(Message):
+    """The model is loaded and can generate."""
+
+    kind: ClassVar[str] = "ready"
+    request_id: str
+    name: str
+    path: str
+    parameters: int
+    active_parameters: int
+    quantisation: str
+    devices: list[str]
+    context_length: int
+    is_demo: bool
+    load_seconds: float
+    generation_defaults: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Token(Message):
+    """New text of a generation; several tokens are coalesced when they come fast."""
+
+    kind: ClassVar[str] = "token"
+    request_id: str
+    text: str
+    token_ids: list[int]
+
+
+@dataclass(frozen=True)
+class Done(Message):
+    """A generation finished; figures for the status bar."""
+
+    kind: ClassVar[str] = "done"
+    request_id: str
+    prompt_tokens: int
+    image_tokens: int
+    generated_tokens: int
+    time_to_first_token_s: float
+    tokens_per_s: float
+    finish_reason: str
+
+
+@dataclass(frozen=True)
+class Cancelled(Message):
+    """A generation stopped at the app's request; the tokens sent so far stand."""
+
+    kind: ClassVar[str] = "cancelled"
+    request_id: str
+    generated_tokens: int
+
+
+@dataclass(frozen=True)
+class Error(Message):
+    """A request failed. `error_kind` is one of ERROR_KINDS."""
+
+    kind: ClassVar[str] = "error"
+    request_id: str
+    error_kind: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerDied(Message):
+    """Made by the client: the worker process exited without being asked to."""
+
+    kind: ClassVar[str] = "worker_died"
+    exit_code: int | None
+    stderr_tail: str = ""
+
+
+ERROR_KINDS = (
+    "bad_checkpoint",  # the folder cannot be loaded as it is
+    "bad_input",  # the request cannot be served as it is (images, length, parameters)
+    "not_loaded",  # generate before a successful load
+    "generation_failed",  # an exception inside model.generate
+    "load_failed",  # an exception while loading
+    "protocol",  # a line the worker could not understand
+)
+
+REQUESTS: tuple[type[Message], ...] = (Load, Generate, Cancel, Shutdown)
+EVENTS: tuple[type[Message], ...] = (
+    Hello,
+    LoadProgress,
+    Ready,
+    Token,
+    Done,
+    Cancelled,
+    Error,
+    WorkerDied,
+)
+_BY_KIND: dict[str, type[Message]] = {cls.kind: cls for cls in REQUESTS + EVENTS}
+
+
+def encode(message: Message) -> bytes:
+    """One line of JSON, newline-terminated."""
+    body = {"v": PROTOCOL_VERSION, "kind": message.kind, **dataclasses.asdict(message)}
+    return (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def decode(line: bytes | str) -> Message:
+    """Parse one line; raise `ProtocolError` for anything that is not a valid message."""
+    try:
+        body = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ProtocolError("a message must be a JSON object")
+    version = body.pop("v", None)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(f"protocol version {version!r}, expected {PROTOCOL_VERSION}")
+    kind = body.pop("kind", None)
+    cls = _BY_KIND.get(str(kind))
+    if cls is None:
+        raise ProtocolError(f"unknown message kind {kind!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(body) - names
+    if unknown:
+        raise ProtocolError(f"{kind}: unknown fields {sorted(unknown)}")
+    if cls is Generate:
+        try:
+            body["messages"] = [ChatTurn(**turn) for turn in body.get("messages", [])]
+        except TypeError as exc:
+            raise ProtocolError(f"generate: malformed messages: {exc}") from exc
+    try:
+        return cls(**body)
+    except TypeError as exc:
+        raise ProtocolError(f"{kind}: {exc}") from exc

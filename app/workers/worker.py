@@ -1,0 +1,285 @@
+"""The worker process: owns the model, reads requests on stdin, writes events on stdout.
+
+Run as ``python -m app.workers.worker``. Three threads:
+
+- the reader parses requests; a `Cancel` takes effect at once (it sets a flag the
+  running generation checks after every token), everything else is queued;
+- the main thread loads and generates, one request at a time;
+- the writer sends events, merging consecutive `Token`s of a request that queue
+  up while the pipe is busy, so a fast model never floods a slow reader.
+
+The protocol owns file descriptor 1; anything a library prints goes to stderr.
+If stdin closes (the app is gone) the worker exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from typing import IO, Any
+
+from app.workers import protocol as p
+
+log = logging.getLogger("maverick_desk.worker")
+
+# Test hook: "raise-after-tokens:N" raises inside model.generate after N tokens.
+FAULT_ENV = "MAVERICK_DESK_INJECT_FAULT"
+
+
+class InjectedFault(RuntimeError):
+    """Raised by the fault-injection hook, to prove errors reach the app."""
+
+
+class _Writer:
+    """Serialises events onto the protocol pipe from one thread."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._queue: queue.Queue[p.Message | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="protocol-writer", daemon=True)
+        self._thread.start()
+
+    def send(self, message: p.Message) -> None:
+        self._queue.put(message)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _drain(self, first: p.Message) -> list[p.Message]:
+        batch = [first]
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return batch
+            if item is None:
+                self._queue.put(None)
+                return batch
+            batch.append(item)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            out: list[p.Message] = []
+            for message in self._drain(first):
+                prev = out[-1] if out else None
+                if (
+                    isinstance(message, p.Token)
+                    and isinstance(prev, p.Token)
+                    and prev.request_id == message.request_id
+                ):
+                    out[-1] = p.Token(
+                        request_id=message.request_id,
+                        text=prev.text + message.text,
+                        token_ids=prev.token_ids + message.token_ids,
+                    )
+                else:
+                    out.append(message)
+            try:
+                self._stream.write(b"".join(p.encode(m) for m in out))
+                self._stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                os._exit(0)  # the app is gone; nobody is left to tell
+
+
+class Worker:
+    """Handles requests; the model lives here and only here."""
+
+    def __init__(self, writer: _Writer) -> None:
+        self._send = writer.send
+        self._engine: Any = None
+        self._jobs: queue.Queue[p.Message] = queue.Queue()
+        self._cancelled: set[str] = set()
+        self._running: str | None = None
+        self._lock = threading.Lock()
+        self._fault_after = _fault_tokens()
+
+    # ---- reader thread
+    def read_requests(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            if not line.strip():
+                continue
+            try:
+                message = p.decode(line)
+            except p.ProtocolError as exc:
+                self._send(p.Error(request_id="", error_kind="protocol", message=str(exc)))
+                continue
+            if isinstance(message, p.Cancel):
+                with self._lock:
+                    self._cancelled.add(message.request_id)
+                continue
+            self._jobs.put(message)
+        self._jobs.put(p.Shutdown())  # stdin closed: the app has gone
+
+    # ---- main thread
+    def serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if isinstance(job, p.Shutdown):
+                return
+            with self._lock:
+                self._running = getattr(job, "request_id", None)
+            try:
+                if isinstance(job, p.Load):
+                    self._load(job)
+                elif isinstance(job, p.Generate):
+                    self._generate(job)
+            finally:
+                with self._lock:
+                    self._running = None
+
+    def _load(self, job: p.Load) -> None:
+        from app.inference.checkpoint import CheckpointError
+        from app.inference.engine import Engine
+        from app.inference.loader import load_model
+
+        started = time.perf_counter()
+
+        def progress(stage: str, done: int, total: int) -> None:
+            self._send(p.LoadProgress(job.request_id, stage, done, total))
+
+        try:
+            self._write_demo_if_asked(job, progress)
+            loaded = load_model(
+                job.checkpoint, progress=progress, attn_implementation=job.attn_implementation
+            )
+        except CheckpointError as exc:
+            self._send(p.Error(job.request_id, "bad_checkpoint", str(exc), traceback.format_exc()))
+            return
+        except Exception as exc:
+            log.exception("loading %s failed", job.checkpoint)
+            message = f"Loading the model failed: {type(exc).__name__}: {exc}"
+            self._send(p.Error(job.request_id, "load_failed", message, traceback.format_exc()))
+            return
+        self._engine = Engine(loaded, image_limit=job.image_limit)
+        gen = loaded.model.generation_config
+        info = loaded.info
+        self._send(
+            p.Ready(
+                request_id=job.request_id,
+                name=info.name,
+                path=str(info.path),
+                parameters=info.total_parameters,
+                active_parameters=info.active_parameters,
+                quantisation=loaded.quantisation,
+                devices=loaded.devices,
+                context_length=info.context_length,
+                is_demo=info.is_demo,
+                load_seconds=time.perf_counter() - started,
+                generation_defaults={
+                    "temperature": gen.temperature if gen.do_sample else 0.0,
+                    "top_p": gen.top_p if gen.top_p is not None else 1.0,
+                    "max_new_tokens": gen.max_new_tokens or 512,
+                },
+                warnings=loaded.warnings,
+            )
+        )
+
+    @staticmethod
+    def _write_demo_if_asked(job: p.Load, progress: Any) -> None:
+        from pathlib import Path
+
+        folder = Path(job.checkpoint)
+        if not job.create_demo_if_missing or folder.exists() or folder.name not in {"bf16", "fp8"}:
+            return
+        from app.inference.demo import write_demo_checkpoint
+
+        progress("writing the demo checkpoint", 0, 1)
+        write_demo_checkpoint(folder.parent)
+        progress("writing the demo checkpoint", 1, 1)
+
+    def _is_cancelled(self, request_id: str) -> bool:
+        with self._lock:
+            return request_id in self._cancelled
+
+    def _generate(self, job: p.Generate) -> None:
+        from app.inference.engine import ChatMessage, ImageError, InputError, SamplingParams
+
+        rid = job.request_id
+        if self._engine is None:
+            self._send(p.Error(rid, "not_loaded", "No model is loaded yet; load one first."))
+            return
+        if self._is_cancelled(rid):  # cancelled while it waited in the queue
+            with self._lock:
+                self._cancelled.discard(rid)
+            self._send(p.Cancelled(rid, 0))
+            return
+        count = 0
+
+        def on_delta(text: str, ids: list[int]) -> None:
+            nonlocal count
+            count += len(ids)
+            if self._fault_after is not None and count > self._fault_after:
+                raise InjectedFault(f"fault injected after {self._fault_after} tokens")
+            if text or ids:
+                self._send(p.Token(rid, text, ids))
+
+        messages = [ChatMessage(t.role, t.text, tuple(t.images)) for t in job.messages]
+        params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed)
+        try:
+            result = self._engine.generate(messages, params, on_delta, lambda: self._is_cancelled(rid))
+        except (ImageError, InputError) as exc:
+            self._send(p.Error(rid, "bad_input", str(exc), traceback.format_exc()))
+            return
+        except Exception as exc:
+            log.exception("generation %s failed", rid)
+            message = f"Generation failed: {type(exc).__name__}: {exc}"
+            self._send(p.Error(rid, "generation_failed", message, traceback.format_exc()))
+            return
+        finally:
+            with self._lock:
+                self._cancelled.discard(rid)
+        if result.finish_reason == "cancelled":
+            self._send(p.Cancelled(rid, result.generated_tokens))
+            return
+        self._send(
+            p.Done(
+                request_id=rid,
+                prompt_tokens=result.prompt_tokens,
+                image_tokens=result.image_tokens,
+                generated_tokens=result.generated_tokens,
+                time_to_first_token_s=result.time_to_first_token_s,
+                tokens_per_s=result.tokens_per_s,
+                finish_reason=result.finish_reason,
+            )
+        )
+
+
+def _fault_tokens() -> int | None:
+    spec = os.environ.get(FAULT_ENV, "")
+    if spec.startswith("raise-after-tokens:"):
+        return int(spec.split(":", 1)[1])
+    return None
+
+
+def main() -> int:
+    """Entry point of the worker process."""
+    # Keep fd 1 for the protocol; send stray prints (and C-level output) to stderr.
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="worker %(levelname)s %(name)s: %(message)s"
+    )
+    writer = _Writer(os.fdopen(protocol_fd, "wb", buffering=0))
+    writer.send(p.Hello(pid=os.getpid(), python=sys.version.split()[0]))
+    worker = Worker(writer)
+    reader = threading.Thread(
+        target=worker.read_requests, args=(sys.stdin.buffer,), name="protocol-reader", daemon=True
+    )
+    reader.start()
+    worker.serve()
+    writer.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
