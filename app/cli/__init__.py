@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import ask, demo_checkpoint, info
+from app.cli import ask, demo_checkpoint, info, models, preflight
 
-SUBCOMMANDS = (ask, info, demo_checkpoint)
+SUBCOMMANDS = (ask, info, demo_checkpoint, models, preflight)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.ui.app import run_app
 
         return run_app(args)
-    return int(args.handler(args))
+    code: int = args.handler(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -107,7 +107,9 @@ def _converse(
         elif isinstance(event, p.Error):
             return _fail(event.message)
         elif isinstance(event, p.WorkerDied):
-            return _fail(f"the model worker stopped while loading ({describe_exit(event.exit_code)}).")
+            return _fail(
+                f"the model worker stopped while loading ({describe_exit(event.exit_code)})."
+            )
 
     rid = client.generate(
         messages,

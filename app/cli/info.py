@@ -60,8 +60,12 @@ def run(args: argparse.Namespace) -> int:
         ),
         ("context", f"{info.context_length:,} tokens"),
         ("size on disk", human_bytes(info.size_bytes)),
-        ("files", f"{len(info.shards)} safetensors shard(s): " + ", ".join(info.shards[:3])
-         + (" …" if len(info.shards) > 3 else "")),
+        (
+            "files",
+            f"{len(info.shards)} safetensors shard(s): "
+            + ", ".join(info.shards[:3])
+            + (" …" if len(info.shards) > 3 else ""),
+        ),
     ]
     width = max(len(key) for key, _ in rows)
     for key, value in rows:

@@ -121,7 +121,9 @@ def build_config(tokenizer: PreTrainedTokenizerFast, sizes: DemoSizes = SIZES) -
     """Maverick's config.json with every size scaled down."""
 
     def token_id(token: str) -> int:
-        return int(tokenizer.convert_tokens_to_ids(token))
+        found = tokenizer.convert_tokens_to_ids(token)
+        assert isinstance(found, int)
+        return found
 
     # Exactly the tokenizer's size, as in Maverick (202,048), so every id decodes.
     vocab = len(tokenizer)
@@ -216,11 +218,12 @@ def build_model(config: Llama4Config, seed: int = SEED) -> Llama4ForConditionalG
         param.data = param.data.to(torch.bfloat16)
     # The default init draws the routed-expert tensors as zeros or leaves them
     # uninitialised; draw them like any other Linear so they do something.
-    std = config.text_config.initializer_range * 8
+    std = config.get_text_config().initializer_range * 8
     for module in model.modules():
         if type(module).__name__ != "Llama4TextExperts":
             continue
-        for param in (module.gate_up_proj, module.down_proj):
+        params: tuple[Any, ...] = (module.gate_up_proj, module.down_proj)
+        for param in params:
             drawn = torch.randn(param.shape, dtype=torch.float32) * std
             # Quantise in the Linear layout [experts, out, in], then store back.
             linear = drawn.transpose(1, 2)
@@ -236,10 +239,11 @@ def _dequantised(quantised: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 def generation_config(tokenizer: PreTrainedTokenizerFast, config: Llama4Config) -> GenerationConfig:
     """Maverick's published defaults: sampling at temperature 0.6, top_p 0.9."""
+    text = config.get_text_config()
     return GenerationConfig(
-        bos_token_id=config.text_config.bos_token_id,
-        eos_token_id=config.text_config.eos_token_id,
-        pad_token_id=config.text_config.pad_token_id,
+        bos_token_id=text.bos_token_id,
+        eos_token_id=text.eos_token_id,
+        pad_token_id=text.pad_token_id,
         do_sample=True,
         temperature=0.6,
         top_p=0.9,
@@ -252,7 +256,9 @@ def _write_marker(directory: Path, precision: str) -> None:
         "name": DEMO_NAME,
         "precision": precision,
         "random_weights": True,
-        "note": "Maverick's architecture in miniature with random weights; its answers are gibberish.",
+        "note": (
+            "Maverick's architecture in miniature with random weights; its answers are gibberish."
+        ),
     }
     (directory / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
 
@@ -358,7 +364,10 @@ def write_fp8_twin(bf16_dir: Path, fp8_dir: Path) -> None:
                 prefix = name.removesuffix("gate_up_proj")
                 half = tensor.shape[2] // 2
                 for e in range(tensor.shape[0]):
-                    for proj, part in (("gate_proj", tensor[e, :, :half]), ("up_proj", tensor[e, :, half:])):
+                    for proj, part in (
+                        ("gate_proj", tensor[e, :, :half]),
+                        ("up_proj", tensor[e, :, half:]),
+                    ):
                         _put_fp8(out, f"{prefix}{e}.{proj}", part.t())
             elif name.endswith("experts.down_proj"):
                 prefix = name.removesuffix("down_proj")

@@ -51,7 +51,8 @@ CORPUS: tuple[str, ...] = (
     "อธิบายแผนภูมิและสรุปตาราง",
     # Markdown, tables and code
     "# Heading\n\n- item one\n- item two\n\n**bold** and *italic* and `code`.",
-    "| year | revenue | cost |\n|------|---------|------|\n| 2024 | 1,200 | 800 |\n| 2025 | 1,450 | 870 |",
+    "| year | revenue | cost |\n|------|---------|------|\n"
+    "| 2024 | 1,200 | 800 |\n| 2025 | 1,450 | 870 |",
     "```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```",
     "for (let i = 0; i < 10; i++) { console.log(i); }",
     "SELECT name, count(*) FROM messages GROUP BY name ORDER BY 2 DESC;",

@@ -220,8 +220,9 @@ class Engine:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if params.seed is not None:
             torch.manual_seed(params.seed)
+        model: Any = self.loaded.model
         with torch.inference_mode():
-            self.loaded.model.generate(**prepared.tensors, **kwargs)
+            model.generate(**prepared.tensors, **kwargs)
         tail = decoder.flush()
         if tail:
             on_delta(tail, [])

@@ -73,7 +73,9 @@ def open_image(path: Path | str) -> Image.Image:
             f"{path.name} is not an image that can be read (PNG, JPEG, WebP, GIF, BMP, TIFF)."
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path.name} is damaged or truncated and cannot be decoded: {exc}.") from exc
+        raise ImageError(
+            f"{path.name} is damaged or truncated and cannot be decoded: {exc}."
+        ) from exc
 
 
 def image_facts(path: Path | str) -> ImageFacts:

@@ -10,6 +10,7 @@ once, so nothing waits on a dead worker.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import queue
@@ -94,8 +95,12 @@ class WorkerClient:
         proc = self._proc
         assert proc.stdout is not None and proc.stderr is not None
         self._threads = [
-            threading.Thread(target=self._read_events, args=(proc,), daemon=True, name="worker-events"),
-            threading.Thread(target=self._read_stderr, args=(proc.stderr,), daemon=True, name="worker-stderr"),
+            threading.Thread(
+                target=self._read_events, args=(proc,), daemon=True, name="worker-events"
+            ),
+            threading.Thread(
+                target=self._read_stderr, args=(proc.stderr,), daemon=True, name="worker-stderr"
+            ),
         ]
         for thread in self._threads:
             thread.start()
@@ -229,10 +234,8 @@ class WorkerClient:
     def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
 
 
 def describe_exit(code: int | None) -> str:

@@ -225,7 +225,9 @@ class Worker:
         messages = [ChatMessage(t.role, t.text, tuple(t.images)) for t in job.messages]
         params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed)
         try:
-            result = self._engine.generate(messages, params, on_delta, lambda: self._is_cancelled(rid))
+            result = self._engine.generate(
+                messages, params, on_delta, lambda: self._is_cancelled(rid)
+            )
         except (ImageError, InputError) as exc:
             self._send(p.Error(rid, "bad_input", str(exc), traceback.format_exc()))
             return

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Launch Maverick Desk. The first run creates .venv, installs everything and writes the
+# demo checkpoint; later runs start at once. Arguments go to `maverick-desk`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup-env.sh"
+
+DEMO="$("$VENV/bin/python" -c 'from app.paths import demo_checkpoint_root; print(demo_checkpoint_root())')"
+if [ -z "${MAVERICK_DESK_MODEL:-}" ] && [ ! -f "$DEMO/bf16/config.json" ]; then
+    echo "==> writing the demo checkpoint (tiny, random weights) to $DEMO" >&2
+    "$VENV/bin/maverick-desk" demo-checkpoint "$DEMO" >&2
+fi
+exec "$VENV/bin/maverick-desk" "$@"

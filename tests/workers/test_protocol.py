@@ -1,0 +1,63 @@
+"""The wire format: every message round-trips; anything else is refused with a reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.workers import protocol as p
+
+SAMPLES: list[p.Message] = [
+    p.Load("r1", "/models/maverick", "flex_attention", 3, True),
+    p.Generate(
+        "r2",
+        [p.ChatTurn("system", "Be brief."), p.ChatTurn("user", "مرحبا 😀", ["/tmp/a.png"])],
+        64,
+        0.0,
+        1.0,
+        7,
+    ),
+    p.Cancel("r2"),
+    p.Shutdown(),
+    p.Hello(123, "3.11.7"),
+    p.LoadProgress("r1", "loading weights", 2, 5),
+    p.Ready("r1", "demo", "/m", 10, 5, "bf16", ["CPU"], 65536, True, 1.5, {"top_p": 0.9}, ["w"]),
+    p.Token("r2", "hé", [1, 2]),
+    p.Done("r2", 30, 16, 8, 0.2, 150.0, "length"),
+    p.Cancelled("r2", 4),
+    p.Error("r2", "bad_input", "too many images", "Traceback ..."),
+    p.WorkerDied(-9, "killed"),
+]
+
+
+@pytest.mark.parametrize("message", SAMPLES, ids=lambda m: m.kind)
+def test_round_trip(message: p.Message) -> None:
+    line = p.encode(message)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    body = json.loads(line)
+    assert body["v"] == p.PROTOCOL_VERSION and body["kind"] == message.kind
+    assert p.decode(line) == message
+
+
+def test_kinds_are_unique() -> None:
+    kinds = [cls.kind for cls in p.REQUESTS + p.EVENTS]
+    assert len(kinds) == len(set(kinds))
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"kind": "cancel", "request_id": "x"}', "protocol version None"),
+        (b'{"v": 99, "kind": "cancel", "request_id": "x"}', "protocol version 99"),
+        (b'{"v": 1, "kind": "teleport"}', "unknown message kind 'teleport'"),
+        (b'{"v": 1, "kind": "cancel", "request_id": "x", "extra": 1}', "unknown fields"),
+        (b'{"v": 1, "kind": "cancel"}', "cancel:"),
+        (b'{"v": 1, "kind": "generate", "request_id": "x", "messages": [{"who": 1}]}', "malformed"),
+    ],
+)
+def test_refused(line: bytes, reason: str) -> None:
+    with pytest.raises(p.ProtocolError, match=reason):
+        p.decode(line)
