@@ -43,3 +43,21 @@ def default_model() -> Path:
     if override:
         return Path(override).expanduser()
     return demo_checkpoint_root() / "bf16"
+
+
+def packaged_file(folder: str, name: str) -> Path:
+    """A file from the repository's `resources/` or `packaging/` folder.
+
+    Installed from a wheel they live in the packages `app.resources` and
+    `app.desktop_files`; run from a source checkout they are beside `app/`.
+    """
+    package = {"resources": "app.resources", "packaging": "app.desktop_files"}[folder]
+    try:
+        from importlib import resources
+
+        candidate = Path(str(resources.files(package).joinpath(name)))
+        if candidate.is_file():
+            return candidate
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / folder / name
