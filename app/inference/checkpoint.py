@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,8 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
             if header_len > MAX_HEADER_BYTES or 8 + header_len > size:
                 raise CheckpointError(
                     f"{path.name} is truncated or not a safetensors file "
-                    f"(header of {header_len} bytes in a file of {size})."
+                    f"(header of {header_len} bytes in a file of {size}). "
+                    "Download or copy the file again."
                 )
             header = json.loads(handle.read(header_len))
     except OSError as exc:
@@ -190,23 +192,34 @@ def _is_routed_expert(name: str) -> bool:
 def count_parameters(
     tensors: list[TensorEntry] | tuple[TensorEntry, ...], config: dict[str, Any]
 ) -> tuple[int, int]:
-    """Total and active parameters: a token uses top-k of the routed experts."""
+    """Total and active parameters.
+
+    A text token passes through top-k of the routed experts and not the vision
+    tower, which is how Meta counts Maverick's 17 B active of 400 B.
+    """
     text = config.get("text_config") or config
     experts = int(text.get("num_local_experts") or 1)
     top_k = int(text.get("num_experts_per_tok") or 1)
-    total = routed = 0
+    total = routed = vision = 0
     for entry in tensors:
         if entry.name.endswith(("weight_scale", "weight_zero_point", "input_scale")):
             continue
         total += entry.numel
         if _is_routed_expert(entry.name):
             routed += entry.numel
-    active = total - routed + routed * top_k // max(experts, 1)
+        elif entry.name.startswith(("vision_model.", "multi_modal_projector.")):
+            vision += entry.numel
+    active = total - vision - routed + routed * top_k // max(experts, 1)
     return total, active
 
 
-def inspect_checkpoint(folder: Path | str) -> CheckpointInfo:
-    """Check a folder as the worker would before loading it; raise `CheckpointError`."""
+def inspect_checkpoint(
+    folder: Path | str, on_shard: Callable[[int, int], None] | None = None
+) -> CheckpointInfo:
+    """Check a folder as the worker would before loading it; raise `CheckpointError`.
+
+    `on_shard(done, total)` is called after each shard's header has been checked.
+    """
     folder = Path(folder).expanduser()
     if not folder.exists():
         raise CheckpointError(
@@ -228,9 +241,11 @@ def inspect_checkpoint(folder: Path | str) -> CheckpointInfo:
     shards = _shards(folder)
     tensors: list[TensorEntry] = []
     size = 0
-    for shard in shards:
+    for number, shard in enumerate(shards, 1):
         path = folder / shard
         header = read_safetensors_header(path)
+        if on_shard is not None:
+            on_shard(number, len(shards))
         size += path.stat().st_size
         for name, entry in header.items():
             if name == "__metadata__":

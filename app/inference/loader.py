@@ -9,8 +9,11 @@ generates garbage without an error.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,27 @@ from transformers import (
 )
 
 from app.inference.checkpoint import CheckpointInfo, human_bytes, inspect_checkpoint
+from app.inference.devices import Device
+from app.inference.preflight import (
+    ATTENTION_IMPLEMENTATIONS,
+    max_memory_plan,
+    model_memory,
+    preflight,
+)
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[str, int, int], None]
+# stage, done, total, and optionally bytes done and bytes in all
+ProgressCallback = Callable[..., None]
+StopCheck = Callable[[], bool]
+
+
+class LoadCancelled(Exception):
+    """Loading stopped because the app asked; nothing of the model is kept."""
+
+
+class LoadPlanError(ValueError):
+    """The model does not fit the GPUs; the message says why and what to change."""
 
 
 @dataclass
@@ -62,7 +82,9 @@ def fp8_kernels_available() -> bool:
     return bool(torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 9))
 
 
-def quantisation_plan(info: CheckpointInfo) -> tuple[CompressedTensorsConfig | None, str, list[str]]:
+def quantisation_plan(
+    info: CheckpointInfo,
+) -> tuple[CompressedTensorsConfig | None, str, list[str]]:
     """How to load the checkpoint's weights: the config to pass, a label, and warnings."""
     if not info.is_fp8:
         return None, info.precision, []
@@ -78,16 +100,98 @@ def quantisation_plan(info: CheckpointInfo) -> tuple[CompressedTensorsConfig | N
     return CompressedTensorsConfig(dequantize=True), "fp8 dequantised to bf16", [warning]
 
 
+def largest_layer_bytes(info: CheckpointInfo) -> int:
+    """Bytes of the biggest decoder layer: `device_map` never splits one across GPUs."""
+    sizes: dict[str, int] = {}
+    for tensor in info.tensors:
+        match = re.search(r"\.layers\.(\d+)\.", tensor.name)
+        if match:
+            key = tensor.name[: match.end()]
+            sizes[key] = sizes.get(key, 0) + tensor.nbytes
+    return max(sizes.values(), default=0)
+
+
+def gpu_plan(info: CheckpointInfo, attn: str) -> dict[int, int]:
+    """`max_memory` for the visible GPUs, or `LoadPlanError` if the weights cannot fit."""
+    devices = []
+    for index in range(torch.cuda.device_count()):
+        free, _total = torch.cuda.mem_get_info(index)
+        fp8 = torch.cuda.get_device_capability(index) >= (8, 9)
+        devices.append(Device(f"cuda:{index}", int(free), fp8))
+    memory = model_memory(info)
+    check = preflight(memory, devices, attn=attn)
+    if not check.fits:
+        raise LoadPlanError(check.summary())
+    log.info("preflight: %s", check.summary())
+    weights = memory.weights_bytes(check.fp8_kernels)
+    return max_memory_plan([d.free_bytes for d in devices], weights, largest_layer_bytes(info))
+
+
+@contextlib.contextmanager
+def _weight_progress(
+    report: ProgressCallback, size_bytes: int, should_stop: StopCheck
+) -> Iterator[None]:
+    """Report, and allow cancelling, between the tensors transformers loads.
+
+    transformers 5 maps every shard at once and then materialises the weights in
+    one loop (`core_model_loading`, its "Loading weights" bar); that loop is
+    wrapped here. Bytes are the share of the checkpoint, by tensor count.
+    """
+    import transformers.core_model_loading as loading
+
+    original = getattr(loading, "tqdm", None)
+    if original is None:
+        log.warning("this transformers has no weight-loading loop to follow; no progress")
+        yield
+        return
+
+    def tracked(iterable: Iterable[Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+        items = list(iterable)
+        total = max(len(items), 1)
+        step = -1
+        for done, item in enumerate(items):
+            if should_stop():
+                raise LoadCancelled("loading was cancelled")
+            if done * 200 // total != step:  # at most 200 events, however many tensors
+                step = done * 200 // total
+                report("loading weights", done, total, size_bytes * done // total, size_bytes)
+            yield item
+        report("loading weights", total, total, size_bytes, size_bytes)
+
+    loading.tqdm = tracked  # type: ignore[assignment,attr-defined]
+    try:
+        yield
+    finally:
+        loading.tqdm = original  # type: ignore[attr-defined]
+
+
 def load_model(
     folder: Path | str,
     progress: ProgressCallback | None = None,
     attn_implementation: str = "sdpa",
+    should_stop: StopCheck | None = None,
 ) -> LoadedModel:
-    """Check, then load, a checkpoint folder; raise `CheckpointError` for bad folders."""
-    report = progress or (lambda stage, done, total: None)
-    report("checking files", 0, 1)
-    info = inspect_checkpoint(folder)
-    report("checking files", 1, 1)
+    """Check, then load, a checkpoint folder; raise `CheckpointError` for bad folders.
+
+    `should_stop` is asked between shards and between weights; when it answers
+    True, loading stops with `LoadCancelled`.
+    """
+    report = progress or (lambda *args: None)
+    stop = should_stop or (lambda: False)
+    if attn_implementation not in ATTENTION_IMPLEMENTATIONS:
+        raise ValueError(
+            f"Unknown attention implementation {attn_implementation!r}: use one of "
+            f"{', '.join(ATTENTION_IMPLEMENTATIONS)} "
+            "(sdpa by default, flex_attention for long context)."
+        )
+
+    def on_shard(done: int, total: int) -> None:
+        report("checking shards", done, total)
+        if stop():
+            raise LoadCancelled("loading was cancelled")
+
+    report("checking shards", 0, 1)
+    info = inspect_checkpoint(folder, on_shard=on_shard)
     quant_config, label, warnings = quantisation_plan(info)
     for warning in warnings:
         log.warning(warning)
@@ -102,10 +206,17 @@ def load_model(
         kwargs["quantization_config"] = quant_config
     if torch.cuda.is_available():
         kwargs["device_map"] = "auto"
-    report("loading weights", 0, len(info.shards))
-    model = Llama4ForConditionalGeneration.from_pretrained(str(info.path), **kwargs)
+        kwargs["max_memory"] = gpu_plan(info, attn_implementation)
+    try:
+        with _weight_progress(report, info.size_bytes, stop):
+            model = Llama4ForConditionalGeneration.from_pretrained(str(info.path), **kwargs)
+    except LoadCancelled:
+        # Give the memory of the half-loaded model back before the next load.
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise
     model.eval()
-    report("loading weights", len(info.shards), len(info.shards))
     report("loading processor", 0, 1)
     processor = AutoProcessor.from_pretrained(
         str(info.path), local_files_only=True, trust_remote_code=False

@@ -38,7 +38,7 @@ class Message:
 
 @dataclass(frozen=True)
 class Load(Message):
-    """Load a checkpoint folder; answered by `LoadProgress`… then `Ready` or `Error`."""
+    """Load a checkpoint folder: `LoadProgress`…, then `Ready`, `Error` or `Cancelled`."""
 
     kind: ClassVar[str] = "load"
     request_id: str
@@ -73,7 +73,7 @@ class Generate(Message):
 
 @dataclass(frozen=True)
 class Cancel(Message):
-    """Stop the named generation after the token being generated."""
+    """Stop the named generation after the token being generated, or the named load."""
 
     kind: ClassVar[str] = "cancel"
     request_id: str
@@ -100,13 +100,19 @@ class Hello(Message):
 
 @dataclass(frozen=True)
 class LoadProgress(Message):
-    """A step of loading: e.g. stage 'loading weights', 3 of 5 shards done."""
+    """A step of loading: e.g. stage 'checking shards', 3 of 5 done.
+
+    While the weights load, `bytes_done` of `bytes_total` says how much of the
+    checkpoint is in memory (0 and 0 in other stages).
+    """
 
     kind: ClassVar[str] = "load_progress"
     request_id: str
     stage: str
     done: int
     total: int
+    bytes_done: int = 0
+    bytes_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,7 @@ class Done(Message):
 
 @dataclass(frozen=True)
 class Cancelled(Message):
-    """A generation stopped at the app's request; the tokens sent so far stand."""
+    """A generation or load stopped at the app's request; the tokens sent so far stand."""
 
     kind: ClassVar[str] = "cancelled"
     request_id: str

@@ -139,18 +139,25 @@ class Worker:
     def _load(self, job: p.Load) -> None:
         from app.inference.checkpoint import CheckpointError
         from app.inference.engine import Engine
-        from app.inference.loader import load_model
+        from app.inference.loader import LoadCancelled, load_model
 
         started = time.perf_counter()
+        rid = job.request_id
 
-        def progress(stage: str, done: int, total: int) -> None:
-            self._send(p.LoadProgress(job.request_id, stage, done, total))
+        def progress(stage: str, done: int, total: int, nbytes: int = 0, of: int = 0) -> None:
+            self._send(p.LoadProgress(rid, stage, done, total, nbytes, of))
 
         try:
             self._write_demo_if_asked(job, progress)
             loaded = load_model(
-                job.checkpoint, progress=progress, attn_implementation=job.attn_implementation
+                job.checkpoint,
+                progress=progress,
+                attn_implementation=job.attn_implementation,
+                should_stop=lambda: self._is_cancelled(rid),
             )
+        except LoadCancelled:
+            self._send(p.Cancelled(rid, 0))
+            return
         except CheckpointError as exc:
             self._send(p.Error(job.request_id, "bad_checkpoint", str(exc), traceback.format_exc()))
             return
@@ -159,6 +166,9 @@ class Worker:
             message = f"Loading the model failed: {type(exc).__name__}: {exc}"
             self._send(p.Error(job.request_id, "load_failed", message, traceback.format_exc()))
             return
+        finally:
+            with self._lock:
+                self._cancelled.discard(rid)
         self._engine = Engine(loaded, image_limit=job.image_limit)
         gen = loaded.model.generation_config
         info = loaded.info

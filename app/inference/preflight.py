@@ -1,0 +1,394 @@
+"""Will a checkpoint fit, and how much context is left? Worked out before anything is loaded.
+
+Torch-free: everything comes from `config.json`, the safetensors headers (through
+`app.inference.checkpoint`) and the free memory of the devices, so the window and
+the command line can answer before 400 GB are read. The figures are estimates
+of what transformers 5 allocates:
+
+- **Weights** in the dtypes they are loaded in: FP8 tensors stay 1 byte (plus
+  their bf16 scales) on GPUs with FP8 matmuls and become bf16 elsewhere;
+  every other floating tensor is loaded as bf16.
+- **KV cache**: `DynamicCache(config=...)` gives chunked-attention layers a
+  `DynamicSlidingWindowLayer` of `attention_chunk_size` tokens and full-attention
+  (NoPE) layers one slot per token; each slot is 2 (K and V) x KV heads x
+  head_dim x 2 bytes (bf16).
+- **The prompt pass**: transformers' Llama 4 MoE multiplies every token by every
+  routed expert. The fused bf16 experts peak at experts x tokens x
+  (hidden + 4 x expert intermediate) x 2 bytes on the GPU running the layer; the
+  compressed-tensors experts run one expert at a time and peak at
+  2 x experts x tokens x hidden x 2 bytes. The chat engine sends the whole
+  conversation as one prompt, so the prompt can be as long as the context, and
+  every GPU must have room for it because every GPU holds MoE layers. With
+  sdpa the chunked-attention mask adds tokens^2 bytes; flex_attention does not.
+- **A margin** on each device of 2 GiB (CUDA context, cuBLAS workspace) plus 5 %
+  of its free memory (allocator fragmentation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.inference.checkpoint import CheckpointInfo, human_bytes
+from app.inference.devices import Device
+from app.inference.model_size import parameters_from_config, text_config
+
+GIB = 1024**3
+RESERVE_FIXED = 2 * GIB
+RESERVE_FRACTION = 0.05
+BF16 = 2
+# Below this the model is not usefully loaded: a system prompt and one question with an image.
+MIN_CONTEXT = 2048
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "flex_attention", "eager")
+
+
+@dataclass(frozen=True)
+class ModelMemory:
+    """What a checkpoint needs, independent of the machine."""
+
+    name: str
+    weights_fp8_bytes: int  # as loaded where FP8 matmuls exist (equal to bf16 for bf16 models)
+    weights_bf16_bytes: int  # as loaded with every floating tensor in bf16
+    is_fp8: bool
+    full_layers: int
+    chunked_layers: int
+    chunk_size: int
+    kv_bytes_per_slot: int  # one token of one layer: K and V
+    prompt_bytes_per_token: int  # transient of the prompt pass on the GPU running a layer
+    max_context: int
+    routed_experts: int
+
+    def weights_bytes(self, fp8_kernels: bool) -> int:
+        return self.weights_fp8_bytes if fp8_kernels else self.weights_bf16_bytes
+
+    def kv_cache_bytes(self, tokens: int) -> int:
+        chunked = min(tokens, self.chunk_size) if self.chunk_size else tokens
+        slots = self.full_layers * tokens + self.chunked_layers * chunked
+        return slots * self.kv_bytes_per_slot
+
+    def prompt_pass_bytes(self, tokens: int, attn: str) -> int:
+        mask = tokens * tokens if attn != "flex_attention" else 0
+        return tokens * self.prompt_bytes_per_token + mask
+
+
+def _layer_kinds(text: dict[str, Any]) -> tuple[int, int, int]:
+    """(full-attention layers, chunked-attention layers, chunk size), as the cache sees them."""
+    layers = int(text.get("num_hidden_layers") or 0)
+    chunk = int(text.get("attention_chunk_size") or 0)
+    kinds = text.get("layer_types")
+    if not kinds:
+        no_rope = text.get("no_rope_layers") or [
+            int((i + 1) % int(text.get("no_rope_layer_interval") or 4) != 0) for i in range(layers)
+        ]
+        kinds = ["chunked_attention" if flag else "full_attention" for flag in no_rope]
+    if not chunk:
+        return layers, 0, 0
+    chunked = sum(1 for kind in kinds[:layers] if kind == "chunked_attention")
+    return layers - chunked, chunked, chunk
+
+
+def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) -> ModelMemory:
+    text = text_config(config)
+    hidden = int(text["hidden_size"])
+    heads = int(text["num_attention_heads"])
+    kv_heads = int(text.get("num_key_value_heads") or heads)
+    head_dim = int(text.get("head_dim") or hidden // heads)
+    experts = int(text.get("num_local_experts") or 0)
+    inter = int(text.get("intermediate_size") or 0)
+    quant = config.get("quantization_config") or {}
+    compressed = isinstance(quant, dict) and quant.get("quant_method") == "compressed-tensors"
+    if experts > 1 and compressed:
+        prompt = 2 * experts * hidden * BF16
+    elif experts > 1:
+        prompt = experts * (hidden + 4 * inter) * BF16
+    else:
+        prompt = (hidden + 4 * int(text.get("intermediate_size_mlp") or inter)) * BF16
+    full, chunked, chunk = _layer_kinds(text)
+    return ModelMemory(
+        name=name,
+        weights_fp8_bytes=fp8_bytes,
+        weights_bf16_bytes=bf16_bytes,
+        is_fp8=fp8_bytes != bf16_bytes,
+        full_layers=full,
+        chunked_layers=chunked,
+        chunk_size=chunk,
+        kv_bytes_per_slot=2 * kv_heads * head_dim * BF16,
+        prompt_bytes_per_token=prompt,
+        max_context=int(text.get("max_position_embeddings") or 0),
+        routed_experts=experts,
+    )
+
+
+def model_memory(info: CheckpointInfo) -> ModelMemory:
+    """Exact weight figures from the safetensors headers of an inspected checkpoint."""
+    fp8 = bf16 = 0
+    for tensor in info.tensors:
+        if tensor.dtype.startswith("F8"):
+            fp8 += tensor.numel
+            bf16 += tensor.numel * BF16
+        elif tensor.dtype in ("F64", "F32", "F16", "BF16"):
+            # The loader asks for bf16; FP8 scales are dropped when dequantising.
+            fp8 += tensor.numel * BF16
+            if not tensor.name.endswith(("weight_scale", "input_scale")):
+                bf16 += tensor.numel * BF16
+        else:
+            fp8 += tensor.nbytes
+            bf16 += tensor.nbytes
+    return _memory(info.name, info.config, fp8, bf16)
+
+
+def model_memory_from_config(config: dict[str, Any], name: str = "model") -> ModelMemory:
+    """An estimate from config.json alone, for a checkpoint whose shards are not all here.
+
+    FP8 compressed-tensors checkpoints keep the routed experts in FP8 with one bf16
+    scale per output channel; everything else is bf16.
+    """
+    count = parameters_from_config(config)
+    quant = config.get("quantization_config") or {}
+    bf16 = count.total * BF16
+    if isinstance(quant, dict) and quant.get("quant_method") == "compressed-tensors":
+        text = text_config(config)
+        moe_layers = count.moe_layers
+        hidden, inter = int(text["hidden_size"]), int(text["intermediate_size"])
+        scales = moe_layers * count.experts * (2 * inter + hidden) * BF16
+        fp8 = (count.total - count.routed) * BF16 + count.routed + scales
+        return _memory(name, config, fp8, bf16)
+    return _memory(name, config, bf16, bf16)
+
+
+def reserve_for(device: Device) -> int:
+    """Memory kept free on a device for the CUDA context and fragmentation."""
+    return RESERVE_FIXED + int(device.free_bytes * RESERVE_FRACTION)
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The answer: does it fit, with how much context, and what to change if not."""
+
+    memory: ModelMemory
+    devices: tuple[Device, ...]
+    attn: str
+    fp8_kernels: bool
+    weights_bytes: int
+    reserve_bytes: int
+    free_bytes: int
+    fitting_context: int  # longest context that fits (0: the weights alone do not fit)
+    kv_only_context: int  # what the KV cache alone would allow, without the prompt pass
+    context: int  # the context to use: the request, or what fits up to the model's limit
+    requested: int | None
+    fitting_flex: int = 0  # the fitting context with flex_attention
+
+    @property
+    def left_bytes(self) -> int:
+        """Memory left after the weights and the margins, for the KV cache and the prompt pass."""
+        return self.free_bytes - self.weights_bytes - self.reserve_bytes
+
+    @property
+    def fits(self) -> bool:
+        wanted = self.requested or min(MIN_CONTEXT, self.memory.max_context or MIN_CONTEXT)
+        return self.fitting_context >= wanted
+
+    @property
+    def kv_cache_bytes(self) -> int:
+        return self.memory.kv_cache_bytes(self.context)
+
+    def where(self) -> str:
+        gpus = [d for d in self.devices if d.kind == "gpu"]
+        if not gpus:
+            return f"in CPU memory ({human_bytes(self.free_bytes)} available)"
+        sizes = {d.free_bytes for d in gpus}
+        if len(sizes) == 1:
+            return f"on {len(gpus)} × {_gib(gpus[0].free_bytes)} GPU" + (
+                "s" if len(gpus) > 1 else ""
+            )
+        return "on " + " + ".join(_gib(d.free_bytes) for d in gpus) + " GPUs"
+
+    def summary(self) -> str:
+        """One sentence: fits with how much context, or why not and what to change."""
+        mem = self.memory
+        if self.fits:
+            text = (
+                f"Fits {self.where()} with {human_bytes(self.left_bytes)} left for the KV "
+                f"cache and the prompt pass: about {self.context:,} tokens of context"
+            )
+            if self.requested is None and self.context < mem.max_context:
+                text += f" (the model allows {mem.max_context:,})"
+            text += "."
+            if self.prompt_limited:
+                text += (
+                    f" The prompt pass is the limit: transformers runs all {mem.routed_experts} "
+                    f"experts on every prompt token ({human_bytes(mem.prompt_bytes_per_token)} "
+                    f"a token on each GPU), while the KV cache alone would hold "
+                    f"{self.kv_only_context:,} tokens; a server engine such as vLLM reaches them."
+                )
+            return text
+        if self.left_bytes <= 0:
+            why = (
+                f"Does not fit {self.where()}: the weights need "
+                f"{human_bytes(self.weights_bytes)} plus {human_bytes(self.reserve_bytes)} of "
+                f"margin, and {human_bytes(self.free_bytes)} is free."
+            )
+        else:
+            why = (
+                f"{self.requested or MIN_CONTEXT:,} tokens of context do not fit "
+                f"{self.where()}: the weights leave {human_bytes(self.left_bytes)}, enough for "
+                f"about {self.fitting_context:,} tokens."
+            )
+        return why + " " + self.advice()
+
+    @property
+    def prompt_limited(self) -> bool:
+        """Whether the prompt pass, not the KV cache, caps the context well below memory."""
+        return self.kv_only_context > 2 * max(self.fitting_context, 1)
+
+    def advice(self) -> str:
+        """What to change, most effective first."""
+        tips = []
+        if self.left_bytes > 0 and self.fitting_context > 0:
+            tips.append(f"ask for a shorter context (--context {self.fitting_context})")
+        if not self.memory.is_fp8 and self.memory.routed_experts > 1:
+            tips.append(
+                "use the FP8 checkpoint (meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8)"
+            )
+        if self.memory.is_fp8 and not self.fp8_kernels:
+            tips.append("use GPUs with FP8 matmuls (compute capability 8.9+: Ada, Hopper)")
+        if self.left_bytes <= 0:
+            short = -self.left_bytes + self.memory.kv_cache_bytes(MIN_CONTEXT)
+            tips.append(f"add GPUs with about {human_bytes(short)} more free memory")
+        if self.attn != "flex_attention" and self.fitting_flex > 1.25 * self.fitting_context:
+            tips.append(f"use flex_attention (about {self.fitting_flex:,} tokens)")
+        if self.left_bytes > 0 or not tips:
+            tips.append("serve the model with a server engine such as vLLM")
+        if len(tips) == 1:
+            return "To change that: " + tips[0] + "."
+        return "To change that: " + "; ".join(tips[:-1]) + "; or " + tips[-1] + "."
+
+    def details(self) -> list[tuple[str, str]]:
+        mem = self.memory
+        per_token = mem.prompt_pass_bytes(1, "flex_attention")
+        rows = [
+            ("model", mem.name),
+            ("devices", "; ".join(d.describe() for d in self.devices) or "none"),
+            (
+                "weights",
+                human_bytes(self.weights_bytes)
+                + (" (FP8 experts)" if mem.is_fp8 and self.fp8_kernels else "")
+                + (" (FP8 dequantised to bf16)" if mem.is_fp8 and not self.fp8_kernels else ""),
+            ),
+            ("margin", f"{human_bytes(self.reserve_bytes)} (2 GiB + 5 % per device)"),
+            ("left", human_bytes(max(self.left_bytes, 0))),
+            (
+                "KV cache",
+                f"{human_bytes(mem.full_layers * mem.kv_bytes_per_slot)} per token "
+                f"({mem.full_layers} full-attention layers)"
+                + (
+                    f" + {human_bytes(mem.chunked_layers * mem.chunk_size * mem.kv_bytes_per_slot)}"
+                    f" for {mem.chunked_layers} chunked layers of {mem.chunk_size:,} tokens"
+                    if mem.chunked_layers
+                    else ""
+                ),
+            ),
+            (
+                "prompt pass",
+                f"{human_bytes(per_token)} per prompt token on each device"
+                + (
+                    f" (all {mem.routed_experts} experts run on every token)"
+                    if mem.routed_experts > 1
+                    else ""
+                )
+                + (", plus tokens² bytes of sdpa mask" if self.attn != "flex_attention" else ""),
+            ),
+            ("attention", self.attn),
+            ("context", f"{self.context:,} tokens (KV cache {human_bytes(self.kv_cache_bytes)})"),
+            ("KV cache alone", f"would allow {self.kv_only_context:,} tokens"),
+            ("model limit", f"{mem.max_context:,} tokens"),
+        ]
+        return rows
+
+
+def _gib(n: int) -> str:
+    return f"{n / GIB:.0f} GB" if n >= GIB else human_bytes(n)
+
+
+def _largest_fitting(limit: int, fits: Any) -> int:
+    low, high = 0, limit
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def preflight(
+    memory: ModelMemory,
+    devices: Sequence[Device],
+    context: int | None = None,
+    attn: str = "sdpa",
+) -> Preflight:
+    """Check `memory` against `devices` (their free bytes) for a context length."""
+    if attn not in ATTENTION_IMPLEMENTATIONS:
+        raise ValueError(f"attention implementation must be one of {ATTENTION_IMPLEMENTATIONS}")
+    if context is not None and context < 1:
+        raise ValueError("The context length must be at least 1 token.")
+    if context is not None and memory.max_context and context > memory.max_context:
+        raise ValueError(
+            f"{memory.name} allows at most {memory.max_context:,} tokens of context; "
+            f"ask for {memory.max_context:,} or fewer."
+        )
+    fp8_kernels = bool(devices) and all(d.fp8 for d in devices)
+    weights = memory.weights_bytes(fp8_kernels)
+    free = sum(d.free_bytes for d in devices)
+    reserve = sum(reserve_for(d) for d in devices)
+    left = free - weights - reserve
+    count = max(len(devices), 1)
+    limit = memory.max_context or 1 << 20
+
+    def fitting_with(attention: str | None) -> int:
+        def fits(tokens: int) -> bool:
+            need = memory.kv_cache_bytes(tokens)
+            if attention is not None:
+                need += count * memory.prompt_pass_bytes(tokens, attention)
+            return need <= left
+
+        return _largest_fitting(limit, fits) if left > 0 else 0
+
+    fitting = fitting_with(attn)
+    chosen = context if context is not None else max(fitting, 0)
+    return Preflight(
+        memory=memory,
+        devices=tuple(devices),
+        attn=attn,
+        fp8_kernels=fp8_kernels,
+        weights_bytes=weights,
+        reserve_bytes=reserve,
+        free_bytes=free,
+        fitting_context=fitting,
+        kv_only_context=fitting_with(None),
+        context=chosen,
+        requested=context,
+        fitting_flex=fitting if attn == "flex_attention" else fitting_with("flex_attention"),
+    )
+
+
+def max_memory_plan(
+    free_bytes: Sequence[int], weights_bytes: int, largest_layer: int
+) -> dict[int, int]:
+    """`max_memory` for `device_map="auto"`: spread the weights evenly over the GPUs.
+
+    Each GPU gets its share of the weights plus one layer of slack (layers are not
+    split), never more than its free memory minus the margin, so every GPU keeps
+    the same room for its part of the KV cache and for the prompt pass.
+    """
+    count = len(free_bytes)
+    if count == 0:
+        return {}
+    share = math.ceil(weights_bytes / count) + largest_layer
+    plan = {}
+    for index, free in enumerate(free_bytes):
+        cap = free - RESERVE_FIXED - int(free * RESERVE_FRACTION)
+        plan[index] = max(0, min(share, cap))
+    return plan
