@@ -1,0 +1,43 @@
+"""Saved conversations: SQLite database, image store, search, export and import.
+
+No Qt and no torch here (an import-linter contract checks it): the window and the
+command line both use `ConversationStore`.
+"""
+
+from app.storage.errors import ImportFileError, NewerVersionError, StorageError
+from app.storage.html_export import export_html
+from app.storage.json_export import export_json
+from app.storage.json_import import import_json
+from app.storage.markdown_export import export_markdown
+from app.storage.records import (
+    Attachment,
+    Conversation,
+    ConversationSummary,
+    Message,
+    MessageStatus,
+    Role,
+    SearchHit,
+)
+from app.storage.search import HIT_END, HIT_START, hit_segments
+from app.storage.store import ConversationStore
+
+__all__ = [
+    "HIT_END",
+    "HIT_START",
+    "Attachment",
+    "Conversation",
+    "ConversationStore",
+    "ConversationSummary",
+    "ImportFileError",
+    "Message",
+    "MessageStatus",
+    "NewerVersionError",
+    "Role",
+    "SearchHit",
+    "StorageError",
+    "export_html",
+    "export_json",
+    "export_markdown",
+    "hit_segments",
+    "import_json",
+]

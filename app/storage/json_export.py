@@ -1,0 +1,108 @@
+"""Conversations as one JSON file that imports back exactly.
+
+Format (``"format": "maverick-desk-conversations"``, ``"version": 1``)::
+
+    {"format": …, "version": 1,
+     "conversations": [{"title", "created", "updated", "settings",
+                        "messages": [{"role", "text", "status", "created", "updated", "stats",
+                                      "attachments": [{"sha256", "name", "mime", "width",
+                                                       "height", "bytes"}]}]}],
+     "images": {"<sha256>": "<base64 of the file>"}}
+
+The file carries no database ids: messages are ordered by their place in the list and
+images are named by hash, so export → import → export gives byte-identical files.
+Two things are not carried: whether a conversation was in the Trash (imports land in
+the sidebar) and the 'streaming' status (an answer still being written is exported as
+'interrupted', which is what it becomes if the app stops).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app.storage.atomic import atomic_write_text
+from app.storage.errors import StorageError
+from app.storage.records import Conversation, MessageStatus
+from app.storage.store import ConversationStore
+
+EXPORT_FORMAT = "maverick-desk-conversations"
+EXPORT_VERSION = 1
+
+
+def read_stored_image(store: ConversationStore, sha256: str, mime: str) -> bytes:
+    """The bytes of a stored image, checked against its hash."""
+    path = store.images.path_for(sha256, mime)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StorageError(
+            f"Could not read the stored image {path} ({exc.strerror or exc}); the export "
+            "needs it. Was the images folder of the data directory changed?"
+        ) from exc
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise StorageError(f"The stored image {path} is damaged (its contents changed).")
+    return data
+
+
+def conversation_document(conversation: Conversation) -> dict[str, Any]:
+    messages = []
+    for m in conversation.messages:
+        status = MessageStatus.INTERRUPTED if m.status is MessageStatus.STREAMING else m.status
+        messages.append(
+            {
+                "role": m.role.value,
+                "text": m.text,
+                "status": status.value,
+                "created": m.created,
+                "updated": m.updated,
+                "stats": m.stats,
+                "attachments": [
+                    {
+                        "sha256": a.sha256,
+                        "name": a.name,
+                        "mime": a.mime,
+                        "width": a.width,
+                        "height": a.height,
+                        "bytes": a.bytes,
+                    }
+                    for a in m.attachments
+                ],
+            }
+        )
+    return {
+        "title": conversation.title,
+        "created": conversation.created,
+        "updated": conversation.updated,
+        "settings": conversation.settings,
+        "messages": messages,
+    }
+
+
+def export_json_text(store: ConversationStore, conversation_ids: Sequence[int]) -> str:
+    """The export file's text for these conversations (deterministic)."""
+    conversations = [store.load_conversation(cid) for cid in conversation_ids]
+    images: dict[str, str] = {}
+    for conversation in conversations:
+        for message in conversation.messages:
+            for a in message.attachments:
+                if a.sha256 not in images:
+                    data = read_stored_image(store, a.sha256, a.mime)
+                    images[a.sha256] = base64.b64encode(data).decode("ascii")
+    document = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "conversations": [conversation_document(c) for c in conversations],
+        "images": images,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def export_json(store: ConversationStore, conversation_ids: Sequence[int], out: Path) -> Path:
+    """Write the JSON export atomically to `out`."""
+    atomic_write_text(Path(out), export_json_text(store, conversation_ids), "write the export")
+    return Path(out)

@@ -1,0 +1,60 @@
+"""A conversation as a folder: ``conversation.md`` plus ``images/`` with its pictures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from app.storage.atomic import commit_staging_folder, new_staging_folder
+from app.storage.errors import StorageError, describe_os_error
+from app.storage.export_labels import display_title, message_heading, readable_time
+from app.storage.json_export import read_stored_image
+from app.storage.store import ConversationStore
+
+MARKDOWN_NAME = "conversation.md"
+
+
+def _alt_text(name: str) -> str:
+    return "".join(" " if c in "[]\\\n\r" else c for c in name)
+
+
+def markdown_text(store: ConversationStore, conversation_id: int) -> tuple[str, dict[str, bytes]]:
+    """The Markdown text and the images it links to (file name inside images/ -> bytes)."""
+    conversation = store.load_conversation(conversation_id)
+    files: dict[str, bytes] = {}
+    lines = [
+        f"# {display_title(conversation.title)}",
+        "",
+        f"*Exported from Maverick Desk. Started {readable_time(conversation.created)}, "
+        f"{len(conversation.messages)} messages.*",
+        "",
+    ]
+    for message in conversation.messages:
+        lines += [f"## {message_heading(message)}", "", message.text, ""]
+        for a in message.attachments:
+            file_name = a.path.name  # <sha256>.<ext>: never the untrusted original name
+            if file_name not in files:
+                files[file_name] = read_stored_image(store, a.sha256, a.mime)
+            lines += [f"![{_alt_text(a.name)}](images/{file_name})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n", files
+
+
+def export_markdown(store: ConversationStore, conversation_id: int, out: Path) -> Path:
+    """Write the folder `out` (new, or empty) in one rename; returns the .md file's path."""
+    out = Path(out)
+    text, files = markdown_text(store, conversation_id)
+    action = "write the Markdown export"
+    staging = new_staging_folder(out, action)
+    try:
+        (staging / "images").mkdir()
+        for name, data in files.items():
+            (staging / "images" / name).write_bytes(data)
+        (staging / MARKDOWN_NAME).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise describe_os_error(exc, action, out) from exc
+    except StorageError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    commit_staging_folder(staging, out, action)
+    return out / MARKDOWN_NAME

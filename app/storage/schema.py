@@ -1,0 +1,122 @@
+"""The database schema as a list of migrations; a fresh database runs them all.
+
+``PRAGMA user_version`` holds the schema version. Version 1 is the first schema
+(kept here as history: every database ever written starts from it); each later
+version is one function that moves a database up by one, inside the caller's
+transaction. Never edit a migration that has shipped; add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from app.storage.image_store import stored_path
+
+SCHEMA_VERSION = 2
+
+V1_SCHEMA = """
+CREATE TABLE conversations (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    conversation INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created TEXT NOT NULL,
+    UNIQUE (conversation, position)
+);
+CREATE TABLE attachments (
+    id INTEGER PRIMARY KEY,
+    message INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mime TEXT NOT NULL
+);
+CREATE INDEX attachments_by_message ON attachments(message);
+"""
+
+V2_CHANGES = """
+ALTER TABLE conversations ADD COLUMN deleted_at TEXT;
+ALTER TABLE conversations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+CREATE INDEX conversations_by_updated ON conversations(deleted_at, updated);
+ALTER TABLE messages ADD COLUMN updated TEXT NOT NULL DEFAULT '';
+UPDATE messages SET updated = created;
+ALTER TABLE messages ADD COLUMN stats TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE attachments ADD COLUMN width INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attachments ADD COLUMN height INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attachments ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX attachments_by_sha256 ON attachments(sha256);
+CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+"""
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the caller's transaction; run statement by statement.
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+
+
+def _to_v1(conn: sqlite3.Connection, images_dir: Path) -> None:
+    _execute_script(conn, V1_SCHEMA)
+
+
+def _to_v2(conn: sqlite3.Connection, images_dir: Path) -> None:
+    """Trash, settings, stats, image sizes, the key-value table and full-text search."""
+    _execute_script(conn, V2_CHANGES)
+    rows = conn.execute("SELECT id, sha256, mime FROM attachments").fetchall()
+    for attachment_id, sha256, mime in rows:
+        width, height, size = _image_size(images_dir, sha256, mime)
+        conn.execute(
+            "UPDATE attachments SET width = ?, height = ?, bytes = ? WHERE id = ?",
+            (width, height, size, attachment_id),
+        )
+
+
+def _image_size(images_dir: Path, sha256: str, mime: str) -> tuple[int, int, int]:
+    # Version 1 used the same store layout; a missing or unreadable file keeps zeros.
+    path = stored_path(images_dir, sha256, mime)
+    try:
+        with Image.open(path) as img:
+            return img.width, img.height, path.stat().st_size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return 0, 0, 0
+
+
+# MIGRATIONS[n] moves a database from version n - 1 to version n.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Path], None]] = {1: _to_v1, 2: _to_v2}
+assert max(MIGRATIONS) == SCHEMA_VERSION
+
+
+def migrate(conn: sqlite3.Connection, current: int, images_dir: Path) -> None:
+    """Bring a database from `current` to SCHEMA_VERSION; the caller holds a transaction."""
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[version](conn, images_dir)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
