@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import ask, demo_checkpoint, info, models, preflight
+from app.cli import ask, conversations, demo_checkpoint, info, models, preflight
 
-SUBCOMMANDS = (ask, info, demo_checkpoint, models, preflight)
+SUBCOMMANDS = (ask, info, demo_checkpoint, models, preflight, conversations)
 
 
 def build_parser() -> argparse.ArgumentParser:
