@@ -1,0 +1,368 @@
+"""The main window: transcript, composer, settings, status bar, and the chat flow.
+
+Layout: a horizontal splitter with the chat (transcript over composer) and the settings
+panel; `add_sidebar` puts a conversation list in front of the chat. The window keeps
+the conversation as plain data (`Conversation`) and talks to the model only through
+the `WorkerBridge`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QMainWindow,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.assistant_message_view import AssistantMessageView
+from app.ui.bridge import WorkerBridge
+from app.ui.composer import Composer
+from app.ui.composer_input import local_files
+from app.ui.conversation import Conversation, Message, Role, Status
+from app.ui.error_block import ErrorBlock
+from app.ui.settings_panel import SettingsPanel
+from app.ui.settings_store import SettingsStore
+from app.ui.status_bar import ModelStatusBar
+from app.ui.theme import window_style_sheet
+from app.ui.transcript_view import COLUMN_MAX_WIDTH, TranscriptView
+from app.ui.user_message_view import UserMessageView
+from app.workers import protocol as p
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """The Maverick Desk window."""
+
+    conversation_changed = Signal(object)  # Conversation, after a message is complete
+    answer_ended = Signal(str)  # status of the answer that just ended (complete/stopped/failed)
+
+    def __init__(self, bridge: WorkerBridge, store: SettingsStore | None = None) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.conversation = Conversation()
+        self._current_rid: str | None = None
+        self._current_view: AssistantMessageView | None = None
+        self._views: dict[str, QWidget] = {}
+        self.setWindowTitle("Maverick Desk")
+        self.setAccessibleName("Maverick Desk")
+        self.resize(1120, 780)
+        self.setAcceptDrops(True)
+        self.setStyleSheet(window_style_sheet())
+
+        self.transcript = TranscriptView(self)
+        self.composer = Composer(self)
+        self.composer.send_requested.connect(self._on_send_requested)
+        self.composer.stop_requested.connect(self.stop)
+        self.settings_panel = SettingsPanel(store or SettingsStore(), self)
+        self.settings_panel.changed.connect(self._update_image_budget)
+        self.settings_panel.hide()
+
+        chat = QWidget(self)
+        chat.setObjectName("centralArea")
+        chat_layout = QVBoxLayout(chat)
+        chat_layout.setContentsMargins(0, 0, 0, 0)
+        chat_layout.setSpacing(0)
+        chat_layout.addWidget(self.transcript, 1)
+        composer_row = QHBoxLayout()
+        composer_row.setContentsMargins(24, 10, 24, 14)
+        composer_row.addStretch(1)
+        self.composer.setMaximumWidth(COLUMN_MAX_WIDTH)
+        composer_row.addWidget(self.composer, 100)
+        composer_row.addStretch(1)
+        chat_layout.addLayout(composer_row)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(chat)
+        self.splitter.addWidget(self.settings_panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.setCentralWidget(self.splitter)
+
+        self.status = ModelStatusBar(self)
+        self.setStatusBar(self.status)
+        self._build_actions()
+
+        bridge.model_loading.connect(self._on_model_loading)
+        bridge.model_ready.connect(self._on_model_ready)
+        bridge.model_failed.connect(self._on_model_failed)
+        bridge.token_received.connect(self._on_token_received)
+        bridge.generation_finished.connect(self._on_generation_finished)
+        bridge.generation_failed.connect(self._on_generation_failed)
+        bridge.generation_cancelled.connect(self._on_generation_cancelled)
+        bridge.worker_died.connect(self._on_worker_died)
+        self._update_image_budget()
+        self.composer.input.setFocus()
+
+    # ------------------------------------------------------------ layout hooks
+    def add_sidebar(self, widget: QWidget) -> None:
+        """Put a panel (e.g. the saved conversations) to the left of the chat."""
+        self.splitter.insertWidget(0, widget)
+        self.splitter.setStretchFactor(0, 0)
+
+    # ------------------------------------------------------------ actions
+    def _build_actions(self) -> None:
+        toolbar = QToolBar("Main", self)
+        toolbar.setMovable(False)
+        toolbar.setFloatable(False)
+        toolbar.setAccessibleName("Main toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+        self.new_chat_action = self._action("New chat", "Ctrl+N", self.new_chat)
+        self.attach_action = self._action("Attach images", "Ctrl+O", self.composer.open_file_dialog)
+        self.stop_action = self._action("Stop", "Esc", self.stop)
+        self.focus_action = self._action("Focus the message box", "Ctrl+L", self.focus_composer)
+        self.settings_action = self._action("Settings", "Ctrl+,", self._on_settings_toggled)
+        self.settings_action.setCheckable(True)
+        toolbar.addAction(self.new_chat_action)
+        spacer = QWidget(toolbar)
+        spacer.setSizePolicy(
+            spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Preferred
+        )
+        toolbar.addWidget(spacer)
+        toolbar.addAction(self.settings_action)
+        for action in (self.attach_action, self.stop_action, self.focus_action):
+            self.addAction(action)
+
+    def _action(self, text: str, shortcut: str, slot: object) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(f"{text} ({QKeySequence(shortcut).toString()})")
+        action.triggered.connect(slot)
+        return action
+
+    def new_chat(self) -> None:
+        if self._current_rid is not None:
+            self.bridge.cancel(self._current_rid)
+            self._end_answer(Status.STOPPED)
+        self.conversation = Conversation()
+        self._views.clear()
+        self.transcript.clear()
+        self.composer.clear()
+        self._update_image_budget()
+        self.focus_composer()
+
+    def stop(self) -> None:
+        if self._current_rid is not None:
+            self.bridge.cancel(self._current_rid)
+
+    def focus_composer(self) -> None:
+        self.composer.input.setFocus()
+
+    def _on_settings_toggled(self, checked: bool = False) -> None:
+        visible = not self.settings_panel.isVisible()
+        self.settings_panel.setVisible(visible)
+        self.settings_action.setChecked(visible)
+        if visible:
+            self.settings_panel.system_prompt.setFocus()
+
+    # ------------------------------------------------------------ sending
+    @property
+    def generating(self) -> bool:
+        return self._current_rid is not None
+
+    def send(self, text: str, images: list[str] | None = None) -> bool:
+        """Send a message as if typed; False (with a notice) if it cannot go now."""
+        images = images or []
+        limit = self.settings_panel.values().image_limit
+        if self.generating:
+            return False
+        total = self.conversation.image_count() + len(images)
+        if total > limit:
+            self.composer.show_notice(
+                f"This request would carry {total} images; the limit is {limit}. Remove some, "
+                "start a new chat (Ctrl+N) or raise the limit in Settings."
+            )
+            return False
+        message = self.conversation.add(Message(Role.USER, text, list(images)))
+        view = UserMessageView(message)
+        view.edit_requested.connect(self._on_edit_requested)
+        self._views[message.id] = view
+        self.transcript.add(view)
+        self.composer.clear()
+        self._start_answer()
+        return True
+
+    def _on_send_requested(self, text: str, images: list[str]) -> None:
+        self.send(text, images)
+
+    def _start_answer(self) -> None:
+        settings = self.settings_panel.values()
+        turns = self.conversation.turns(settings.system_prompt)
+        message = self.conversation.add(Message(Role.ASSISTANT, "", status=Status.STREAMING))
+        view = AssistantMessageView(message)
+        view.regenerate_requested.connect(self._on_regenerate_requested)
+        view.link_clicked.connect(self._on_link_clicked)
+        self._views[message.id] = view
+        self.transcript.add(view)
+        self.transcript.scroll_to_bottom()
+        self._current_view = view
+        self._current_rid = self.bridge.generate(
+            turns,
+            max_new_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            seed=settings.seed,
+        )
+        self.composer.set_generating(True)
+        self._update_image_budget()
+
+    def _end_answer(self, status: Status) -> AssistantMessageView | None:
+        view = self._current_view
+        self._current_rid = None
+        self._current_view = None
+        self.composer.set_generating(False)
+        if view is not None:
+            view.set_status(status)
+            self.conversation_changed.emit(self.conversation)
+        self.answer_ended.emit(status.value)
+        return view
+
+    # ------------------------------------------------------------ bridge signals
+    def _on_model_loading(self, stage: str, done: int, total: int) -> None:
+        self.status.show_loading(stage, done, total)
+
+    def _on_model_ready(self, ready: p.Ready) -> None:
+        self.status.show_ready(ready)
+        self.settings_panel.apply_model_defaults(ready.generation_defaults)
+        for warning in ready.warnings:
+            self.transcript.add(ErrorBlock(f"Warning: {warning}", retry=False))
+
+    def _on_model_failed(self, text: str) -> None:
+        self.status.show_failed("Model not loaded")
+        if not self.generating:
+            self._add_error(text, self._on_reload_requested)
+
+    def _on_token_received(self, request_id: str, text: str) -> None:
+        if request_id == self._current_rid and self._current_view is not None:
+            self._current_view.append(text)
+
+    def _on_generation_finished(self, done: p.Done) -> None:
+        if done.request_id != self._current_rid:
+            return
+        ready = self.bridge.ready
+        self.status.show_figures(done, ready.context_length if ready else 0)
+        self._end_answer(Status.COMPLETE)
+
+    def _on_generation_cancelled(self, request_id: str, generated: int) -> None:
+        if request_id == self._current_rid:
+            self._end_answer(Status.STOPPED)
+
+    def _on_generation_failed(self, request_id: str, text: str) -> None:
+        if request_id != self._current_rid:
+            return
+        view = self._end_answer(Status.ERROR)
+        if view is not None and not view.message.text:
+            self._drop_message(view.message.id)
+        self._add_error(text, self._on_retry_requested)
+
+    def _on_worker_died(self, exit_code: object, text: str) -> None:
+        self.status.show_stopped_worker()
+        if not self.generating:
+            self._add_error(text, self._on_reload_requested)
+
+    # ------------------------------------------------------------ message actions
+    def _on_retry_requested(self) -> None:
+        if self.generating:
+            return
+        last = self.conversation.messages[-1] if self.conversation.messages else None
+        if last is not None and last.role is Role.ASSISTANT:
+            self._drop_message(last.id)
+        self._clear_errors()
+        if self.conversation.messages and self.conversation.messages[-1].role is Role.USER:
+            self._start_answer()
+
+    def _on_reload_requested(self) -> None:
+        self._clear_errors()
+        self.bridge.start(self.settings_panel.values().image_limit)
+
+    def _on_regenerate_requested(self, message_id: str) -> None:
+        if self.generating:
+            return
+        self._drop_message(message_id)
+        self._clear_errors()
+        self._start_answer()
+
+    def _on_edit_requested(self, message_id: str) -> None:
+        if self.generating:
+            return
+        message = self.conversation.messages[self.conversation.index_of(message_id)]
+        self._drop_message(message_id)
+        self._clear_errors()
+        self._update_image_budget()
+        self.composer.load(message.text, message.images)
+
+    def _on_link_clicked(self, url: QUrl) -> None:
+        QDesktopServices.openUrl(url)
+
+    # ------------------------------------------------------------ helpers
+    def _drop_message(self, message_id: str) -> None:
+        """Remove a message and everything after it, from the data and the transcript."""
+        index = self.conversation.index_of(message_id)
+        for message in self.conversation.truncate(index):
+            view = self._views.pop(message.id, None)
+            if view is not None and message.id == message_id:
+                self.transcript.remove_from(view)
+        self._update_image_budget()
+
+    def _add_error(self, text: str, on_retry: object) -> ErrorBlock:
+        block = ErrorBlock(text)
+        block.retry_requested.connect(on_retry)
+        self.transcript.add(block)
+        self.transcript.scroll_to_bottom()
+        return block
+
+    def _clear_errors(self) -> None:
+        for widget in self.transcript.items():
+            if isinstance(widget, ErrorBlock):
+                self.transcript.remove(widget)
+
+    def _update_image_budget(self) -> None:
+        limit = self.settings_panel.values().image_limit
+        self.composer.set_image_budget(limit - self.conversation.image_count(), limit)
+
+    def error_blocks(self) -> list[ErrorBlock]:
+        return [w for w in self.transcript.items() if isinstance(w, ErrorBlock)]
+
+    def assistant_views(self) -> list[AssistantMessageView]:
+        return [w for w in self.transcript.items() if isinstance(w, AssistantMessageView)]
+
+    # ------------------------------------------------------------ drops and closing
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        mime = event.mimeData()
+        if local_files(mime) or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        mime = event.mimeData()
+        files = local_files(mime)
+        if files:
+            self.composer.add_files(files)
+        elif mime.hasImage() and isinstance(mime.imageData(), QImage):
+            self.composer.add_image(mime.imageData())
+        else:
+            return
+        event.acceptProposedAction()
+        self.focus_composer()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.bridge.shutdown()
+        super().closeEvent(event)

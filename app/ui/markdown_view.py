@@ -1,0 +1,136 @@
+"""An assistant's answer, rendered from Markdown while it streams.
+
+The answer is split (by `MarkdownStream`) into finished blocks and a live tail. Finished
+blocks go into segment views that are filled once and then left alone; only the tail
+view is re-rendered, and at most about 30 times a second, so the cost of a frame does
+not grow with the length of the answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from app.ui.markdown_html import render_markdown
+from app.ui.markdown_stream import MarkdownStream
+from app.ui.safe_browser import SafeTextBrowser
+
+FRAME_MS = 33  # about 30 renders a second at most
+SEGMENT_CHARS = 1200  # Markdown source per finished segment before a new one starts
+
+
+class MarkdownView(QWidget):
+    """Shows Markdown that may still be arriving."""
+
+    link_clicked = Signal(QUrl)
+    code_copied = Signal(int)  # index of the code block copied to the clipboard
+    rendered = Signal(float)  # milliseconds the last render took (for the benchmark)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self._stream = MarkdownStream()
+        self._segments: list[SafeTextBrowser] = []
+        self._open_html: list[str] = []  # HTML of the finished blocks in the last segment
+        self._open_chars = 0
+        self._code_blocks: list[str] = []  # code of the finished blocks
+        self._tail_code: list[str] = []
+        self._tail = self._new_browser()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._render)
+
+    # ------------------------------------------------------------ API
+    @property
+    def text(self) -> str:
+        return self._stream.text
+
+    def append(self, text: str) -> None:
+        """Add streamed text; it shows within one frame."""
+        self._stream.append(text)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def set_text(self, text: str) -> None:
+        """Show a whole answer at once (replacing what was there)."""
+        self.clear()
+        self._stream.append(text)
+        self.finish()
+
+    def finish(self) -> None:
+        """The answer is complete: render what is pending, tail included, as final."""
+        self._timer.stop()
+        self._stream.close()
+        self._render()
+
+    def clear(self) -> None:
+        self._timer.stop()
+        for browser in [*self._segments, self._tail]:
+            self._layout.removeWidget(browser)
+            browser.deleteLater()
+        self._segments = []
+        self._open_html = []
+        self._open_chars = 0
+        self._code_blocks = []
+        self._tail_code = []
+        self._stream = MarkdownStream()
+        self._tail = self._new_browser()
+
+    def browsers(self) -> list[SafeTextBrowser]:
+        """Every view showing part of the answer, in order."""
+        return [*self._segments, self._tail]
+
+    def code_block(self, index: int) -> str:
+        blocks = self._code_blocks + self._tail_code
+        return blocks[index]
+
+    def plain_text(self) -> str:
+        """What the user sees, as text."""
+        return "\n".join(b.toPlainText() for b in self.browsers() if b.toPlainText())
+
+    # ------------------------------------------------------------ rendering
+    def _render(self) -> None:
+        started = time.perf_counter()
+        for block in self._stream.take_finished():
+            self._add_finished(block)
+        tail = self._stream.tail
+        rendered = render_markdown(tail, code_base=len(self._code_blocks)) if tail.strip() else None
+        self._tail_code = rendered.code_blocks if rendered else []
+        self._tail.setHtml(rendered.html if rendered else "")
+        self._tail.setVisible(rendered is not None)
+        self.rendered.emit((time.perf_counter() - started) * 1000)
+
+    def _add_finished(self, block: str) -> None:
+        rendered = render_markdown(block, code_base=len(self._code_blocks))
+        self._code_blocks.extend(rendered.code_blocks)
+        if not self._segments or self._open_chars >= SEGMENT_CHARS:
+            segment = self._new_browser(before_tail=True)
+            self._segments.append(segment)
+            self._open_html = []
+            self._open_chars = 0
+        self._open_html.append(rendered.html)
+        self._open_chars += len(block)
+        self._segments[-1].setHtml("".join(self._open_html))
+
+    def _new_browser(self, before_tail: bool = False) -> SafeTextBrowser:
+        browser = SafeTextBrowser(self)
+        browser.link_clicked.connect(self.link_clicked)
+        browser.copy_code_requested.connect(self._on_copy_code_requested)
+        if before_tail:
+            self._layout.insertWidget(self._layout.count() - 1, browser)
+        else:
+            self._layout.addWidget(browser)
+        return browser
+
+    def _on_copy_code_requested(self, index: int) -> None:
+        try:
+            code = self.code_block(index)
+        except IndexError:
+            return
+        QApplication.clipboard().setText(code)
+        self.code_copied.emit(index)

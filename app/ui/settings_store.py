@@ -1,0 +1,104 @@
+"""The user's generation settings, kept in an INI file in the data directory.
+
+Only the values the user changed are stored; the rest follow the loaded checkpoint's
+`generation_config`. A file written by a newer version is read for nothing and never
+rewritten.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from app.inference.images import DEFAULT_IMAGE_LIMIT
+from app.paths import data_dir
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+FIELDS = ("system_prompt", "temperature", "top_p", "max_new_tokens", "seed", "image_limit")
+MODEL_FIELDS = ("temperature", "top_p", "max_new_tokens")  # defaults come from the checkpoint
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How answers are generated, as the settings panel shows it."""
+
+    system_prompt: str = ""
+    temperature: float = 0.6
+    top_p: float = 0.9
+    max_new_tokens: int = 512
+    seed: int | None = None
+    image_limit: int = DEFAULT_IMAGE_LIMIT
+
+
+def settings_path() -> Path:
+    return data_dir() / "settings.ini"
+
+
+class SettingsStore:
+    """Reads and writes the settings file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or settings_path()
+        self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
+        version = self._settings.value("format_version")
+        self.read_only = version is not None and _as_int(version, 0) > FORMAT_VERSION
+        if self.read_only:
+            log.warning("%s was written by a newer version; using defaults", self.path)
+
+    def user_set(self, name: str) -> bool:
+        return not self.read_only and self._settings.contains(f"generation/{name}")
+
+    def load(self, defaults: GenerationSettings) -> GenerationSettings:
+        """`defaults` with the user's stored values on top."""
+        if self.read_only:
+            return defaults
+        values: dict[str, Any] = {}
+        for name in FIELDS:
+            key = f"generation/{name}"
+            if not self._settings.contains(key):
+                continue
+            raw = self._settings.value(key)
+            current = getattr(defaults, name)
+            if name == "seed":
+                values[name] = None if raw in (None, "", "none") else _as_int(raw, None)
+            elif isinstance(current, bool) or name == "system_prompt":
+                values[name] = str(raw)
+            elif isinstance(current, int):
+                values[name] = _as_int(raw, current)
+            else:
+                values[name] = _as_float(raw, current)
+        return replace(defaults, **values)
+
+    def save(self, name: str, value: Any) -> None:
+        if self.read_only:
+            return
+        self._settings.setValue("format_version", FORMAT_VERSION)
+        self._settings.setValue(f"generation/{name}", "none" if value is None else value)
+        self._settings.sync()
+
+    def forget(self, names: tuple[str, ...]) -> None:
+        if self.read_only:
+            return
+        for name in names:
+            self._settings.remove(f"generation/{name}")
+        self._settings.sync()
+
+
+def _as_int(raw: Any, fallback: Any) -> Any:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return fallback
+
+
+def _as_float(raw: Any, fallback: Any) -> Any:
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return fallback
