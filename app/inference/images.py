@@ -15,6 +15,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 DEFAULT_IMAGE_LIMIT = 5  # the number of images per request Maverick was tested with
 MAX_IMAGE_PIXELS = 80_000_000  # refuse decompression bombs well before memory runs out
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# Longer sides are scaled down (with a notice): the processor keeps at most 16 tiles of
+# 336 px, so more pixels only cost memory and time. Panoramas are the usual case.
+MAX_IMAGE_SIDE = 8192
+# JPEG includes MPO, the multi-picture JPEG many phone cameras write.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 
 
 class ImageError(ValueError):
@@ -30,6 +35,20 @@ class ImageFacts:
     height: int
     file_bytes: int
     format: str
+    # Set when the image was scaled down to MAX_IMAGE_SIDE: width/height are the model's
+    # size, original_* the file's (after EXIF orientation), and `notice` says so.
+    original_width: int = 0
+    original_height: int = 0
+    notice: str = ""
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """A decoded image as the model gets it, with a notice if it was scaled down."""
+
+    image: Image.Image
+    original_size: tuple[int, int]
+    notice: str = ""
 
 
 def _check_file(path: Path) -> int:
@@ -54,16 +73,22 @@ def _check_file(path: Path) -> int:
 
 
 def open_image(path: Path | str) -> Image.Image:
-    """Decode an image fully and return it as RGB, upright, on white."""
+    """Decode an image fully and return it as RGB, upright, on white, at most MAX_IMAGE_SIDE."""
+    return prepare_image(path).image
+
+
+def prepare_image(path: Path | str) -> PreparedImage:
+    """Like `open_image`, and say whether (and from what size) the image was scaled down."""
     path = Path(path)
     _check_file(path)
+    Image.init()  # registers every plugin `formats` may name (once; then a no-op)
     try:
-        with Image.open(path) as img:
+        with Image.open(path, formats=ACCEPTED_FORMATS) as img:
             _check_pixels(path, img.size)
             img.seek(0)  # first frame of an animation
             img.load()
             upright = ImageOps.exif_transpose(img)
-            return _to_rgb(upright)
+            rgb = _to_rgb(upright)
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
@@ -72,24 +97,44 @@ def open_image(path: Path | str) -> Image.Image:
         raise ImageError(
             f"{path.name} is not an image that can be read (PNG, JPEG, WebP, GIF, BMP, TIFF)."
         ) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(
             f"{path.name} is damaged or truncated and cannot be decoded: {exc}."
         ) from exc
+    original = rgb.size
+    if max(original) <= MAX_IMAGE_SIDE:
+        return PreparedImage(rgb, original)
+    rgb.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE), Image.Resampling.LANCZOS)
+    notice = (
+        f"{path.name} is {original[0]} × {original[1]} pixels; it was scaled down to "
+        f"{rgb.width} × {rgb.height} for the model (the longest side allowed is "
+        f"{MAX_IMAGE_SIDE} pixels)."
+    )
+    return PreparedImage(rgb, original, notice)
 
 
 def image_facts(path: Path | str) -> ImageFacts:
     """Validate an image by decoding it, and return its size for display."""
     path = Path(path)
     size = _check_file(path)
-    img = open_image(path)
+    prepared = prepare_image(path)
+    img = prepared.image
     fmt = ""
     try:
-        with Image.open(path) as raw:
+        with Image.open(path, formats=ACCEPTED_FORMATS) as raw:
             fmt = raw.format or ""
     except OSError:
         fmt = ""
-    return ImageFacts(path=path, width=img.width, height=img.height, file_bytes=size, format=fmt)
+    return ImageFacts(
+        path=path,
+        width=img.width,
+        height=img.height,
+        file_bytes=size,
+        format=fmt,
+        original_width=prepared.original_size[0],
+        original_height=prepared.original_size[1],
+        notice=prepared.notice,
+    )
 
 
 def check_image_count(count: int, limit: int = DEFAULT_IMAGE_LIMIT) -> None:
@@ -113,7 +158,12 @@ def _check_pixels(path: Path, size: tuple[int, int]) -> None:
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "RGB":
         return img.copy()
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        # 16-bit greyscale (scans, TIFFs): scale to 8 bits instead of clipping to white.
+        return img.convert("I").point(lambda value: value / 256).convert("L").convert("RGB")
+    if img.mode == "F":
+        return img.convert("L").convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
