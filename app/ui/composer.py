@@ -177,7 +177,7 @@ class Composer(QFrame):
             return
         name = f"pasted-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.png"
         target = folder / name
-        if not image.save(str(target), b"PNG"):
+        if not image.save(str(target)):  # the format follows the .png suffix
             self.show_notice(f"The pasted image could not be saved as {target}; is the disk full?")
             return
         self.add_files([str(target)])
