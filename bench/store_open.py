@@ -7,15 +7,18 @@ and loading every message of the conversation with its image paths.
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from store_common import database_size, fill, measure  # noqa: E402
 
 from app.storage import ConversationStore  # noqa: E402
+from bench.common import Result, emit, spread  # noqa: E402
 
 
 def main() -> None:
@@ -36,11 +39,22 @@ def main() -> None:
                 store.load_conversation(cid)
 
         with ConversationStore.open(folder) as store:
-            measure(
+            loaded = measure(
                 "load_conversation (store already open)", lambda: store.load_conversation(cid), 50
             )
             measure("list_conversations (sidebar)", store.list_conversations, 50)
-        measure("ConversationStore.open + load_conversation", open_and_load, 20)
+        opened = measure("ConversationStore.open + load_conversation", open_and_load, 20)
+    emit(
+        [
+            Result(
+                "open a 1,000-message conversation (open store + load)",
+                statistics.median(opened),
+                "ms",
+                "<= 200",
+                detail=f"{spread(opened, 1)}; load alone {spread(loaded, 1)}",
+            ).judged()
+        ]
+    )
 
 
 if __name__ == "__main__":

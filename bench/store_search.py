@@ -5,15 +5,18 @@ Run: .venv/bin/python bench/store_search.py
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from store_common import database_size, fill, measure  # noqa: E402
 
 from app.storage import ConversationStore  # noqa: E402
+from bench.common import Result, emit, spread  # noqa: E402
 
 QUERIES = [
     ("common word", "the"),
@@ -33,13 +36,24 @@ def main() -> None:
             with store.reading("count") as conn:
                 count = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
             print(f"database: {database_size(folder)}, {count:,} messages")
+            results = []
             for label, query in QUERIES:
                 hits = store.search(query)
-                measure(
+                times = measure(
                     f"search {label} {query!r} ({len(hits)} hits, limit 50)",
                     lambda q=query: store.search(q),
                     30,
                 )
+                results.append(
+                    Result(
+                        f"full-text search over {count:,} messages: {label} {query!r}",
+                        statistics.median(times),
+                        "ms",
+                        "<= 50",
+                        detail=f"{spread(times, 1)}; {len(hits)} hits",
+                    ).judged()
+                )
+    emit(results)
 
 
 if __name__ == "__main__":
