@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli import ask_attachments
+from app.documents.attachments import AttachmentError
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
 from app.paths import default_model
 from app.workers import protocol as p
@@ -31,6 +33,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--image", action="append", default=[], metavar="FILE", help="attach an image (repeatable)"
     )
+    ask_attachments.add_arguments(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt")
     parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
     parser.add_argument(
@@ -75,6 +78,15 @@ def run(args: argparse.Namespace) -> int:
         images = [str(image_facts(path).path.resolve()) for path in args.image]
     except ImageError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
+    try:
+        args.planned_attachments = ask_attachments.plan(args)
+        if args.planned_attachments and getattr(args, "server", None):
+            # A server's model: pages are drawn for Maverick's tiles, with no local meter.
+            say = ask_attachments.stderr_say(args.quiet)
+            plans, args.planned_attachments = args.planned_attachments, []
+            images, args.prompt = ask_attachments.finish(args, plans, None, images, say)
+    except AttachmentError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
     model = Path(args.model).expanduser() if args.model else default_model()
     messages = []
     if args.system:
@@ -110,6 +122,14 @@ def _converse(
             return _fail(
                 f"the model worker stopped while loading ({describe_exit(event.exit_code)})."
             )
+
+    plans = getattr(args, "planned_attachments", [])
+    if plans:
+        try:
+            images, text = ask_attachments.finish(args, plans, model, messages[-1].images, say)
+        except AttachmentError as exc:
+            return _fail(str(exc), EXIT_BAD_INPUT)
+        messages[-1] = p.ChatTurn("user", text, images)
 
     rid = client.generate(
         messages,
