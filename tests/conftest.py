@@ -81,3 +81,27 @@ def worker(demo_bf16: Path) -> Iterator[object]:
     assert isinstance(events[-1], p.Ready), events[-1]
     yield client
     client.shutdown(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_bf16: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real `transformers serve` on 127.0.0.1 with the bf16 demo; its model name is the path.
+
+    Started once per session through `ManagedServer` and stopped (whole process group)
+    at the end. An empty HF cache keeps `/v1/models` fast and independent of the machine.
+    """
+    from app.engines.managed_server import TEMPLATES, ManagedServer, free_port
+
+    cache = tmp_path_factory.mktemp("hf-cache")
+    server = ManagedServer(
+        TEMPLATES["transformers"] + " --device cpu",
+        model=str(demo_bf16),
+        port=free_port(),
+        env={"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"},
+    )
+    server.start()
+    try:
+        server.wait_until_ready(timeout_s=180)
+        yield server
+    finally:
+        server.stop()

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import ask, conversations, demo_checkpoint, info, models, preflight
+from app.cli import ask, conversations, demo_checkpoint, info, models, preflight, server
 
-SUBCOMMANDS = (ask, info, demo_checkpoint, models, preflight, conversations)
+SUBCOMMANDS = (ask, info, demo_checkpoint, models, preflight, conversations, server)
 
 
 def build_parser() -> argparse.ArgumentParser:

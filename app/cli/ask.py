@@ -29,7 +29,21 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("prompt", metavar="PROMPT", help="the question")
-    parser.add_argument("--model", help="checkpoint folder (default: the demo checkpoint)")
+    parser.add_argument(
+        "--model",
+        help="checkpoint folder (default: the demo checkpoint); with --server, the model name",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="ask an OpenAI-compatible server (vLLM, SGLang, transformers serve) instead of "
+        "loading the model here, e.g. http://gpu-box:8000/v1",
+    )
+    parser.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="with --server: the environment variable that holds the API key",
+    )
     parser.add_argument(
         "--image", action="append", default=[], metavar="FILE", help="attach an image (repeatable)"
     )
@@ -66,6 +80,13 @@ def _check_args(args: argparse.Namespace) -> str | None:
         return "--top-p must be greater than 0 and at most 1."
     if not args.prompt.strip():
         return "the prompt is empty."
+    if args.server and not args.model:
+        return (
+            "--server needs --model NAME, the name the server serves "
+            "(`maverick-desk server test --server URL` lists them)."
+        )
+    if args.api_key_env and not args.server:
+        return "--api-key-env only applies with --server."
     return None
 
 
@@ -87,11 +108,13 @@ def run(args: argparse.Namespace) -> int:
             images, args.prompt = ask_attachments.finish(args, plans, None, images, say)
     except AttachmentError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
-    model = Path(args.model).expanduser() if args.model else default_model()
     messages = []
     if args.system:
         messages.append(p.ChatTurn("system", args.system))
     messages.append(p.ChatTurn("user", args.prompt, images))
+    if args.server:
+        return _ask_server(args, messages)
+    model = Path(args.model).expanduser() if args.model else default_model()
 
     client = WorkerClient()
     client.start()
@@ -169,3 +192,61 @@ def _converse(
         sys.stdout.write("\n")
         return EXIT_INTERRUPTED
     return EXIT_FAILED
+
+
+# Server errors that come from what the user typed, not from the server's health.
+_USER_ERRORS = ("bad_input", "unknown_model", "context_too_long", "unauthorized")
+
+
+def _ask_server(args: argparse.Namespace, messages: list[p.ChatTurn]) -> int:
+    """Stream the answer from an OpenAI-compatible server (`--server URL --model NAME`)."""
+    # Loaded only here: the openai client takes a moment to import.
+    from app.engines.openai_client import ServerSettings, ask_server
+    from app.engines.server_errors import ServerError
+
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    settings = ServerSettings(base_url=args.server, model=args.model, api_key_env=args.api_key_env)
+    try:
+        settings.api_key()
+    except ServerError as exc:
+        return _fail(exc.message, EXIT_BAD_INPUT)
+    say(f"[{args.model} at {args.server}]")
+
+    wrote = False
+
+    def on_event(event: p.Message) -> None:
+        nonlocal wrote
+        if isinstance(event, p.Token):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+            wrote = True
+
+    try:
+        final = ask_server(
+            settings,
+            messages,
+            on_event,
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+        )
+    except KeyboardInterrupt:
+        sys.stdout.write("\n")
+        return EXIT_INTERRUPTED
+    if isinstance(final, p.Done):
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        say(
+            f"[prompt {final.prompt_tokens} tokens, {final.generated_tokens} generated, "
+            f"first token {final.time_to_first_token_s:.2f} s, {final.tokens_per_s:.1f} tokens/s, "
+            f"finish: {final.finish_reason}]"
+        )
+        return 0
+    if isinstance(final, p.Error):
+        if wrote:  # end the partial answer's line before the message
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        code = EXIT_BAD_INPUT if final.error_kind in _USER_ERRORS else EXIT_FAILED
+        return _fail(final.message, code)
+    return EXIT_INTERRUPTED

@@ -194,6 +194,15 @@ ERROR_KINDS = (
     "generation_failed",  # an exception inside model.generate
     "load_failed",  # an exception while loading
     "protocol",  # a line the worker could not understand
+    # From server engines (app.engines): the OpenAI-compatible server, not the worker.
+    "connection_refused",  # nothing answered at the server's address
+    "timeout",  # the server stayed silent longer than the timeout
+    "unauthorized",  # the server refused the API key (401/403), or the key is not set
+    "unknown_model",  # the server does not serve the model named in the settings
+    "context_too_long",  # the conversation does not fit the server's context window
+    "server_died",  # the connection broke mid-request
+    "malformed_stream",  # the reply is not a valid OpenAI chat stream
+    "server_error",  # any other failure the server reported (5xx, 404 path)
 )
 
 REQUESTS: tuple[type[Message], ...] = (Load, Generate, Cancel, Shutdown)
