@@ -9,7 +9,6 @@ renders in another. Loops over pages take `should_stop` and check it between pag
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -147,9 +146,7 @@ class PdfFile:
         """A small drawing of a page, `max_side` pixels on its long side."""
         width, height = self.page_size(number)
         scale = max_side / max(width, height)
-        return self.render(
-            number, max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
-        )
+        return self.render(number, max(1, round(width * scale)), max(1, round(height * scale)))
 
     def thumbnails(
         self,
