@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -35,6 +35,7 @@ from app.ui.composer import Composer
 from app.ui.composer_input import local_files
 from app.ui.conversation import Conversation, Message, Role, Status
 from app.ui.error_block import ErrorBlock
+from app.ui.render_warmup import RenderWarmUp
 from app.ui.settings_panel import SettingsPanel
 from app.ui.settings_store import SettingsStore
 from app.ui.status_bar import ModelStatusBar
@@ -44,6 +45,8 @@ from app.ui.user_message_view import UserMessageView
 from app.workers import protocol as p
 
 log = logging.getLogger(__name__)
+
+WARM_UP_DELAY_MS = 150
 
 
 class MainWindow(QMainWindow):
@@ -109,6 +112,9 @@ class MainWindow(QMainWindow):
         bridge.worker_died.connect(self._on_worker_died)
         self._update_image_budget()
         self.composer.input.setFocus()
+        # After the first paint, while the model loads.
+        self.warm_up = RenderWarmUp(self)
+        QTimer.singleShot(WARM_UP_DELAY_MS, self.warm_up.start)
 
     # ------------------------------------------------------------ layout hooks
     def add_sidebar(self, widget: QWidget) -> None:

@@ -20,7 +20,6 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 
 from app.ui.text_direction import first_strong_direction
@@ -175,17 +174,55 @@ def _render_table_open(
 
 # ------------------------------------------------------------------ code highlighting
 
-
-_FORMATTER = HtmlFormatter(nowrap=True)
+CODE_STYLE = "friendly"
 
 
 def _highlight(code: str, language: str) -> str:
-    from pygments import highlight
+    """Highlighted code with inline styles, one span per run of same-styled tokens.
 
+    Qt's HTML import is slow per element and slower still per CSS class rule, so this
+    writes as few spans as it can: unstyled tokens are bare text and whitespace joins
+    whatever run it sits in.
+    """
     lexer = _lexer(language.lower())
     if lexer is None:
         return html.escape(code)
-    return str(highlight(code, lexer, _FORMATTER)).rstrip("\n")
+    out: list[str] = []
+    run: list[str] = []
+    run_style = ""
+
+    def flush() -> None:
+        if run:
+            text = html.escape("".join(run))
+            out.append(f'<span style="{run_style}">{text}</span>' if run_style else text)
+            run.clear()
+
+    for token_type, value in lexer.get_tokens(code):
+        if value.isspace():
+            run.append(value)
+            continue
+        style = _inline_style(token_type)
+        if style != run_style:
+            flush()
+            run_style = style
+        run.append(value)
+    flush()
+    return "".join(out).rstrip("\n")
+
+
+@lru_cache(maxsize=512)
+def _inline_style(token_type: Any) -> str:
+    from pygments.styles import get_style_by_name
+
+    style = get_style_by_name(CODE_STYLE).style_for_token(token_type)
+    parts = []
+    if style.get("color"):
+        parts.append(f"color:#{style['color']}")
+    if style.get("bold"):
+        parts.append("font-weight:bold")
+    if style.get("italic"):
+        parts.append("font-style:italic")
+    return ";".join(parts)
 
 
 @lru_cache(maxsize=64)
@@ -199,15 +236,3 @@ def _lexer(language: str) -> Lexer | None:
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
         return None
-
-
-def code_style_sheet(style: str = "friendly") -> str:
-    """CSS for the highlighted tokens, with single-class selectors (what Qt's CSS matches)."""
-    formatter = HtmlFormatter(style=style)
-    rules = []
-    for line in formatter.get_style_defs("").splitlines():
-        line = line.strip()
-        # get_style_defs("") writes " .k { ... }" lines; skip the page-wide ones.
-        if line.startswith(".") and "{" in line:
-            rules.append(line.split("/*")[0].strip())
-    return "\n".join(rules)

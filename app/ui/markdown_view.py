@@ -3,12 +3,15 @@
 The answer is split (by `MarkdownStream`) into finished blocks and a live tail. Finished
 blocks go into segment views that are filled once and then left alone; only the tail
 view is re-rendered, and at most about 30 times a second, so the cost of a frame does
-not grow with the length of the answer.
+not grow with the length of the answer. A frame renders at most one finished block:
+when several finish at once (a whole answer set at once, or a burst of tokens) they
+are rendered one per event-loop turn, so no single frame blocks the window for long.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
@@ -18,7 +21,7 @@ from app.ui.markdown_stream import MarkdownStream
 from app.ui.safe_browser import SafeTextBrowser
 
 FRAME_MS = 33  # about 30 renders a second at most
-SEGMENT_CHARS = 1200  # Markdown source per finished segment before a new one starts
+SEGMENT_CHARS = 400  # Markdown source per finished segment before a new one starts
 
 
 class MarkdownView(QWidget):
@@ -39,6 +42,8 @@ class MarkdownView(QWidget):
         self._open_chars = 0
         self._code_blocks: list[str] = []  # code of the finished blocks
         self._tail_code: list[str] = []
+        self._tail_source: str | None = None  # what the tail view shows now
+        self._backlog: deque[str] = deque()  # finished blocks not rendered yet
         self._tail = self._new_browser()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -53,8 +58,7 @@ class MarkdownView(QWidget):
     def append(self, text: str) -> None:
         """Add streamed text; it shows within one frame."""
         self._stream.append(text)
-        if not self._timer.isActive():
-            self._timer.start()
+        self._schedule(FRAME_MS)
 
     def set_text(self, text: str) -> None:
         """Show a whole answer at once (replacing what was there)."""
@@ -63,10 +67,14 @@ class MarkdownView(QWidget):
         self.finish()
 
     def finish(self) -> None:
-        """The answer is complete: render what is pending, tail included, as final."""
-        self._timer.stop()
+        """The answer is complete: what is pending, tail included, renders as final."""
         self._stream.close()
-        self._render()
+        self._schedule(0)
+
+    @property
+    def settled(self) -> bool:
+        """Whether everything received so far is on screen."""
+        return not self._timer.isActive() and not self._backlog
 
     def clear(self) -> None:
         self._timer.stop()
@@ -78,6 +86,8 @@ class MarkdownView(QWidget):
         self._open_chars = 0
         self._code_blocks = []
         self._tail_code = []
+        self._tail_source = None
+        self._backlog.clear()
         self._stream = MarkdownStream()
         self._tail = self._new_browser()
 
@@ -94,15 +104,26 @@ class MarkdownView(QWidget):
         return "\n".join(b.toPlainText() for b in self.browsers() if b.toPlainText())
 
     # ------------------------------------------------------------ rendering
+    def _schedule(self, delay_ms: int) -> None:
+        if self._timer.isActive() and self._timer.remainingTime() <= delay_ms:
+            return
+        self._timer.start(delay_ms)
+
     def _render(self) -> None:
         started = time.perf_counter()
-        for block in self._stream.take_finished():
-            self._add_finished(block)
-        tail = self._stream.tail
-        rendered = render_markdown(tail, code_base=len(self._code_blocks)) if tail.strip() else None
-        self._tail_code = rendered.code_blocks if rendered else []
-        self._tail.setHtml(rendered.html if rendered else "")
-        self._tail.setVisible(rendered is not None)
+        self._backlog.extend(self._stream.take_finished())
+        if self._backlog:
+            self._add_finished(self._backlog.popleft())
+        # While older blocks wait, the tail stays empty so nothing shows out of order.
+        tail = "" if self._backlog else self._stream.tail
+        if tail != self._tail_source:
+            self._tail_source = tail
+            rendered = render_markdown(tail, len(self._code_blocks)) if tail.strip() else None
+            self._tail_code = rendered.code_blocks if rendered else []
+            self._tail.setHtml(rendered.html if rendered else "")
+            self._tail.setVisible(rendered is not None)
+        if self._backlog:
+            self._schedule(0)
         self.rendered.emit((time.perf_counter() - started) * 1000)
 
     def _add_finished(self, block: str) -> None:

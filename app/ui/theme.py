@@ -8,8 +8,6 @@ from functools import lru_cache
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-from app.ui.markdown_html import code_style_sheet
-
 ACCENT = "#5b4bdb"
 ACCENT_HOVER = "#4a3bc4"
 TEXT = "#1f2328"
@@ -49,9 +47,7 @@ def mono_font() -> QFont:
 def document_style_sheet() -> str:
     """CSS for every rendered message (Qt's rich-text subset)."""
     mono = ", ".join(f"'{family}'" for family in _MONO_FAMILIES) + ", monospace"
-    return (
-        code_style_sheet()
-        + f"""
+    return f"""
 p {{ margin-top: 0px; margin-bottom: 10px; line-height: 135%; }}
 li {{ margin-bottom: 3px; }}
 ul, ol {{ margin-top: 0px; margin-bottom: 10px; }}
@@ -71,7 +67,6 @@ table.md {{ border-color: {BORDER}; margin-bottom: 12px; }}
 table.md th {{ background-color: {CODE_BG}; padding: 5px 10px; }}
 table.md td {{ padding: 5px 10px; }}
 """
-    )
 
 
 def window_style_sheet() -> str:

@@ -36,7 +36,7 @@ def test_code_blocks_are_highlighted_with_numbered_copy_links() -> None:
     assert rendered.code_blocks == ["def f():\n    return 1\n", "plain <b>\n"]
     assert 'href="copy-code:3"' in rendered.html
     assert 'href="copy-code:4"' in rendered.html
-    assert '<span class="k">def</span>' in rendered.html
+    assert '<span style="color:#007020;font-weight:bold">def </span>' in rendered.html
     assert "plain &lt;b&gt;" in rendered.html
 
 

@@ -87,7 +87,7 @@ def test_hostile_markdown_fetches_nothing_and_runs_nothing(
     for piece in (HOSTILE[i : i + 7] for i in range(0, len(HOSTILE), 7)):
         view.append(piece)
     view.finish()
-    QApplication.processEvents()
+    qtbot.waitUntil(lambda: view.settled)  # type: ignore[attr-defined]
     browsers = view.browsers()
     for browser in browsers:
         assert browser.resource_requests == []
@@ -112,7 +112,7 @@ def test_hostile_markdown_fetches_nothing_and_runs_nothing(
 
 def test_copy_link_of_a_code_block_copies_its_code(qtbot: object, view: MarkdownView) -> None:
     view.set_text("Intro\n\n```python\nprint('one')\n```\n\nthen\n\n```sh\necho two\n```\n")
-    QApplication.processEvents()
+    qtbot.waitUntil(lambda: view.settled)  # type: ignore[attr-defined]
     QApplication.clipboard().clear()
     copies = []
     view.code_copied.connect(copies.append)
@@ -129,8 +129,9 @@ def test_copy_link_of_a_code_block_copies_its_code(qtbot: object, view: Markdown
     assert QApplication.clipboard().text() == "echo two\n"
 
 
-def test_arabic_paragraph_lays_out_right_to_left(view: MarkdownView) -> None:
+def test_arabic_paragraph_lays_out_right_to_left(qtbot: object, view: MarkdownView) -> None:
     view.set_text("English first.\n\nمرحبا بالعالم، هذه فقرة عربية.\n\nนี่คือภาษาไทย\n")
+    qtbot.waitUntil(lambda: view.settled)  # type: ignore[attr-defined]
     directions = {}
     for browser in view.browsers():
         block = browser.document().begin()
