@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QVBoxLayout, QWidget
@@ -47,8 +45,11 @@ class UserMessageView(QWidget):
         self.text_view.setAccessibleName("Your message text")
         self.text_view.setVisible(bool(message.text.strip()))
         inner.addWidget(self.text_view)
-        document = self.text_view.document()
-        self._natural_width = max(math.ceil(document.idealWidth()) + 4, thumbs_width) + (
+        metrics = self.text_view.fontMetrics()
+        text_width = max(
+            (metrics.horizontalAdvance(line) for line in message.text.splitlines()), default=0
+        )
+        self._natural_width = max(text_width + 12, thumbs_width) + (
             BUBBLE_PADDING[0] + BUBBLE_PADDING[2]
         )
 
@@ -71,7 +72,7 @@ class UserMessageView(QWidget):
         outer.addLayout(column)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
-        self.bubble.setMaximumWidth(min(self._natural_width, int(self.width() * MAX_SHARE)))
+        self.bubble.setFixedWidth(min(self._natural_width, int(self.width() * MAX_SHARE)))
         super().resizeEvent(event)
 
     def _on_copy_clicked(self) -> None:
