@@ -7,9 +7,28 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import ask, conversations, demo_checkpoint, info, models, preflight, server
+from app.cli import (
+    ask,
+    conversations,
+    demo_checkpoint,
+    info,
+    install_desktop_entry,
+    models,
+    preflight,
+    server,
+)
+from app.logs import setup_logging
 
-SUBCOMMANDS = (ask, info, demo_checkpoint, models, preflight, conversations, server)
+SUBCOMMANDS = (
+    ask,
+    info,
+    demo_checkpoint,
+    models,
+    preflight,
+    conversations,
+    install_desktop_entry,
+    server,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_logging()
     if args.command is None:
         from app.ui.app import run_app
 
