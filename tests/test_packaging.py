@@ -69,7 +69,9 @@ def test_cli_install_desktop_entry(tmp_path: Path) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "applications" / f"{APP_ID}.desktop").is_file()
-    result = subprocess.run([*cmd, "--uninstall"], capture_output=True, text=True, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [*cmd, "--uninstall"], capture_output=True, text=True, env=env, cwd=ROOT
+    )
     assert result.returncode == 0 and "removed" in result.stdout
     assert not (tmp_path / "applications" / f"{APP_ID}.desktop").exists()
 
@@ -78,7 +80,16 @@ def test_cli_install_desktop_entry(tmp_path: Path) -> None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(ROOT),
+        ],
         capture_output=True,
         text=True,
     )
