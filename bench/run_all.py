@@ -26,7 +26,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("streaming.py", [], "1-2. streaming throughput and time to first token"),
     ("peer.py", [], "3. a peer side by side: transformers serve"),
     ("ui_smoothness.py", [], "4. smoothness of the window while streaming"),
-    ("cold_start.py", [], "5. cold start and UI memory"),
+    ("ui_cold_start.py", [], "5. cold start and UI memory"),
     ("store_open.py", [], "6. conversation store: open"),
     ("store_search.py", [], "6. conversation store: search"),
     ("prepare_inputs.py", [], "7. preparation of inputs"),
