@@ -30,7 +30,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("store_open.py", [], "6. conversation store: open"),
     ("store_search.py", [], "6. conversation store: search"),
     ("prepare_inputs.py", [], "7. preparation of inputs"),
-    ("scaling.py", [], "8. scaling with context and images"),
+    ("scaling.py", ["--runs", "2"], "8. scaling with context and images"),
 ]
 
 
