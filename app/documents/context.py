@@ -20,7 +20,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import Tokenizer
 
-from app.documents.tiling import ProcessorSettings, TileGrid
+from app.documents.tiling import ProcessorSettings, TileGrid, read_json_object
 
 IMAGE_PLACEHOLDER = "<|image|>"
 
@@ -214,10 +214,4 @@ def _token_text(value: Any) -> str:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContextError(f"{path.name} in {path.parent} cannot be read: {exc}.") from exc
-    return data if isinstance(data, dict) else {}
+    return read_json_object(path, ContextError)

@@ -265,11 +265,16 @@ def _fit_without_distortion(
     return target_h, min(math.floor(width * scale_h), target_w)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path, error: type[ValueError] = ValueError) -> dict[str, Any]:
+    """A checkpoint's JSON file as a dict ({} if absent); unreadable files raise `error`."""
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TilingError(f"{path.name} in {path.parent} cannot be read: {exc}.") from exc
+        raise error(f"{path.name} in {path.parent} cannot be read: {exc}.") from exc
     return data if isinstance(data, dict) else {}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return read_json_object(path, TilingError)
