@@ -360,6 +360,22 @@ class ConversationStore:
             )
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (stamp, row[0]))
 
+    def delete_messages_from(self, conversation_id: int, position: int) -> int:
+        """Delete the message at `position` and every later one (regenerate, edit and resend).
+
+        Their images stay in the image store until "empty Trash" finds them unused.
+        """
+        with self.writing("remove the replaced messages") as conn:
+            self._require_conversation(conn, conversation_id)
+            count = conn.execute(
+                "DELETE FROM messages WHERE conversation = ? AND position >= ?",
+                (conversation_id, position),
+            ).rowcount
+            conn.execute(
+                "UPDATE conversations SET updated = ? WHERE id = ?", (now(), conversation_id)
+            )
+        return int(count)
+
     # -------------------------------------------------------------------- trash
 
     def move_to_trash(self, conversation_id: int) -> None:

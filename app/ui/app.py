@@ -19,10 +19,12 @@ from PySide6.QtWidgets import QApplication
 
 from app.paths import MODEL_ENV, default_model
 from app.ui.bridge import WorkerBridge
+from app.ui.conversation_library import attach_conversations
 from app.ui.main_window import MainWindow
 from app.ui.screenshot import take_screenshot
 from app.ui.settings_store import SettingsStore
 from app.ui.theme import apply_app_font
+from app.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,10 @@ def build_window(model_arg: str | None = None) -> MainWindow:
     model, create_demo = resolve_model(model_arg)
     store = SettingsStore()
     bridge = WorkerBridge(model, create_demo_if_missing=create_demo)
-    return MainWindow(bridge, store)
+    window = MainWindow(bridge, store)
+    attach_conversations(window)
+    WindowState(window, window.splitter).restore()
+    return window
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ _STATUS_TEXT = {
     Status.STOPPED: "stopped",
     Status.ERROR: "incomplete: the answer failed",
     Status.COMPLETE: "",
+    Status.INTERRUPTED: "interrupted: the app closed while it was written",
 }
 
 

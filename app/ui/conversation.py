@@ -30,6 +30,7 @@ class Status(StrEnum):
     STREAMING = "streaming"
     STOPPED = "stopped"  # the user pressed Stop; the text so far stands
     ERROR = "error"  # the worker reported an error or died mid-answer
+    INTERRUPTED = "interrupted"  # the app stopped while it streamed (a reopened answer)
 
 
 def _new_id() -> str:
@@ -45,6 +46,7 @@ class Message:
     images: list[str] = field(default_factory=list)
     status: Status = Status.COMPLETE
     id: str = field(default_factory=_new_id)
+    stats: dict[str, Any] = field(default_factory=dict)  # an answer's figures, when finished
 
     def to_dict(self) -> dict[str, Any]:
         return {

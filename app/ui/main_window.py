@@ -39,6 +39,7 @@ from app.ui.render_warmup import RenderWarmUp
 from app.ui.settings_panel import SettingsPanel
 from app.ui.settings_store import SettingsStore
 from app.ui.status_bar import ModelStatusBar
+from app.ui.stored_conversation import answer_figures
 from app.ui.theme import window_style_sheet
 from app.ui.transcript_view import COLUMN_MAX_WIDTH, TranscriptView
 from app.ui.user_message_view import UserMessageView
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
 
     conversation_changed = Signal(object)  # Conversation, after a message is complete
     answer_ended = Signal(str)  # status of the answer that just ended (complete/stopped/failed)
+    messages_changed = Signal()  # a message was added or dropped, or another chat was shown
 
     def __init__(self, bridge: WorkerBridge, store: SettingsStore | None = None) -> None:
         super().__init__()
@@ -165,6 +167,22 @@ class MainWindow(QMainWindow):
         self.composer.clear()
         self._update_image_budget()
         self.focus_composer()
+        self.messages_changed.emit()
+
+    def open_conversation(self, conversation: Conversation) -> dict[str, QWidget]:
+        """Show a saved conversation instead of the current one; returns its message views."""
+        self.new_chat()
+        self.conversation = conversation
+        for message in conversation.messages:
+            view = (
+                self._user_view(message)
+                if message.role is Role.USER
+                else self._assistant_view(message)
+            )
+            self.transcript.add(view)
+        self._update_image_budget()
+        self.messages_changed.emit()
+        return dict(self._views)
 
     def stop(self) -> None:
         if self._current_rid is not None:
@@ -199,10 +217,7 @@ class MainWindow(QMainWindow):
             )
             return False
         message = self.conversation.add(Message(Role.USER, text, list(images)))
-        view = UserMessageView(message)
-        view.edit_requested.connect(self._on_edit_requested)
-        self._views[message.id] = view
-        self.transcript.add(view)
+        self.transcript.add(self._user_view(message))
         self.composer.clear()
         self._start_answer()
         return True
@@ -214,10 +229,7 @@ class MainWindow(QMainWindow):
         settings = self.settings_panel.values()
         turns = self.conversation.turns(settings.system_prompt)
         message = self.conversation.add(Message(Role.ASSISTANT, "", status=Status.STREAMING))
-        view = AssistantMessageView(message)
-        view.regenerate_requested.connect(self._on_regenerate_requested)
-        view.link_clicked.connect(self._on_link_clicked)
-        self._views[message.id] = view
+        view = self._assistant_view(message)
         self.transcript.add(view)
         self.transcript.scroll_to_bottom()
         self._current_view = view
@@ -230,6 +242,20 @@ class MainWindow(QMainWindow):
         )
         self.composer.set_generating(True)
         self._update_image_budget()
+        self.messages_changed.emit()
+
+    def _user_view(self, message: Message) -> UserMessageView:
+        view = UserMessageView(message)
+        view.edit_requested.connect(self._on_edit_requested)
+        self._views[message.id] = view
+        return view
+
+    def _assistant_view(self, message: Message) -> AssistantMessageView:
+        view = AssistantMessageView(message)
+        view.regenerate_requested.connect(self._on_regenerate_requested)
+        view.link_clicked.connect(self._on_link_clicked)
+        self._views[message.id] = view
+        return view
 
     def _end_answer(self, status: Status) -> AssistantMessageView | None:
         view = self._current_view
@@ -266,6 +292,8 @@ class MainWindow(QMainWindow):
             return
         ready = self.bridge.ready
         self.status.show_figures(done, ready.context_length if ready else 0)
+        if self._current_view is not None:
+            self._current_view.message.stats = answer_figures(done)
         self._end_answer(Status.COMPLETE)
 
     def _on_generation_cancelled(self, request_id: str, generated: int) -> None:
@@ -328,6 +356,7 @@ class MainWindow(QMainWindow):
             if view is not None and message.id == message_id:
                 self.transcript.remove_from(view)
         self._update_image_budget()
+        self.messages_changed.emit()
 
     def _add_error(self, text: str, on_retry: object) -> ErrorBlock:
         block = ErrorBlock(text)

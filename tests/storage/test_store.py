@@ -157,3 +157,25 @@ def test_bad_images_and_missing_conversations_get_sentences(
         store.add_user_message(999, "hello")
     with pytest.raises(StorageError, match="settings"):
         store.update_settings(cid, {"bad": float("nan")})
+
+
+def test_deleting_from_a_position_drops_later_messages_and_their_search_entries(
+    store: ConversationStore,
+) -> None:
+    cid = store.create_conversation()
+    store.add_user_message(cid, "first question about zebras")
+    answer = store.begin_assistant_message(cid)
+    store.finish_assistant_message(answer, MessageStatus.COMPLETE, text="zebras have stripes")
+    store.add_user_message(cid, "second question about okapis")
+    store.begin_assistant_message(cid)
+
+    assert store.delete_messages_from(cid, 1) == 3
+    kept = store.load_conversation(cid).messages
+    assert [m.text for m in kept] == ["first question about zebras"]
+    assert [h.message_id for h in store.search("stripes")] == []
+    assert store.search("okapis") == []
+    again = store.begin_assistant_message(cid)
+    assert store.load_conversation(cid).messages[-1].id == again
+    assert store.load_conversation(cid).messages[-1].position == 1
+    with pytest.raises(StorageError, match="no conversation"):
+        store.delete_messages_from(cid + 100, 0)

@@ -1,0 +1,334 @@
+"""Saved conversations in the window: the sidebar, the saver and the store, wired together.
+
+`attach_conversations(window)` opens the store in the data directory, puts the
+sidebar beside the chat, reopens the last conversation and saves from then on. Every
+StorageError becomes a sentence in the sidebar's notice bar; the window's
+conversation is never touched by a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog
+
+from app.storage import (
+    ConversationStore,
+    StorageError,
+    export_html,
+    export_json,
+    export_markdown,
+    import_json,
+)
+from app.ui.conversation_saver import ConversationSaver
+from app.ui.conversation_sidebar import ConversationSidebar
+from app.ui.main_window import MainWindow
+from app.ui.scroll_anchor import ScrollAnchor
+from app.ui.stored_conversation import window_conversation
+
+log = logging.getLogger(__name__)
+
+EXPORT_FILTERS = {"html": "HTML file (*.html)", "json": "JSON export (*.json)"}
+
+
+class ConversationLibrary(QObject):
+    """The controller between the sidebar, the window and the ConversationStore."""
+
+    conversation_opened = Signal(int)  # stored id
+
+    def __init__(
+        self, window: MainWindow, store: ConversationStore | None, problem: str = ""
+    ) -> None:
+        """`store` None: it could not be opened, for the reason in `problem`."""
+        super().__init__(window)
+        self.window = window
+        self.store = store
+        self.sidebar = ConversationSidebar(window)
+        window.add_sidebar(self.sidebar)
+        self.saver = ConversationSaver(window, store) if store is not None else None
+        self.current: int | None = None  # stored id of the conversation in the window
+        self.anchor: ScrollAnchor | None = None
+
+        sidebar = self.sidebar
+        sidebar.conversations.conversation_chosen.connect(self._on_conversation_chosen)
+        sidebar.conversations.rename_requested.connect(self.rename)
+        sidebar.conversations.trash_requested.connect(self.move_to_trash)
+        sidebar.conversations.export_requested.connect(self._on_export_requested)
+        sidebar.trash_list.restore_requested.connect(self.restore)
+        sidebar.results.hit_chosen.connect(self._on_hit_chosen)
+        sidebar.search_changed.connect(self.search)
+        sidebar.trash_toggled.connect(self._on_trash_toggled)
+        sidebar.empty_trash_requested.connect(self._on_empty_trash_requested)
+        sidebar.import_requested.connect(self._on_import_requested)
+        sidebar.export_current_requested.connect(self._on_export_current_requested)
+        window.messages_changed.connect(self._on_messages_changed)
+        window.installEventFilter(self)
+        if self.saver is not None:
+            self.saver.conversation_saved.connect(self._on_conversation_saved)
+            self.saver.save_failed.connect(self._on_save_failed)
+            self.saver.save_recovered.connect(self._on_save_recovered)
+        if store is None:
+            self.notify(f"{problem} Conversations are not saved in this session.", problem=True)
+            self.sidebar.search_box.setEnabled(False)
+        elif store.notices:  # e.g. a damaged database was moved aside
+            self.notify("\n".join(store.notices), problem=True)
+            store.notices.clear()
+        self.refresh()
+
+    # ------------------------------------------------------------ lists
+    def refresh(self) -> None:
+        """Reread the sidebar (and the Trash, and the search) from the store."""
+        if self.store is None:
+            return
+        try:
+            self.sidebar.show_conversations(self.store.list_conversations(), self.current)
+            self.sidebar.show_trash(self.store.list_conversations(trash=True))
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+        if self.sidebar.search_box.text().strip():
+            self.search(self.sidebar.search_box.text())
+
+    def search(self, query: str) -> None:
+        if self.store is None:
+            return
+        try:
+            self.sidebar.show_hits(self.store.search(query) if query.strip() else [])
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+
+    def notify(self, text: str, problem: bool = False, **action: object) -> None:
+        self.sidebar.notice.show_notice(text, problem=problem, **action)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ opening
+    def reopen_last(self) -> None:
+        """Show the conversation that was open when the app last closed."""
+        if self.store is None:
+            return
+        try:
+            cid = self.store.last_opened_conversation()
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+            return
+        if cid is not None:
+            self.open(cid)
+
+    def open(self, cid: int, message_id: int | None = None) -> bool:
+        """Show a saved conversation; with `message_id`, scrolled to that message."""
+        if self.store is None or self.saver is None:
+            return False
+        if cid == self.current and message_id is None and self.window.conversation.messages:
+            return True
+        try:
+            stored = self.store.load_conversation(cid)
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+            return False
+        conversation, ids = window_conversation(stored)
+        self.saver.adopt(conversation, cid, ids)  # first: showing it makes the saver look
+        views = self.window.open_conversation(conversation)
+        self._set_current(cid)
+        if message_id is not None and message_id in ids:
+            target = views.get(conversation.messages[ids.index(message_id)].id)
+            if target is not None:
+                self.anchor = ScrollAnchor(self.window.transcript, target)
+        elif views:
+            self.window.transcript.scroll_to_bottom()
+        self.conversation_opened.emit(cid)
+        return True
+
+    def _set_current(self, cid: int | None) -> None:
+        if cid == self.current or self.store is None:
+            return
+        self.current = cid
+        try:
+            self.store.set_last_opened_conversation(cid)
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+        self.refresh()
+
+    def _on_conversation_chosen(self, cid: int) -> None:
+        self.open(cid)
+
+    def _on_hit_chosen(self, cid: int, message_id: int) -> None:
+        self.open(cid, message_id)
+
+    def _on_messages_changed(self) -> None:
+        if self.saver is not None:
+            self._set_current(self.saver.stored_id())
+
+    def _on_conversation_saved(self, cid: int) -> None:
+        if cid != self.current:
+            self._set_current(cid)
+        else:
+            self.refresh()
+
+    # ------------------------------------------------------------ saving problems
+    def _on_save_failed(self, text: str) -> None:
+        self.notify(text, problem=True, action="Try again", on_action=self._retry_save, kind="save")
+
+    def _retry_save(self) -> None:
+        if self.saver is not None:
+            self.saver.sync()
+
+    def _on_save_recovered(self) -> None:
+        self.sidebar.notice.dismiss("save")
+        self.notify("Saving works again; the conversation is saved.", kind="save")
+
+    # ------------------------------------------------------------ rename, trash
+    def rename(self, cid: int, title: str) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.rename(cid, title)
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+        # Not now: this runs while the list's editor commits, and refresh rebuilds the list.
+        QTimer.singleShot(0, self.refresh)
+
+    def move_to_trash(self, cid: int) -> None:
+        if self.store is None:
+            return
+        was_open = cid == self.current
+        try:
+            title = self.store.load_conversation(cid).title or "Untitled conversation"
+            self.store.move_to_trash(cid)
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+            return
+        if was_open:
+            self.window.new_chat()
+        self.refresh()
+        self.notify(
+            f"Moved “{title}” to the Trash.",
+            action="Undo",
+            on_action=lambda: self.restore(cid, reopen=was_open),
+            kind="trash",
+        )
+
+    def restore(self, cid: int, reopen: bool = False) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.restore(cid)
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+            return
+        self.sidebar.notice.dismiss("trash")
+        self.refresh()
+        if reopen:
+            self.open(cid)
+
+    def _on_trash_toggled(self, shown: bool) -> None:
+        self.refresh()
+
+    def _on_empty_trash_requested(self) -> None:
+        count = self.sidebar.trash_list.count()
+        if not count:
+            return
+        self.notify(
+            f"Delete the {count} conversation(s) in the Trash for good? This cannot be undone.",
+            action="Delete for good",
+            on_action=self.empty_trash,
+            kind="empty",
+        )
+
+    def empty_trash(self) -> int:
+        if self.store is None:
+            return 0
+        try:
+            count = self.store.empty_trash()
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+            return 0
+        self.refresh()
+        self.notify(f"Deleted {count} conversation(s) for good.")
+        return count
+
+    # ------------------------------------------------------------ export, import
+    def export_to(self, cid: int, fmt: str, out: Path) -> Path | None:
+        """Write one conversation as Markdown (a folder), HTML or JSON; None on failure."""
+        if self.store is None:
+            return None
+        try:
+            if fmt == "md":
+                written = export_markdown(self.store, cid, out)
+            elif fmt == "html":
+                written = export_html(self.store, cid, out)
+            else:
+                written = export_json(self.store, [cid], out)
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+            return None
+        self.notify(f"Exported to {written}.")
+        return written
+
+    def import_from(self, path: Path) -> list[int]:
+        if self.store is None:
+            return []
+        try:
+            ids = import_json(self.store, path)
+        except StorageError as exc:
+            self.notify(str(exc), problem=True)
+            return []
+        self.refresh()
+        self.notify(f"Imported {len(ids)} conversation(s) from {Path(path).name}.")
+        return ids
+
+    def _on_export_requested(self, cid: int, fmt: str) -> None:
+        if fmt == "md":
+            out = QFileDialog.getSaveFileName(
+                self.window, "Export as Markdown: name a new folder", "conversation"
+            )[0]
+        else:
+            out = QFileDialog.getSaveFileName(
+                self.window, "Export the conversation", f"conversation.{fmt}", EXPORT_FILTERS[fmt]
+            )[0]
+        if out:
+            self.export_to(cid, fmt, Path(out))
+
+    def _on_export_current_requested(self, fmt: str) -> None:
+        if self.current is None:
+            self.notify("Open a saved conversation first, then export it.")
+            return
+        self._on_export_requested(self.current, fmt)
+
+    def _on_import_requested(self) -> None:
+        path = QFileDialog.getOpenFileName(
+            self.window, "Import conversations", "", "Maverick Desk export (*.json)"
+        )[0]
+        if path:
+            self.import_from(Path(path))
+
+    # ------------------------------------------------------------ closing
+    def close(self) -> None:
+        """Save what the window shows and close the store (the window is closing)."""
+        if self.store is None:
+            return
+        if self.saver is not None:
+            self.saver.close()
+        self.store.close()
+        self.store = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.close()
+        return False
+
+
+def attach_conversations(window: MainWindow, folder: Path | None = None) -> ConversationLibrary:
+    """Open the store (the data directory by default) and give the window its sidebar.
+
+    If the store cannot be opened (a newer database, a read-only folder) the window works
+    without saving and the sidebar says why.
+    """
+    try:
+        store: ConversationStore | None = ConversationStore.open(folder)
+        problem = ""
+    except StorageError as exc:
+        log.warning("conversation store unavailable: %s", exc)
+        store, problem = None, str(exc)
+    library = ConversationLibrary(window, store, problem)
+    library.reopen_last()
+    return library
