@@ -13,6 +13,7 @@ from app.ui.theme import MUTED
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 HIGHLIGHT = "#fde68a"
+ROW_SLACK_PX = 32
 
 
 def hit_html(hit: SearchHit) -> str:
@@ -71,12 +72,13 @@ class SearchResults(QListWidget):
 
     def _fit_rows(self) -> None:
         """Each row as tall as its wrapped excerpt at the list's width."""
-        width = max(self.viewport().width() - 2, 120)
+        # The style sheet pads the list and its items; leave room for that.
+        width = max(self.viewport().width() - ROW_SLACK_PX, 120)
         for index in range(self.count()):
             item = self.item(index)
             label = self.itemWidget(item)
             if label is not None:
-                item.setSizeHint(QSize(width, label.heightForWidth(width)))
+                item.setSizeHint(QSize(width, label.heightForWidth(width) + ROW_SLACK_PX // 2))
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
