@@ -261,3 +261,22 @@ def test_a_newer_database_is_left_untouched_and_the_window_still_works(
     ]
     unstarted_window.new_chat()
     assert path.read_bytes() == before
+
+
+def test_an_answer_cut_off_by_a_crash_reopens_as_interrupted_and_stays_in_context(
+    unstarted_window: MainWindow, data_dir: Path
+) -> None:
+    with ConversationStore.open(data_dir) as store:
+        cid = store.create_conversation()
+        store.add_user_message(cid, "Tell me about tides")
+        answer = store.begin_assistant_message(cid)
+        store.append_streaming_text(answer, "Tides come from the moon's")
+        store.set_last_opened_conversation(cid)
+    # The process "died" with the answer streaming: the next start finds it unfinished.
+    library = attach_conversations(unstarted_window, data_dir)
+    assert "1 answer(s) were being written" in library.sidebar.notice.text
+    assert library.current == cid  # the last conversation is reopened
+    view = unstarted_window.assistant_views()[-1]
+    assert view.message.status is Status.INTERRUPTED
+    assert view.status_tag.isVisibleTo(view) and view.status_tag.text().startswith("interrupted")
+    assert unstarted_window.conversation.turns()[-1].text == "Tides come from the moon's"
