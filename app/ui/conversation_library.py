@@ -24,12 +24,15 @@ from app.storage import (
 )
 from app.ui.conversation_saver import ConversationSaver
 from app.ui.conversation_sidebar import ConversationSidebar
+from app.ui.earlier_messages_button import EarlierMessagesButton
 from app.ui.main_window import MainWindow
 from app.ui.scroll_anchor import ScrollAnchor
 from app.ui.stored_conversation import window_conversation
 
 log = logging.getLogger(__name__)
 
+SHOWN_AT_OPEN = 40  # messages built when a conversation opens; the rest on request
+EARLIER_PAGE = 40
 EXPORT_FILTERS = {"html": "HTML file (*.html)", "json": "JSON export (*.json)"}
 
 
@@ -50,6 +53,7 @@ class ConversationLibrary(QObject):
         self.saver = ConversationSaver(window, store) if store is not None else None
         self.current: int | None = None  # stored id of the conversation in the window
         self.anchor: ScrollAnchor | None = None
+        self.earlier_button: EarlierMessagesButton | None = None
 
         sidebar = self.sidebar
         sidebar.conversations.conversation_chosen.connect(self._on_conversation_chosen)
@@ -127,8 +131,12 @@ class ConversationLibrary(QObject):
             return False
         conversation, ids = window_conversation(stored)
         self.saver.adopt(conversation, cid, ids)  # first: showing it makes the saver look
-        views = self.window.open_conversation(conversation)
+        first = max(0, len(ids) - SHOWN_AT_OPEN)
+        if message_id in ids:
+            first = min(first, ids.index(message_id))
+        views = self.window.open_conversation(conversation, first)
         self._set_current(cid)
+        self._place_earlier_button()
         if message_id is not None and message_id in ids:
             target = views.get(conversation.messages[ids.index(message_id)].id)
             if target is not None:
@@ -137,6 +145,27 @@ class ConversationLibrary(QObject):
             self.window.transcript.scroll_to_bottom()
         self.conversation_opened.emit(cid)
         return True
+
+    def _place_earlier_button(self) -> None:
+        hidden = self.window.first_shown
+        if hidden:
+            self.earlier_button = EarlierMessagesButton(hidden)
+            self.earlier_button.requested.connect(self._on_earlier_requested)
+            self.window.transcript.insert(0, self.earlier_button)
+
+    def _on_earlier_requested(self) -> None:
+        """Build a page of earlier messages, keeping the message that was on top in place."""
+        button = self.earlier_button
+        items = self.window.transcript.items()
+        if button is None or button not in items:
+            return
+        was_top = items[1] if len(items) > 1 else None
+        self.window.transcript.remove(button)
+        self.earlier_button = None
+        self.window.show_earlier(EARLIER_PAGE)
+        self._place_earlier_button()
+        if was_top is not None:
+            self.anchor = ScrollAnchor(self.window.transcript, was_top)
 
     def _set_current(self, cid: int | None) -> None:
         if cid == self.current or self.store is None:

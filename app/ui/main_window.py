@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.bridge = bridge
         self.conversation = Conversation()
+        self.first_shown = 0
         self._current_rid: str | None = None
         self._current_view: AssistantMessageView | None = None
         self._views: dict[str, QWidget] = {}
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
             self.bridge.cancel(self._current_rid)
             self._end_answer(Status.STOPPED)
         self.conversation = Conversation()
+        self.first_shown = 0  # index of the first message with a view
         self._views.clear()
         self.transcript.clear()
         self.composer.clear()
@@ -169,20 +171,33 @@ class MainWindow(QMainWindow):
         self.focus_composer()
         self.messages_changed.emit()
 
-    def open_conversation(self, conversation: Conversation) -> dict[str, QWidget]:
-        """Show a saved conversation instead of the current one; returns its message views."""
+    def open_conversation(
+        self, conversation: Conversation, first_shown: int = 0
+    ) -> dict[str, QWidget]:
+        """Show a saved conversation from message `first_shown` on; returns the views made.
+
+        Long conversations open with only their end built (views are costly);
+        `show_earlier` adds the messages before it.
+        """
         self.new_chat()
         self.conversation = conversation
-        for message in conversation.messages:
-            view = (
-                self._user_view(message)
-                if message.role is Role.USER
-                else self._assistant_view(message)
-            )
-            self.transcript.add(view)
+        self.first_shown = first_shown
+        for message in conversation.messages[first_shown:]:
+            self.transcript.add(self._message_view(message))
         self._update_image_budget()
         self.messages_changed.emit()
         return dict(self._views)
+
+    def show_earlier(self, count: int) -> list[QWidget]:
+        """Build the views of up to `count` messages before the first one shown, at the top."""
+        start = max(0, self.first_shown - count)
+        views = [
+            self._message_view(m) for m in self.conversation.messages[start : self.first_shown]
+        ]
+        for index, view in enumerate(views):
+            self.transcript.insert(index, view)
+        self.first_shown = start
+        return views
 
     def stop(self) -> None:
         if self._current_rid is not None:
@@ -243,6 +258,11 @@ class MainWindow(QMainWindow):
         self.composer.set_generating(True)
         self._update_image_budget()
         self.messages_changed.emit()
+
+    def _message_view(self, message: Message) -> QWidget:
+        if message.role is Role.USER:
+            return self._user_view(message)
+        return self._assistant_view(message)
 
     def _user_view(self, message: Message) -> UserMessageView:
         view = UserMessageView(message)

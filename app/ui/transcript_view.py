@@ -69,6 +69,12 @@ class TranscriptView(QScrollArea):
         self._layout.insertWidget(self._layout.count() - 1, widget)
         return widget
 
+    def insert(self, index: int, widget: QWidget) -> QWidget:
+        """Put a message or block at `index` among the items (0: the top)."""
+        self._empty.hide()
+        self._layout.insertWidget(1 + index, widget)  # the empty state sits at 0
+        return widget
+
     def items(self) -> list[QWidget]:
         found = []
         for index in range(self._layout.count()):

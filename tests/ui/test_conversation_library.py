@@ -14,7 +14,12 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QFileDialog, QLin
 from app.storage import ConversationStore, MessageStatus
 from app.ui.assistant_message_view import AssistantMessageView
 from app.ui.conversation import Role, Status
-from app.ui.conversation_library import ConversationLibrary, attach_conversations
+from app.ui.conversation_library import (
+    EARLIER_PAGE,
+    SHOWN_AT_OPEN,
+    ConversationLibrary,
+    attach_conversations,
+)
 from app.ui.main_window import MainWindow
 from app.ui.user_message_view import UserMessageView
 
@@ -168,9 +173,11 @@ def test_search_highlights_matches_and_opens_the_conversation_at_the_message(
     assert sidebar.results.hasFocus()
     qtbot.keyClick(sidebar.results, Qt.Key.Key_Return)  # type: ignore[attr-defined]
     assert library.current == saved["long"]
-    target = window.transcript.items()[28]
-    assert isinstance(target, UserMessageView)
-    assert target.message.text == "Where is the lighthouse keeper?"
+    [target] = [
+        w
+        for w in window.transcript.items()
+        if isinstance(w, UserMessageView) and w.message.text == "Where is the lighthouse keeper?"
+    ]
     bar = window.transcript.verticalScrollBar()
 
     def target_on_screen() -> bool:
@@ -280,3 +287,36 @@ def test_an_answer_cut_off_by_a_crash_reopens_as_interrupted_and_stays_in_contex
     assert view.message.status is Status.INTERRUPTED
     assert view.status_tag.isVisibleTo(view) and view.status_tag.text().startswith("interrupted")
     assert unstarted_window.conversation.turns()[-1].text == "Tides come from the moon's"
+
+
+def test_a_long_conversation_opens_with_its_end_and_shows_earlier_messages_on_request(
+    qtbot: object, unstarted_window: MainWindow, data_dir: Path
+) -> None:
+    with ConversationStore.open(data_dir) as store:
+        cid = save_chat(store, [(f"Question {i}", f"Answer {i}") for i in range(60)])
+    library = attach_conversations(unstarted_window, data_dir)
+    window = library.window
+    library.open(cid)
+    assert len(window.conversation.messages) == 120  # all of it is in context
+    button = library.earlier_button
+    assert button is not None and button.button.text() == "↑  Show earlier messages (80 more)"
+    items = window.transcript.items()
+    assert items[0] is button and len(items) == 1 + SHOWN_AT_OPEN
+    first = items[1]
+    assert isinstance(first, UserMessageView) and first.message.text == "Question 40"
+
+    qtbot.mouseClick(button.button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    items = window.transcript.items()
+    assert len(items) == 1 + SHOWN_AT_OPEN + EARLIER_PAGE
+    assert (
+        items[0] is library.earlier_button and "(40 more)" in library.earlier_button.button.text()
+    )
+    bar = window.transcript.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() > 0)  # type: ignore[attr-defined]
+    top = first.mapTo(window.transcript.viewport(), first.rect().topLeft()).y()
+    assert 0 <= top < window.transcript.viewport().height()  # where the reader was
+
+    qtbot.mouseClick(library.earlier_button.button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    items = window.transcript.items()
+    assert len(items) == 120 and library.earlier_button is None
+    assert isinstance(items[0], UserMessageView) and items[0].message.text == "Question 0"
