@@ -12,18 +12,11 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog
 
-from app.storage import (
-    ConversationStore,
-    StorageError,
-    export_html,
-    export_json,
-    export_markdown,
-    import_json,
-)
+from app.storage import ConversationStore, StorageError, import_json
 from app.ui.conversation_saver import ConversationSaver
 from app.ui.conversation_sidebar import ConversationSidebar
+from app.ui.conversation_transfer import ask_export_path, ask_import_path, write_export
 from app.ui.earlier_messages_button import EarlierMessagesButton
 from app.ui.main_window import MainWindow
 from app.ui.scroll_anchor import ScrollAnchor
@@ -33,7 +26,6 @@ log = logging.getLogger(__name__)
 
 SHOWN_AT_OPEN = 40  # messages built when a conversation opens; the rest on request
 EARLIER_PAGE = 40
-EXPORT_FILTERS = {"html": "HTML file (*.html)", "json": "JSON export (*.json)"}
 
 
 class ConversationLibrary(QObject):
@@ -281,12 +273,7 @@ class ConversationLibrary(QObject):
         if self.store is None:
             return None
         try:
-            if fmt == "md":
-                written = export_markdown(self.store, cid, out)
-            elif fmt == "html":
-                written = export_html(self.store, cid, out)
-            else:
-                written = export_json(self.store, [cid], out)
+            written = write_export(self.store, cid, fmt, out)
         except StorageError as exc:
             self.notify(str(exc), problem=True)
             return None
@@ -306,16 +293,10 @@ class ConversationLibrary(QObject):
         return ids
 
     def _on_export_requested(self, cid: int, fmt: str) -> None:
-        if fmt == "md":
-            out = QFileDialog.getSaveFileName(
-                self.window, "Export as Markdown: name a new folder", "conversation"
-            )[0]
-        else:
-            out = QFileDialog.getSaveFileName(
-                self.window, "Export the conversation", f"conversation.{fmt}", EXPORT_FILTERS[fmt]
-            )[0]
-        if out:
-            self.export_to(cid, fmt, Path(out))
+        item = self.sidebar.conversations.item_for(cid)
+        out = ask_export_path(self.window, fmt, item.text() if item is not None else "")
+        if out is not None:
+            self.export_to(cid, fmt, out)
 
     def _on_export_current_requested(self, fmt: str) -> None:
         if self.current is None:
@@ -324,11 +305,9 @@ class ConversationLibrary(QObject):
         self._on_export_requested(self.current, fmt)
 
     def _on_import_requested(self) -> None:
-        path = QFileDialog.getOpenFileName(
-            self.window, "Import conversations", "", "Maverick Desk export (*.json)"
-        )[0]
-        if path:
-            self.import_from(Path(path))
+        path = ask_import_path(self.window)
+        if path is not None:
+            self.import_from(path)
 
     # ------------------------------------------------------------ closing
     def close(self) -> None:
