@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QAbstractItemView
 
 from app.storage import ConversationStore, StorageError, import_json
 from app.ui.conversation_saver import ConversationSaver
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SHOWN_AT_OPEN = 40  # messages built when a conversation opens; the rest on request
 EARLIER_PAGE = 40
+REFRESH_RETRY_MS = 300
 
 
 class ConversationLibrary(QObject):
@@ -77,6 +79,9 @@ class ConversationLibrary(QObject):
     def refresh(self) -> None:
         """Reread the sidebar (and the Trash, and the search) from the store."""
         if self.store is None:
+            return
+        if self.sidebar.conversations.state() == QAbstractItemView.State.EditingState:
+            QTimer.singleShot(REFRESH_RETRY_MS, self.refresh)  # never under a rename in progress
             return
         try:
             self.sidebar.show_conversations(self.store.list_conversations(), self.current)
