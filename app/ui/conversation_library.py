@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QAbstractItemView, QWidget
 
 from app.storage import ConversationStore, StorageError, import_json
 from app.ui.conversation_saver import ConversationSaver
@@ -119,8 +119,12 @@ class ConversationLibrary(QObject):
         """Show a saved conversation; with `message_id`, scrolled to that message."""
         if self.store is None or self.saver is None:
             return False
-        if cid == self.current and message_id is None and self.window.conversation.messages:
-            return True
+        if cid == self.current and self.window.conversation.messages:
+            shown = self._view_of(message_id) if message_id is not None else None
+            if message_id is None or shown is not None:  # already on screen: no rebuild
+                if shown is not None:
+                    self.anchor = ScrollAnchor(self.window.transcript, shown)
+                return True
         try:
             stored = self.store.load_conversation(cid)
         except StorageError as exc:
@@ -142,6 +146,15 @@ class ConversationLibrary(QObject):
             self.window.transcript.scroll_to_bottom()
         self.conversation_opened.emit(cid)
         return True
+
+    def _view_of(self, message_id: int) -> QWidget | None:
+        """The view of a stored message in the window, if it has one."""
+        window_id = self.saver.window_id(message_id) if self.saver is not None else None
+        for widget in self.window.transcript.items():
+            message = getattr(widget, "message", None)
+            if window_id is not None and message is not None and message.id == window_id:
+                return widget
+        return None
 
     def _place_earlier_button(self) -> None:
         hidden = self.window.first_shown

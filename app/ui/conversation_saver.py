@@ -72,6 +72,14 @@ class ConversationSaver(QObject):
         record = self._records.get((conversation or self.window.conversation).id)
         return None if record is None else record.store_id
 
+    def window_id(self, store_message_id: int) -> str | None:
+        """The window's id for a saved message of the conversation shown, if it has one."""
+        record = self._records.get(self.window.conversation.id)
+        for saved in record.saved if record is not None else []:
+            if saved.store_id == store_message_id:
+                return saved.window_id
+        return None
+
     def adopt(self, conversation: Conversation, store_id: int, message_ids: list[int]) -> None:
         """A conversation about to be shown, opened from the store: all of it is saved."""
         record = _Record(store_id)

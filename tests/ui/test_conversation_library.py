@@ -160,7 +160,8 @@ def test_search_highlights_matches_and_opens_the_conversation_at_the_message(
     window = library.window
     window.resize(1100, 700)
     sidebar = library.sidebar
-    sidebar.search_box.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+    assert sidebar.search_box.hasFocus()
     qtbot.keyClicks(sidebar.search_box, "lighthouse keep")  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: sidebar.results.count() == 1)  # type: ignore[attr-defined]
     assert sidebar.stack.currentIndex() == 1
@@ -187,6 +188,16 @@ def test_search_highlights_matches_and_opens_the_conversation_at_the_message(
     qtbot.wait(1700)  # type: ignore[attr-defined]  # the answers above finish rendering
     assert target_on_screen()
     assert 0 < bar.value() < bar.maximum()
+
+    # Another hit in the conversation already shown scrolls there without rebuilding it.
+    first_view = window.transcript.items()[1]
+    with ConversationStore.open(library.store.folder) as other:  # type: ignore[union-attr]
+        later = other.load_conversation(saved["long"]).messages[36]
+    assert later.text == "Later question 3"
+    assert library.open(saved["long"], later.id)
+    assert window.transcript.items()[1] is first_view
+    assert library.anchor is not None
+    assert library.anchor.target.message.text == "Later question 3"  # type: ignore[attr-defined]
 
     qtbot.keyClicks(sidebar.search_box, "zzzz")  # type: ignore[attr-defined]
     qtbot.waitUntil(sidebar.no_results.isVisible)  # type: ignore[attr-defined]
