@@ -14,10 +14,10 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QAbstractItemView, QWidget
 
-from app.storage import ConversationStore, StorageError, import_json
+from app.storage import ConversationStore, StorageError
 from app.ui.conversation_saver import ConversationSaver
 from app.ui.conversation_sidebar import ConversationSidebar
-from app.ui.conversation_transfer import ask_export_path, ask_import_path, write_export
+from app.ui.conversation_transfer import ConversationTransfer
 from app.ui.earlier_messages_button import EarlierMessagesButton
 from app.ui.main_window import MainWindow
 from app.ui.scroll_anchor import ScrollAnchor
@@ -53,14 +53,15 @@ class ConversationLibrary(QObject):
         sidebar.conversations.conversation_chosen.connect(self._on_conversation_chosen)
         sidebar.conversations.rename_requested.connect(self.rename)
         sidebar.conversations.trash_requested.connect(self.move_to_trash)
-        sidebar.conversations.export_requested.connect(self._on_export_requested)
+        self.transfer = ConversationTransfer(self)
+        sidebar.conversations.export_requested.connect(self.transfer.on_export_requested)
         sidebar.trash_list.restore_requested.connect(self.restore)
         sidebar.results.hit_chosen.connect(self._on_hit_chosen)
         sidebar.search_changed.connect(self.search)
         sidebar.trash_toggled.connect(self._on_trash_toggled)
         sidebar.empty_trash_requested.connect(self._on_empty_trash_requested)
-        sidebar.import_requested.connect(self._on_import_requested)
-        sidebar.export_current_requested.connect(self._on_export_current_requested)
+        sidebar.import_requested.connect(self.transfer.on_import_requested)
+        sidebar.export_current_requested.connect(self.transfer.on_export_current_requested)
         window.messages_changed.connect(self._on_messages_changed)
         window.installEventFilter(self)
         if self.saver is not None:
@@ -284,48 +285,6 @@ class ConversationLibrary(QObject):
         self.refresh()
         self.notify(f"Deleted {count} conversation(s) for good.")
         return count
-
-    # ------------------------------------------------------------ export, import
-    def export_to(self, cid: int, fmt: str, out: Path) -> Path | None:
-        """Write one conversation as Markdown (a folder), HTML or JSON; None on failure."""
-        if self.store is None:
-            return None
-        try:
-            written = write_export(self.store, cid, fmt, out)
-        except StorageError as exc:
-            self.notify(str(exc), problem=True)
-            return None
-        self.notify(f"Exported to {written}.")
-        return written
-
-    def import_from(self, path: Path) -> list[int]:
-        if self.store is None:
-            return []
-        try:
-            ids = import_json(self.store, path)
-        except StorageError as exc:
-            self.notify(str(exc), problem=True)
-            return []
-        self.refresh()
-        self.notify(f"Imported {len(ids)} conversation(s) from {Path(path).name}.")
-        return ids
-
-    def _on_export_requested(self, cid: int, fmt: str) -> None:
-        item = self.sidebar.conversations.item_for(cid)
-        out = ask_export_path(self.window, fmt, item.text() if item is not None else "")
-        if out is not None:
-            self.export_to(cid, fmt, out)
-
-    def _on_export_current_requested(self, fmt: str) -> None:
-        if self.current is None:
-            self.notify("Open a saved conversation first, then export it.")
-            return
-        self._on_export_requested(self.current, fmt)
-
-    def _on_import_requested(self) -> None:
-        path = ask_import_path(self.window)
-        if path is not None:
-            self.import_from(path)
 
     # ------------------------------------------------------------ closing
     def close(self) -> None:

@@ -231,7 +231,7 @@ def test_export_and_import_from_the_window(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(folder), ""))
     library.sidebar.export_actions["md"].trigger()
     assert "About an hour." in (folder / "conversation.md").read_text(encoding="utf-8")
-    html_out = library.export_to(saved["long"], "html", tmp_path / "long.html")
+    html_out = library.transfer.export_to(saved["long"], "html", tmp_path / "long.html")
     assert html_out is not None and "lighthouse keeper" in html_out.read_text(encoding="utf-8")
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(out), ""))
@@ -242,7 +242,7 @@ def test_export_and_import_from_the_window(
     hostile = tmp_path / "hostile.json"
     document["version"] = 99
     hostile.write_text(json.dumps(document), encoding="utf-8")
-    assert library.import_from(hostile) == []
+    assert library.transfer.import_from(hostile) == []
     assert "newer Maverick Desk" in library.sidebar.notice.text
     assert library.sidebar.notice.property("problem") == "true"
     assert titles(library).count("What colour is the horse?") == 2
