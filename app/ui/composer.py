@@ -71,6 +71,7 @@ class Composer(QFrame):
         self._image_budget = 5  # images this request may still carry
         self._image_limit = 5
         self._generating = False
+        self._problems: list[str] | None = None
         self._text_layers: dict[str, str] = {}  # chip path -> text put before the question
         self.settings: ProcessorSettings = MAVERICK
         self.pdf_attacher = PdfAttacher(self._free_slots, self)
@@ -219,6 +220,7 @@ class Composer(QFrame):
     def add_files(self, paths: list[str]) -> None:
         """Attach readable images, pick pages of PDFs; explain the files that cannot be used."""
         problems: list[str] = []
+        self._problems = problems  # a PDF refused at once adds its sentence here
         for raw in paths:
             path = Path(raw)
             if str(path.resolve()) in {str(Path(p).resolve()) for p in self.attachments()}:
@@ -236,6 +238,7 @@ class Composer(QFrame):
                 continue
             grid = tile_grid(facts.width, facts.height, self.settings)
             self._add_chip(AttachmentChip(facts, grid, "", self))
+        self._problems = None
         self.show_notice("\n".join(problems))
 
     def _free_slots(self) -> int:
@@ -260,7 +263,10 @@ class Composer(QFrame):
         self.input.setFocus()
 
     def _on_pdf_failed(self, text: str) -> None:
-        self.show_notice(text)
+        if self._problems is not None:
+            self._problems.append(text)
+        else:
+            self.show_notice(text)
 
     def _on_action_chosen(self, prompt: str) -> None:
         self.input.setPlainText(prompt)

@@ -70,7 +70,6 @@ class PdfPageDialog(QDialog):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setAccessibleName("PDF password")
         self.password_edit.setPlaceholderText("Password")
-        self.password_edit.returnPressed.connect(self._on_unlock_clicked)
         self.unlock_button = QPushButton("Unlock", self.password_box)
         self.unlock_button.setAccessibleName("Unlock the PDF")
         self.unlock_button.clicked.connect(self._on_unlock_clicked)
@@ -143,6 +142,8 @@ class PdfPageDialog(QDialog):
             return
         self.password = password
         self.password_box.hide()
+        self.unlock_button.setDefault(False)
+        self.ok_button.setDefault(True)
         self._fill_pages()
 
     def _ask_password(self, text: str) -> None:
@@ -151,6 +152,9 @@ class PdfPageDialog(QDialog):
         self.page_list.setEnabled(False)
         self.range_edit.setEnabled(False)
         self.ok_button.setEnabled(False)
+        # Enter in the password box unlocks; it must not attach the default pages too.
+        self.ok_button.setDefault(False)
+        self.unlock_button.setDefault(True)
         self.password_edit.selectAll()
         self.password_edit.setFocus()
 
