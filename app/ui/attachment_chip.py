@@ -49,13 +49,14 @@ class AttachmentChip(QFrame):
         self.thumb.setPixmap(with_tile_grid(load_thumbnail(facts.path, THUMB_PX), grid))
         self.thumb.setAccessibleName(f"Thumbnail of {name} with its tile grid")
         description = grid_description(grid)
-        self.setToolTip(f"{name}\n{self.facts_text}\n{description}")
-        title = QLabel(_elide(name, 26), self)
+        self.setToolTip(f"{name}\n{self.facts_text}\n{self.cost_text}\n{description}")
+        title = QLabel(_elide(_short_label(name), 24), self)
         title.setObjectName("chipName")
         title.setToolTip(f"{facts.path}\n{description}")
-        details = QLabel(self.facts_text, self)
+        details = QLabel(f"{facts.width} × {facts.height} · {grid.image_tokens:,} tokens", self)
         details.setObjectName("chipFacts")
-        self.cost = QLabel(self.cost_text, self)
+        tiles = f"{grid.rows}×{grid.cols} tiles + global" if grid.has_global_view else "1 tile"
+        self.cost = QLabel(tiles, self)
         self.cost.setObjectName("chipFacts")
         self.cost.setAccessibleName(f"Token cost of {name}")
         text = QVBoxLayout()
@@ -79,6 +80,12 @@ class AttachmentChip(QFrame):
 
     def _on_remove_clicked(self) -> None:
         self.remove_requested.emit(self.path)
+
+
+def _short_label(label: str) -> str:
+    """A PDF page label, page first ("p. 3 · report.pdf"), so eliding keeps the page."""
+    name, sep, page = label.rpartition(", page ")
+    return f"p. {page} · {name}" if sep and page.isdigit() else label
 
 
 def _elide(text: str, limit: int) -> str:

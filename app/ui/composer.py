@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -81,9 +82,19 @@ class Composer(QFrame):
         self._chip_row = QHBoxLayout()
         self._chip_row.setSpacing(6)
         self._chip_row.addStretch(1)
-        self.chip_area = QWidget(self)
-        self.chip_area.setLayout(self._chip_row)
+        chips = QWidget()
+        chips.setObjectName("chipStrip")
+        chips.setLayout(self._chip_row)
         self._chip_row.setContentsMargins(0, 0, 0, 0)
+        # Many chips scroll sideways rather than squeeze their names and costs away.
+        self.chip_area = QScrollArea(self)
+        self.chip_area.setObjectName("chipArea")
+        self.chip_area.setAccessibleName("Attachments")
+        self.chip_area.setWidget(chips)
+        self.chip_area.setWidgetResizable(True)
+        self.chip_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.chip_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.chip_area.setStyleSheet("#chipArea, #chipStrip { background: transparent; }")
         self.chip_area.hide()
 
         self.input = ComposerInput(self)
@@ -307,6 +318,8 @@ class Composer(QFrame):
         chip.remove_requested.connect(self._on_remove_requested)
         self._chips.append(chip)
         self._chip_row.insertWidget(self._chip_row.count() - 1, chip)
+        scrollbar = self.chip_area.horizontalScrollBar().sizeHint().height()
+        self.chip_area.setFixedHeight(chip.sizeHint().height() + scrollbar + 2)
         self.chip_area.show()
         self.quick_actions.show()
         self._schedule_meter()
