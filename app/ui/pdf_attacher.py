@@ -75,6 +75,8 @@ class PdfAttacher(QObject):
         )
         job.signals.pages_drawn.connect(self.pages_drawn)
         job.signals.failed.connect(self.failed)
+        if self._pool.activeThreadCount() == 0:
+            self._jobs.clear()  # earlier jobs have run and reported
         self._jobs.append(job)
         self._pool.start(job)
 

@@ -260,7 +260,9 @@ class PdfPageDialog(QDialog):
     def _on_thumbnail_drawn(self, number: int, image: QImage) -> None:
         item = self.page_list.item(number - 1)
         if item is not None:
+            self._syncing = True  # an icon is not a change of the ticked pages
             item.setIcon(QIcon(QPixmap.fromImage(image)))
+            self._syncing = False
 
     def _on_thumbnails_failed(self, text: str) -> None:
         self.message.setText(f"Some thumbnails could not be drawn: {text}")
