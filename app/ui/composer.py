@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -39,6 +38,7 @@ from app.documents.tiling import MAVERICK, ProcessorSettings, TilingError, tile_
 from app.inference.images import ImageError, image_facts
 from app.paths import data_dir
 from app.ui.attachment_chip import AttachmentChip
+from app.ui.chip_strip import ChipStrip
 from app.ui.composer_input import ComposerInput
 from app.ui.context_meter_view import ContextMeterView
 from app.ui.pdf_attacher import PdfAttacher
@@ -68,7 +68,6 @@ class Composer(QFrame):
         super().__init__(parent)
         self.setObjectName("composerBox")
         self.setAccessibleName("Composer")
-        self._chips: list[AttachmentChip] = []
         self._image_budget = 5  # images this request may still carry
         self._image_limit = 5
         self._generating = False
@@ -79,23 +78,7 @@ class Composer(QFrame):
         self.pdf_attacher.pages_drawn.connect(self._on_pages_drawn)
         self.pdf_attacher.failed.connect(self._on_pdf_failed)
 
-        self._chip_row = QHBoxLayout()
-        self._chip_row.setSpacing(6)
-        self._chip_row.addStretch(1)
-        chips = QWidget()
-        chips.setObjectName("chipStrip")
-        chips.setLayout(self._chip_row)
-        self._chip_row.setContentsMargins(0, 0, 0, 0)
-        # Many chips scroll sideways rather than squeeze their names and costs away.
-        self.chip_area = QScrollArea(self)
-        self.chip_area.setObjectName("chipArea")
-        self.chip_area.setAccessibleName("Attachments")
-        self.chip_area.setWidget(chips)
-        self.chip_area.setWidgetResizable(True)
-        self.chip_area.setFrameShape(QFrame.Shape.NoFrame)
-        self.chip_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.chip_area.setStyleSheet("#chipArea, #chipStrip { background: transparent; }")
-        self.chip_area.hide()
+        self.chip_area = ChipStrip(self)
 
         self.input = ComposerInput(self)
         self.input.send_requested.connect(self._on_send_requested)
@@ -159,10 +142,10 @@ class Composer(QFrame):
         return self.input.toPlainText()
 
     def attachments(self) -> list[str]:
-        return [chip.path for chip in self._chips]
+        return [chip.path for chip in self.chip_area.chips]
 
     def chips(self) -> list[AttachmentChip]:
-        return list(self._chips)
+        return list(self.chip_area.chips)
 
     def set_image_budget(self, budget: int, limit: int) -> None:
         """How many images the next request may carry, and the per-request limit."""
@@ -206,7 +189,7 @@ class Composer(QFrame):
     def refresh_context(self) -> None:
         """Count the request as it stands (history, text, images) and show it."""
         self._meter_timer.stop()
-        grids = [self.context_meter.grid_for(chip.path, chip.grid) for chip in self._chips]
+        grids = [self.context_meter.grid_for(chip.path, chip.grid) for chip in self.chip_area.chips]
         self.context_meter.update_request(self._full_text(self.text().strip()), grids)
 
     def _schedule_meter(self) -> None:
@@ -214,7 +197,7 @@ class Composer(QFrame):
 
     def clear(self) -> None:
         self.input.clear()
-        for chip in list(self._chips):
+        for chip in list(self.chip_area.chips):
             self._remove_chip(chip)
         self.show_notice("")
 
@@ -253,7 +236,7 @@ class Composer(QFrame):
         self.show_notice("\n".join(problems))
 
     def _free_slots(self) -> int:
-        return self._image_budget - len(self._chips)
+        return self._image_budget - len(self.chip_area.chips)
 
     def _on_pages_drawn(self, pages: list[DrawnPage]) -> None:
         problems: list[str] = []
@@ -316,25 +299,18 @@ class Composer(QFrame):
 
     def _add_chip(self, chip: AttachmentChip) -> None:
         chip.remove_requested.connect(self._on_remove_requested)
-        self._chips.append(chip)
-        self._chip_row.insertWidget(self._chip_row.count() - 1, chip)
-        scrollbar = self.chip_area.horizontalScrollBar().sizeHint().height()
-        self.chip_area.setFixedHeight(chip.sizeHint().height() + scrollbar + 2)
-        self.chip_area.show()
+        self.chip_area.add(chip)
         self.quick_actions.show()
         self._schedule_meter()
 
     def _remove_chip(self, chip: AttachmentChip) -> None:
-        self._chips.remove(chip)
+        self.chip_area.remove(chip)
         self._text_layers.pop(chip.path, None)
-        self._chip_row.removeWidget(chip)
-        chip.deleteLater()
-        self.chip_area.setVisible(bool(self._chips))
-        self.quick_actions.setVisible(bool(self._chips))
+        self.quick_actions.setVisible(bool(self.chip_area.chips))
         self._schedule_meter()
 
     def _on_remove_requested(self, path: str) -> None:
-        for chip in self._chips:
+        for chip in self.chip_area.chips:
             if chip.path == path:
                 self._remove_chip(chip)
                 self.show_notice("")
@@ -353,7 +329,7 @@ class Composer(QFrame):
             return
         text = self.text().strip()
         if not text:
-            self.show_notice("Type a question first." if self._chips else "")
+            self.show_notice("Type a question first." if self.chip_area.chips else "")
             return
         self.refresh_context()
         estimate = self.context_meter.estimate
@@ -365,7 +341,8 @@ class Composer(QFrame):
 
     def _full_text(self, text: str) -> str:
         """The question with the text layers of attached PDF pages before it."""
-        layers = [self._text_layers[c.path] for c in self._chips if c.path in self._text_layers]
+        paths = [chip.path for chip in self.chip_area.chips]
+        layers = [self._text_layers[path] for path in paths if path in self._text_layers]
         return "\n\n".join([*layers, text]) if layers else text
 
     def _update_send_enabled(self) -> None:
