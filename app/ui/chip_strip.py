@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QWidget
 
 from app.ui.attachment_chip import AttachmentChip
@@ -39,7 +39,12 @@ class ChipStrip(QScrollArea):
         scrollbar = self.horizontalScrollBar().sizeHint().height()
         self.setFixedHeight(chip.sizeHint().height() + scrollbar + 2)
         self.show()
-        self.ensureWidgetVisible(chip)
+        # Once the row is laid out, scroll so that the newest chip shows.
+        QTimer.singleShot(0, lambda: self._show_chip(chip))
+
+    def _show_chip(self, chip: AttachmentChip) -> None:
+        if chip in self.chips:
+            self.ensureWidgetVisible(chip)
 
     def remove(self, chip: AttachmentChip) -> None:
         self.chips.remove(chip)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QThreadPool
+from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -54,6 +54,8 @@ class PdfPageDialog(QDialog):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._syncing = False
+        self._stopped = False
+        self._thumbnails_finished = False
         self.setWindowTitle(f"Attach pages of {path.name}")
         self.setAccessibleName(f"Pick pages of {path.name}")
         self.resize(760, 560)
@@ -193,8 +195,13 @@ class PdfPageDialog(QDialog):
         job = ThumbnailJob(self.path, self.password, list(range(1, count + 1)), THUMB_SIDE)
         job.signals.thumbnail_drawn.connect(self._on_thumbnail_drawn)
         job.signals.failed.connect(self._on_thumbnails_failed)
+        job.signals.finished.connect(self._on_thumbnails_finished)
         self._job = job
-        self._pool.start(job)
+        QTimer.singleShot(0, self, self._start_thumbnails)  # once the dialog is up
+
+    def _start_thumbnails(self) -> None:
+        if self._job is not None and not self._stopped:
+            self._pool.start(self._job)
 
     # ------------------------------------------------------------ pages
     def pages(self) -> list[int]:
@@ -267,12 +274,16 @@ class PdfPageDialog(QDialog):
     def _on_thumbnails_failed(self, text: str) -> None:
         self.message.setText(f"Some thumbnails could not be drawn: {text}")
 
+    def _on_thumbnails_finished(self) -> None:
+        self._thumbnails_finished = True
+
     def thumbnails_done(self) -> bool:
-        """True once the background job has ended (or none was started)."""
-        return self._pool.activeThreadCount() == 0
+        """True once the background job has drawn every thumbnail (or none is wanted)."""
+        return self._job is None or self._thumbnails_finished
 
     def done(self, result: int) -> None:
         """Stop the thumbnail job and wait for it, so no thread outlives the dialog."""
+        self._stopped = True
         if self._job is not None:
             self._job.stop()
         self._pool.waitForDone()

@@ -151,3 +151,21 @@ def test_a_broken_pdf_is_refused_without_a_dialog_and_ranges_are_checked(
     dialog.reject()
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert composer.pdf_attacher.dialog is None and composer.chips() == []
+
+
+def test_thumbnails_are_drawn_off_the_gui_thread(qtbot: object, pdfs: dict[str, Path]) -> None:
+    from PySide6.QtCore import QThread
+
+    dialog = PdfPageDialog(pdfs["two"], image_budget=5)
+    qtbot.addWidget(dialog)  # type: ignore[attr-defined]
+    assert dialog._job is not None
+    threads: list[bool] = []
+    gui = QThread.currentThread()
+    dialog._job.signals.thumbnail_drawn.connect(
+        lambda number, image: threads.append(QThread.currentThread() is not gui),
+        Qt.ConnectionType.DirectConnection,  # runs in the emitting thread
+    )
+    dialog.show()
+    qtbot.waitUntil(dialog.thumbnails_done)  # type: ignore[attr-defined]
+    dialog.reject()
+    assert threads == [True, True]
