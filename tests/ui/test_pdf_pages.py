@@ -85,9 +85,15 @@ def test_drop_a_pdf_pick_page_two_and_the_worker_answers(
     assert chip.grid.tiles > 1  # a page is drawn to fill the processor's tiles
 
     qtbot.keyClicks(composer.input, "What is the title of this page?")  # type: ignore[attr-defined]
-    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:  # type: ignore[attr-defined]
+    composer.refresh_context()
+    before = composer.context_meter.estimate
+    assert before is not None and before.image_tokens == chip.grid.image_tokens
+    with qtbot.waitSignal(window.bridge.generation_finished, timeout=ANSWER_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
         qtbot.keyClick(composer.input, Qt.Key.Key_Return)  # type: ignore[attr-defined]
-    assert ended.args == ["complete"]
+    figures = done.args[0]
+    # What the chip and the meter said before sending is what the worker counted.
+    assert figures.image_tokens == chip.grid.patch_tokens
+    assert figures.prompt_tokens == before.prompt_tokens
     user, answer = window.conversation.messages
     assert user.images == [str(Path(chip.path).resolve())]
     assert answer.text
