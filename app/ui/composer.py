@@ -96,6 +96,7 @@ class Composer(QFrame):
         self.quick_actions.action_chosen.connect(self._on_action_chosen)
         self.quick_actions.hide()
         self.context_meter = ContextMeterView(self)
+        self.context_meter.meter_loaded.connect(self._schedule_meter)
         self._meter_timer = QTimer(self)
         self._meter_timer.setSingleShot(True)
         self._meter_timer.setInterval(METER_DELAY_MS)
@@ -178,13 +179,18 @@ class Composer(QFrame):
             log.warning("tile settings of %s: %s; using Maverick's", folder, exc)
             self.settings = MAVERICK
         self.pdf_attacher.settings = self.settings
-        self.context_meter.set_model_folder(folder)
+        self.context_meter.set_model_folder(folder, self.settings)
         self._schedule_meter()
 
     def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
         """The conversation the next message joins, for the context meter."""
         self.context_meter.set_history(turns, answer_tokens)
         self._schedule_meter()
+
+    def shutdown(self) -> None:
+        """Stop background work (PDF pages, the tokenizer load) and wait for it."""
+        self.pdf_attacher.shutdown()
+        self.context_meter.shutdown()
 
     def refresh_context(self) -> None:
         """Count the request as it stands (history, text, images) and show it."""

@@ -378,6 +378,6 @@ class MainWindow(QMainWindow):
         self.focus_composer()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        self.composer.pdf_attacher.shutdown()
+        self.composer.shutdown()
         self.bridge.shutdown()
         super().closeEvent(event)

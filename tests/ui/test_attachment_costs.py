@@ -76,6 +76,7 @@ def test_a_request_past_the_context_is_not_sent(
     qtbot: object, unstarted_window: MainWindow
 ) -> None:
     composer = unstarted_window.composer
+    qtbot.waitUntil(lambda: composer.context_meter.meter is not None)  # type: ignore[attr-defined]
     composer.input.setPlainText("Describe it.")
     composer.refresh_context()
     estimate = composer.context_meter.estimate
