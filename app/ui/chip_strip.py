@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QWidget
 
 from app.ui.attachment_chip import AttachmentChip
@@ -17,6 +17,7 @@ class ChipStrip(QScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.chips: list[AttachmentChip] = []
+        self._follow_new_chip = False
         self._row = QHBoxLayout()
         self._row.setSpacing(6)
         self._row.setContentsMargins(0, 0, 0, 0)
@@ -31,6 +32,7 @@ class ChipStrip(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setStyleSheet("#chipArea, #chipStrip { background: transparent; }")
+        self.horizontalScrollBar().rangeChanged.connect(self._on_range_changed)
         self.hide()
 
     def add(self, chip: AttachmentChip) -> None:
@@ -39,12 +41,13 @@ class ChipStrip(QScrollArea):
         scrollbar = self.horizontalScrollBar().sizeHint().height()
         self.setFixedHeight(chip.sizeHint().height() + scrollbar + 2)
         self.show()
-        # Once the row is laid out, scroll so that the newest chip shows.
-        QTimer.singleShot(0, lambda: self._show_chip(chip))
+        self._follow_new_chip = True
 
-    def _show_chip(self, chip: AttachmentChip) -> None:
-        if chip in self.chips:
-            self.ensureWidgetVisible(chip)
+    def _on_range_changed(self, low: int, high: int) -> None:
+        # Once the row has grown to take the new chip, scroll so that it shows.
+        if self._follow_new_chip:
+            self._follow_new_chip = False
+            self.horizontalScrollBar().setValue(high)
 
     def remove(self, chip: AttachmentChip) -> None:
         self.chips.remove(chip)
