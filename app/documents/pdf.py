@@ -9,7 +9,6 @@ renders in another. Loops over pages take `should_stop` and check it between pag
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from app.documents.tiling import MAVERICK, ProcessorSettings, render_size
+from app.inference.user_files import check_user_file
 
 MAX_PDF_BYTES = 1024 * 1024 * 1024
 THUMBNAIL_SIDE = 192  # pixels on the long side
@@ -190,23 +190,13 @@ class PdfFile:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise PdfError(f"{path.name}: the file does not exist (was it moved or deleted?).")
-    if path.is_dir():
-        raise PdfError(f"{path.name} is a folder, not a PDF.")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise PdfError(f"{path.name}: cannot read the file ({exc.strerror}).") from exc
-    if size == 0:
-        raise PdfError(f"{path.name} is empty (0 bytes), so it is not a PDF.")
-    if size > MAX_PDF_BYTES:
-        raise PdfError(
-            f"{path.name} is {size // (1024 * 1024)} MiB; PDFs up to "
-            f"{MAX_PDF_BYTES // (1024 * 1024)} MiB are accepted. Split it first."
-        )
-    if not os.access(path, os.R_OK):
-        raise PdfError(f"{path.name}: permission denied.")
+    check_user_file(
+        path,
+        noun="a PDF",
+        max_bytes=MAX_PDF_BYTES,
+        error=PdfError,
+        too_large_hint="Split it first.",
+    )
     if not looks_like_pdf(path):
         raise PdfError(
             f"{path.name} is not a PDF: it does not start with %PDF-. Is it another kind "

@@ -6,11 +6,12 @@ becomes an attachment, and the worker uses it again before a request.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.inference.user_files import check_user_file
 
 DEFAULT_IMAGE_LIMIT = 5  # the number of images per request Maverick was tested with
 MAX_IMAGE_PIXELS = 80_000_000  # refuse decompression bombs well before memory runs out
@@ -52,24 +53,7 @@ class PreparedImage:
 
 
 def _check_file(path: Path) -> int:
-    if not path.exists():
-        raise ImageError(f"{path.name}: the file does not exist (was it moved or deleted?).")
-    if path.is_dir():
-        raise ImageError(f"{path.name} is a folder, not an image.")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ImageError(f"{path.name}: cannot read the file ({exc.strerror}).") from exc
-    if size == 0:
-        raise ImageError(f"{path.name} is empty (0 bytes), so it is not an image.")
-    if size > MAX_FILE_BYTES:
-        raise ImageError(
-            f"{path.name} is {size // (1024 * 1024)} MiB; images up to "
-            f"{MAX_FILE_BYTES // (1024 * 1024)} MiB are accepted."
-        )
-    if not os.access(path, os.R_OK):
-        raise ImageError(f"{path.name}: permission denied.")
-    return size
+    return check_user_file(path, noun="an image", max_bytes=MAX_FILE_BYTES, error=ImageError)
 
 
 def open_image(path: Path | str) -> Image.Image:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QW
 from app.ui.conversation import Message, Status
 from app.ui.markdown_view import MarkdownView
 from app.ui.message_actions import action_button, actions_row
+from app.ui.table_actions import TableActions
 
 AVATAR_PX = 26
 _STATUS_TEXT = {
@@ -20,7 +21,7 @@ _STATUS_TEXT = {
 
 
 class AssistantMessageView(QWidget):
-    """An answer: avatar and name, the Markdown body, a status tag, Copy and Regenerate."""
+    """An answer: avatar and name, the Markdown body, table buttons, Copy and Regenerate."""
 
     regenerate_requested = Signal(str)  # message id
     link_clicked = Signal(QUrl)
@@ -63,6 +64,8 @@ class AssistantMessageView(QWidget):
         body_column.setContentsMargins(AVATAR_PX + 8, 0, 0, 0)
         body_column.setSpacing(2)
         body_column.addWidget(self.body)
+        self.tables = TableActions(self)
+        body_column.addWidget(self.tables)
         body_column.addWidget(self.actions_bar)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -91,6 +94,8 @@ class AssistantMessageView(QWidget):
         self.actions_bar.setVisible(status is not Status.STREAMING)
         if status is not Status.STREAMING:
             self.body.finish()
+            if not self.tables.blocks:
+                self.tables.set_markdown(self.message.text)
 
     def _on_copy_clicked(self) -> None:
         QApplication.clipboard().setText(self.message.text)

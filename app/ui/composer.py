@@ -1,17 +1,21 @@
-"""The composer: attached-image chips, the message box, Attach and Send/Stop.
+"""The composer: attachment chips, quick actions, the message box, the context meter, Send.
 
 Every file is checked (decoded with Pillow through `image_facts`) before it becomes a
 chip; a file that is not an image, or is damaged, or is one too many for the
-per-request limit, gets a sentence under the box instead.
+per-request limit, gets a sentence under the box instead. A PDF opens the page picker
+(`PdfAttacher`); its picked pages become image chips. Each chip shows the tile grid
+the processor will use and its token cost, and the context meter counts the whole
+request before it is sent: a request past the model's context is not sent.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -24,12 +28,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.documents.attachments import is_pdf
+from app.documents.quick_actions import (
+    DEFAULT_QUICK_ACTIONS,
+    QuickActionError,
+    load_quick_actions,
+)
+from app.documents.tiling import MAVERICK, ProcessorSettings, TilingError, tile_grid
 from app.inference.images import ImageError, image_facts
 from app.paths import data_dir
 from app.ui.attachment_chip import AttachmentChip
+from app.ui.chip_strip import ChipStrip
 from app.ui.composer_input import ComposerInput
+from app.ui.context_meter_view import ContextMeterView
+from app.ui.pdf_attacher import PdfAttacher
+from app.ui.pdf_render_job import DrawnPage
+from app.ui.quick_action_bar import QuickActionBar
+from app.workers import protocol as p
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff);;All files (*)"
+log = logging.getLogger(__name__)
+
+_IMAGES = "*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff"
+IMAGE_FILTER = f"Images and PDFs ({_IMAGES} *.pdf);;Images ({_IMAGES});;PDF (*.pdf);;All files (*)"
+METER_DELAY_MS = 150
 
 
 def attachments_dir() -> Path:
@@ -47,24 +68,39 @@ class Composer(QFrame):
         super().__init__(parent)
         self.setObjectName("composerBox")
         self.setAccessibleName("Composer")
-        self._chips: list[AttachmentChip] = []
         self._image_budget = 5  # images this request may still carry
         self._image_limit = 5
         self._generating = False
+        self._problems: list[str] | None = None
+        self._text_layers: dict[str, str] = {}  # chip path -> text put before the question
+        self.settings: ProcessorSettings = MAVERICK
+        self.pdf_attacher = PdfAttacher(self._free_slots, self)
+        self.pdf_attacher.pages_drawn.connect(self._on_pages_drawn)
+        self.pdf_attacher.failed.connect(self._on_pdf_failed)
 
-        self._chip_row = QHBoxLayout()
-        self._chip_row.setSpacing(6)
-        self._chip_row.addStretch(1)
-        self.chip_area = QWidget(self)
-        self.chip_area.setLayout(self._chip_row)
-        self._chip_row.setContentsMargins(0, 0, 0, 0)
-        self.chip_area.hide()
+        self.chip_area = ChipStrip(self)
 
         self.input = ComposerInput(self)
         self.input.send_requested.connect(self._on_send_requested)
         self.input.files_received.connect(self.add_files)
         self.input.image_pasted.connect(self.add_image)
         self.input.textChanged.connect(self._update_send_enabled)
+        self.input.textChanged.connect(self._schedule_meter)
+
+        try:
+            actions = load_quick_actions()
+        except QuickActionError as exc:
+            log.warning("quick actions: %s", exc)
+            actions = list(DEFAULT_QUICK_ACTIONS)
+        self.quick_actions = QuickActionBar(actions, self)
+        self.quick_actions.action_chosen.connect(self._on_action_chosen)
+        self.quick_actions.hide()
+        self.context_meter = ContextMeterView(self)
+        self.context_meter.meter_loaded.connect(self._schedule_meter)
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setSingleShot(True)
+        self._meter_timer.setInterval(METER_DELAY_MS)
+        self._meter_timer.timeout.connect(self.refresh_context)
 
         self.notice = QLabel(self)
         self.notice.setObjectName("composerNotice")
@@ -74,9 +110,9 @@ class Composer(QFrame):
 
         self.attach_button = QToolButton(self)
         self.attach_button.setObjectName("attachButton")
-        self.attach_button.setText("+  Attach image")
-        self.attach_button.setAccessibleName("Attach images")
-        self.attach_button.setToolTip("Attach images (Ctrl+O)")
+        self.attach_button.setText("+  Attach")
+        self.attach_button.setAccessibleName("Attach images or PDFs")
+        self.attach_button.setToolTip("Attach images or PDF pages (Ctrl+O)")
         self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.attach_button.clicked.connect(self.open_file_dialog)
         self.send_button = QPushButton("Send", self)
@@ -90,11 +126,13 @@ class Composer(QFrame):
         buttons.setSpacing(6)
         buttons.addWidget(self.attach_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.context_meter)
         buttons.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 10, 8)
         layout.setSpacing(6)
         layout.addWidget(self.chip_area)
+        layout.addWidget(self.quick_actions)
         layout.addWidget(self.input)
         layout.addWidget(self.notice)
         layout.addLayout(buttons)
@@ -105,10 +143,10 @@ class Composer(QFrame):
         return self.input.toPlainText()
 
     def attachments(self) -> list[str]:
-        return [chip.path for chip in self._chips]
+        return [chip.path for chip in self.chip_area.chips]
 
     def chips(self) -> list[AttachmentChip]:
-        return list(self._chips)
+        return list(self.chip_area.chips)
 
     def set_image_budget(self, budget: int, limit: int) -> None:
         """How many images the next request may carry, and the per-request limit."""
@@ -133,9 +171,39 @@ class Composer(QFrame):
         self.add_files(images)
         self.input.setFocus()
 
+    def set_model_folder(self, folder: Path) -> None:
+        """The checkpoint the window talks to: its tiling and tokenizer drive the costs."""
+        try:
+            self.settings = ProcessorSettings.from_checkpoint(folder)
+        except TilingError as exc:
+            log.warning("tile settings of %s: %s; using Maverick's", folder, exc)
+            self.settings = MAVERICK
+        self.pdf_attacher.settings = self.settings
+        self.context_meter.set_model_folder(folder, self.settings)
+        self._schedule_meter()
+
+    def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
+        """The conversation the next message joins, for the context meter."""
+        self.context_meter.set_history(turns, answer_tokens)
+        self._schedule_meter()
+
+    def shutdown(self) -> None:
+        """Stop background work (PDF pages, the tokenizer load) and wait for it."""
+        self.pdf_attacher.shutdown()
+        self.context_meter.shutdown()
+
+    def refresh_context(self) -> None:
+        """Count the request as it stands (history, text, images) and show it."""
+        self._meter_timer.stop()
+        grids = [self.context_meter.grid_for(chip.path, chip.grid) for chip in self.chip_area.chips]
+        self.context_meter.update_request(self._full_text(self.text().strip()), grids)
+
+    def _schedule_meter(self) -> None:
+        self._meter_timer.start()
+
     def clear(self) -> None:
         self.input.clear()
-        for chip in list(self._chips):
+        for chip in list(self.chip_area.chips):
             self._remove_chip(chip)
         self.show_notice("")
 
@@ -145,27 +213,67 @@ class Composer(QFrame):
 
     # ------------------------------------------------------------ attaching
     def open_file_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", "", IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach images or PDFs", "", IMAGE_FILTER)
         if paths:
             self.add_files(paths)
 
     def add_files(self, paths: list[str]) -> None:
-        """Attach the files that are readable images; explain the ones that are not."""
+        """Attach readable images, pick pages of PDFs; explain the files that cannot be used."""
         problems: list[str] = []
+        self._problems = problems  # a PDF refused at once adds its sentence here
         for raw in paths:
             path = Path(raw)
             if str(path.resolve()) in {str(Path(p).resolve()) for p in self.attachments()}:
                 continue
-            if len(self._chips) >= self._image_budget:
+            if self._free_slots() <= 0:
                 problems.append(self._limit_sentence(path.name))
+                continue
+            if is_pdf(path):
+                self.pdf_attacher.add(path)
                 continue
             try:
                 facts = image_facts(path)
             except ImageError as exc:
                 problems.append(f"Not attached: {exc}")
                 continue
-            self._add_chip(AttachmentChip(facts, self))
+            grid = tile_grid(facts.width, facts.height, self.settings)
+            self._add_chip(AttachmentChip(facts, grid, "", self))
+        self._problems = None
         self.show_notice("\n".join(problems))
+
+    def _free_slots(self) -> int:
+        return self._image_budget - len(self.chip_area.chips)
+
+    def _on_pages_drawn(self, pages: list[DrawnPage]) -> None:
+        problems: list[str] = []
+        for page in pages:
+            if self._free_slots() <= 0:
+                problems.append(self._limit_sentence(page.label))
+                continue
+            try:
+                facts = image_facts(page.image)
+            except ImageError as exc:
+                problems.append(f"Not attached: {page.label}: {exc}")
+                continue
+            grid = tile_grid(facts.width, facts.height, self.settings)
+            self._add_chip(AttachmentChip(facts, grid, page.label, self))
+            if page.text_layer:
+                self._text_layers[str(facts.path)] = page.text_layer
+        self.show_notice("\n".join(problems))
+        self.input.setFocus()
+
+    def _on_pdf_failed(self, text: str) -> None:
+        if self._problems is not None:
+            self._problems.append(text)
+        else:
+            self.show_notice(text)
+
+    def _on_action_chosen(self, prompt: str) -> None:
+        self.input.setPlainText(prompt)
+        cursor = self.input.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.input.setTextCursor(cursor)
+        self.input.setFocus()
 
     def add_image(self, image: QImage) -> None:
         """Attach image data (from the clipboard) by saving it as a PNG first."""
@@ -197,18 +305,18 @@ class Composer(QFrame):
 
     def _add_chip(self, chip: AttachmentChip) -> None:
         chip.remove_requested.connect(self._on_remove_requested)
-        self._chips.append(chip)
-        self._chip_row.insertWidget(self._chip_row.count() - 1, chip)
-        self.chip_area.show()
+        self.chip_area.add(chip)
+        self.quick_actions.show()
+        self._schedule_meter()
 
     def _remove_chip(self, chip: AttachmentChip) -> None:
-        self._chips.remove(chip)
-        self._chip_row.removeWidget(chip)
-        chip.deleteLater()
-        self.chip_area.setVisible(bool(self._chips))
+        self.chip_area.remove(chip)
+        self._text_layers.pop(chip.path, None)
+        self.quick_actions.setVisible(bool(self.chip_area.chips))
+        self._schedule_meter()
 
     def _on_remove_requested(self, path: str) -> None:
-        for chip in self._chips:
+        for chip in self.chip_area.chips:
             if chip.path == path:
                 self._remove_chip(chip)
                 self.show_notice("")
@@ -227,9 +335,21 @@ class Composer(QFrame):
             return
         text = self.text().strip()
         if not text:
-            self.show_notice("Type a question first." if self._chips else "")
+            self.show_notice("Type a question first." if self.chip_area.chips else "")
             return
-        self.send_requested.emit(text, [str(Path(p).resolve()) for p in self.attachments()])
+        self.refresh_context()
+        estimate = self.context_meter.estimate
+        if estimate is not None and not estimate.fits:
+            self.show_notice(estimate.problem() or "")
+            return
+        images = [str(Path(path).resolve()) for path in self.attachments()]
+        self.send_requested.emit(self._full_text(text), images)
+
+    def _full_text(self, text: str) -> str:
+        """The question with the text layers of attached PDF pages before it."""
+        paths = [chip.path for chip in self.chip_area.chips]
+        layers = [self._text_layers[path] for path in paths if path in self._text_layers]
+        return "\n\n".join([*layers, text]) if layers else text
 
     def _update_send_enabled(self) -> None:
         self.send_button.setEnabled(self._generating or bool(self.text().strip()))

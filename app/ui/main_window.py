@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         bridge.generation_failed.connect(self._on_generation_failed)
         bridge.generation_cancelled.connect(self._on_generation_cancelled)
         bridge.worker_died.connect(self._on_worker_died)
+        self.composer.set_model_folder(bridge.model_path)
         self._update_image_budget()
         self.composer.input.setFocus()
         # After the first paint, while the model loads.
@@ -135,7 +136,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
         self.new_chat_action = self._action("New chat", "Ctrl+N", self.new_chat)
-        self.attach_action = self._action("Attach images", "Ctrl+O", self.composer.open_file_dialog)
+        self.attach_action = self._action(
+            "Attach images or PDFs", "Ctrl+O", self.composer.open_file_dialog
+        )
         self.stop_action = self._action("Stop", "Esc", self.stop)
         self.focus_action = self._action("Focus the message box", "Ctrl+L", self.focus_composer)
         self.settings_action = self._action("Settings", "Ctrl+,", self._on_settings_toggled)
@@ -285,6 +288,7 @@ class MainWindow(QMainWindow):
         if view is not None:
             view.set_status(status)
             self.conversation_changed.emit(self.conversation)
+            self._update_image_budget()  # the answer now counts in the context meter
         self.answer_ended.emit(status.value)
         return view
 
@@ -393,6 +397,10 @@ class MainWindow(QMainWindow):
     def _update_image_budget(self) -> None:
         limit = self.settings_panel.values().image_limit
         self.composer.set_image_budget(limit - self.conversation.image_count(), limit)
+        settings = self.settings_panel.values()
+        self.composer.set_history(
+            self.conversation.turns(settings.system_prompt), settings.max_new_tokens
+        )
 
     def error_blocks(self) -> list[ErrorBlock]:
         return [w for w in self.transcript.items() if isinstance(w, ErrorBlock)]
@@ -419,5 +427,6 @@ class MainWindow(QMainWindow):
         self.focus_composer()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.composer.shutdown()
         self.bridge.shutdown()
         super().closeEvent(event)

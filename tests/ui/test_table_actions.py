@@ -1,0 +1,78 @@
+"""Tables in an answer: Copy CSV and Save as CSV give exactly the table's rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from app.ui.assistant_message_view import AssistantMessageView
+from app.ui.conversation import Message, Role, Status
+
+ANSWER = """Here are the figures.
+
+| Region | Sales (k€) |
+| --- | --- |
+| North | 12 |
+| **South** | 7 |
+
+And as CSV:
+
+```csv
+quarter,value
+Q1,"1,200"
+Q2,950
+```
+"""
+
+
+def _view(qtbot: object, text: str, status: Status) -> AssistantMessageView:
+    view = AssistantMessageView(Message(Role.ASSISTANT, text, status=status))
+    qtbot.addWidget(view)  # type: ignore[attr-defined]
+    view.show()
+    return view
+
+
+def test_copy_puts_each_table_on_the_clipboard_as_csv(qtbot: object) -> None:
+    view = _view(qtbot, ANSWER, Status.COMPLETE)
+    assert view.tables.isVisible() and len(view.tables.copy_buttons) == 2
+    qtbot.mouseClick(view.tables.copy_buttons[0], Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert QApplication.clipboard().text() == "Region,Sales (k€)\nNorth,12\nSouth,7\n"
+    qtbot.mouseClick(view.tables.copy_buttons[1], Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert QApplication.clipboard().text() == 'quarter,value\nQ1,"1,200"\nQ2,950\n'
+    assert view.tables.message.text() == "Copied as CSV."
+
+
+def test_save_as_csv_writes_the_file_the_user_names(
+    qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = _view(qtbot, ANSWER, Status.COMPLETE)
+    target = tmp_path / "sales"  # no suffix: .csv is added
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "CSV files (*.csv)")
+    )
+    qtbot.mouseClick(view.tables.save_buttons[1], Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    saved = tmp_path / "sales.csv"
+    assert saved.read_bytes() == '\ufeffquarter,value\r\nQ1,"1,200"\r\nQ2,950\r\n'.encode()
+    assert view.tables.message.text() == "Saved sales.csv."
+
+
+def test_a_save_that_fails_says_so(qtbot: object, tmp_path: Path) -> None:
+    view = _view(qtbot, ANSWER, Status.COMPLETE)
+    folder = tmp_path / "taken.csv"
+    folder.mkdir()
+    assert not view.tables.save(view.tables.blocks[0], folder)
+    assert view.tables.message.text().startswith("The table was not saved:")
+
+
+def test_buttons_come_once_the_answer_is_finished(qtbot: object) -> None:
+    view = _view(qtbot, "", Status.STREAMING)
+    view.append(ANSWER[:60])
+    assert not view.tables.isVisible()
+    view.append(ANSWER[60:])
+    view.set_status(Status.COMPLETE)
+    assert view.tables.isVisible() and len(view.tables.save_buttons) == 2
+    plain = _view(qtbot, "No table here.", Status.COMPLETE)
+    assert not plain.tables.isVisible()
