@@ -7,10 +7,16 @@ signal so that every handler runs on the main thread, then dispatches it to a
 
 A dead worker does not stay dead: the next `generate` starts a new process, loads the
 model again and sends the request once the model is ready.
+
+The bridge presents a second engine the same way: after `use_server`, requests go to
+an OpenAI-compatible server through `ServerEngine` (on the running asyncio loop, which
+is qasync's in the window). Its events are the worker's protocol events and travel the
+same inbox, so the window sees the same signals; "connected" is a `Ready`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -21,6 +27,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
+from app.engines.openai_client import ServerEngine, ServerSettings
+from app.engines.server_errors import ServerError
+from app.engines.server_ready import connect
+from app.ui.error_advice import error_sentence
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, WorkerUnavailable, describe_exit, new_request_id
 
@@ -76,6 +86,9 @@ class WorkerBridge(QObject):
         self._ready: p.Ready | None = None
         self._pending: GenerationRequest | None = None
         self._running: str | None = None
+        self._server_settings: ServerSettings | None = None
+        self._server: ServerEngine | None = None
+        self._server_tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ state
     @property
@@ -96,11 +109,39 @@ class WorkerBridge(QObject):
     def model_path(self) -> Path:
         return self._model
 
+    @property
+    def server_settings(self) -> ServerSettings | None:
+        """The server in use, or None while the local worker is the engine."""
+        return self._server_settings
+
+    @property
+    def idle(self) -> bool:
+        """No engine process or connection is open (every server task has finished)."""
+        return not self._client.alive and self._server is None and not self._server_tasks
+
+    # ------------------------------------------------------------ engine choice
+    def use_model(self, model: Path) -> None:
+        """Make the local worker the engine, with `model`; reloads it in a fresh process."""
+        self._stop_engine()
+        self._model = model
+        self._create_demo = False
+        self.start()
+
+    def use_server(self, settings: ServerSettings, start: bool = True) -> None:
+        """Make an OpenAI-compatible server the engine; the local worker is stopped."""
+        self._stop_engine()
+        self._server_settings = settings
+        if start:
+            self.start()
+
     # ------------------------------------------------------------ requests
     def start(self, image_limit: int | None = None) -> None:
         """Start the worker (if it is not running) and load the model."""
         if image_limit is not None:
             self._image_limit = image_limit
+        if self._server_settings is not None:
+            self._start_server(self._server_settings)
+            return
         if self._client.alive and (self._load_id is not None or self._ready is not None):
             return
         self._ready = None
@@ -133,7 +174,8 @@ class WorkerBridge(QObject):
             new_request_id(), list(messages), max_new_tokens, temperature, top_p, seed
         )
         self._running = request.request_id
-        if self._ready is not None and self._client.alive:
+        engine_up = self._server is not None or self._client.alive
+        if self._ready is not None and engine_up:
             self._send(request)
         else:
             self._pending = request
@@ -147,6 +189,9 @@ class WorkerBridge(QObject):
             self._running = None
             self.generation_cancelled.emit(request_id, 0)
             return
+        if self._server is not None:
+            self._server.cancel(request_id)
+            return
         try:
             self._client.cancel(request_id)
         except WorkerUnavailable:
@@ -156,6 +201,7 @@ class WorkerBridge(QObject):
         """Stop the worker process and wait for it (used when the window closes)."""
         self._pending = None
         self._client.shutdown(timeout=5)
+        self._close_server()
 
     def close(self) -> None:
         """Stop the worker and release the wake-up sockets; the bridge is done after this."""
@@ -166,7 +212,70 @@ class WorkerBridge(QObject):
         self._wake_write.close()
 
     # ------------------------------------------------------------ internals
+    def _stop_engine(self) -> None:
+        """Stop whichever engine runs; a request in flight ends as cancelled."""
+        running, self._running = self._running, None
+        self._pending = None
+        self._client.shutdown(timeout=5)
+        self._close_server()
+        self._server_settings = None
+        self._ready = None
+        self._load_id = None
+        if running is not None:
+            self.generation_cancelled.emit(running, 0)
+
+    def _start_server(self, settings: ServerSettings) -> None:
+        if self._server is not None and (self._load_id is not None or self._ready is not None):
+            return
+        self._ready = None
+        try:
+            loop = asyncio.get_running_loop()
+            self._server = ServerEngine(settings, on_event=self._on_event)
+        except (RuntimeError, ServerError) as exc:
+            self._server = None
+            text = exc.message if isinstance(exc, ServerError) else f"{exc}."
+            log.warning("the server engine could not start: %s", text)
+            self.model_failed.emit(f"The server cannot be used: {text}")
+            return
+        rid = new_request_id()
+        self._load_id = rid
+        self._track(loop.create_task(self._connect(self._server, rid)))
+        self.model_loading.emit(f"connecting to {settings.base_url}", 0, 0)
+
+    async def _connect(self, engine: ServerEngine, request_id: str) -> None:
+        self._on_event(await connect(engine, request_id))
+
+    def _close_server(self) -> None:
+        """Close the server connection (asynchronously; `idle` says when it is done)."""
+        engine, self._server = self._server, None
+        if engine is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            log.warning("no event loop to close the server connection on")
+            return
+        self._track(loop.create_task(engine.aclose()))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._server_tasks.add(task)
+        task.add_done_callback(self._server_tasks.discard)
+
     def _send(self, request: GenerationRequest) -> None:
+        if self._server is not None:
+            try:
+                self._server.generate(
+                    request.messages,
+                    max_new_tokens=request.max_new_tokens,
+                    temperature=request.temperature,
+                    top_p=request.top_p,
+                    seed=request.seed,
+                    request_id=request.request_id,
+                )
+            except RuntimeError as exc:  # no running event loop: a bug, not the user's doing
+                self._running = None
+                self.generation_failed.emit(request.request_id, f"{exc}. This is a bug.")
+            return
         try:
             self._client.generate(
                 request.messages,
@@ -216,6 +325,8 @@ class WorkerBridge(QObject):
         self.model_loading.emit(message.stage, message.done, message.total)
 
     def _handle_ready(self, message: p.Ready) -> None:
+        if message.request_id != self._load_id:
+            return  # from an engine the user has since switched away from
         self._load_id = None
         self._ready = message
         self.model_ready.emit(message)
@@ -242,14 +353,18 @@ class WorkerBridge(QObject):
         if message.request_id and message.request_id == self._load_id:
             self._load_id = None
             pending, self._pending = self._pending, None
-            text = f"The model could not be loaded: {message.message}"
+            if self._server_settings is not None:
+                self._close_server()
+                text = f"The server cannot be used: {error_sentence(message)}"
+            else:
+                text = f"The model could not be loaded: {error_sentence(message)}"
             self.model_failed.emit(text)
             if pending is not None:
                 self._running = None
                 self.generation_failed.emit(pending.request_id, text)
             return
         self._finish(message.request_id)
-        self.generation_failed.emit(message.request_id, _error_sentence(message))
+        self.generation_failed.emit(message.request_id, error_sentence(message))
 
     def _handle_worker_died(self, message: p.WorkerDied) -> None:
         log.error("worker died (%s): %s", describe_exit(message.exit_code), message.stderr_tail)
@@ -268,14 +383,3 @@ class WorkerBridge(QObject):
     def _finish(self, request_id: str) -> None:
         if self._running == request_id:
             self._running = None
-
-
-def _error_sentence(message: p.Error) -> str:
-    advice: dict[str, Any] = {
-        "bad_input": "Change the message or its images and send again.",
-        "not_loaded": "Wait for the model to finish loading, then press Retry.",
-        "generation_failed": "Press Retry to try again; the details are in the log.",
-        "protocol": "This is a bug; the details are in the log.",
-    }
-    extra = advice.get(message.error_kind, "Press Retry to try again.")
-    return f"{message.message} {extra}".strip()
