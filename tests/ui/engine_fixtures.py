@@ -39,9 +39,12 @@ def qt_event_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
             qapp.processEvents()
             time.sleep(0.01)
         assert not [t for t in asyncio.all_tasks(loop) if not t.done()], "tasks left running"
-        loop.stop()
-        asyncio.events._set_running_loop(None)
+        # Not loop.stop(): it calls QApplication.exit(), after which every nested Qt
+        # event loop (qtbot.waitSignal) returns at once for the rest of the session.
+        loop._QEventLoop__is_running = False  # what stop() would set
         qapp.aboutToQuit.disconnect(loop._after_run_forever)
+        loop._after_run_forever()
+        asyncio.events._set_running_loop(None)
         loop.close()
 
 
