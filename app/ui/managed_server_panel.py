@@ -229,11 +229,13 @@ class ManagedServerPanel(QWidget):
 
     def _on_engine_changed(self, index: int) -> None:
         self.template.setText(TEMPLATES[str(self.engine.currentData())])
+        self.template.setCursorPosition(0)
 
     def _show(self, values: ManagedServerValues) -> None:
         key = values.engine if values.engine in TEMPLATES else "vllm"
         self.engine.setCurrentIndex(list(ENGINE_LABELS).index(key))
         self.template.setText(values.template or TEMPLATES[key])
+        self.template.setCursorPosition(0)
         self.model.setText(values.model)
         self.gpus.setValue(values.gpus)
         self.context.setValue(values.context)

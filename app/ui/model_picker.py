@@ -54,6 +54,7 @@ class ModelPicker(QWidget):
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.tree.header()
         header.setStretchLastSection(True)
@@ -169,7 +170,9 @@ class ModelPicker(QWidget):
     # ------------------------------------------------------------ internals
     def _item(self, row: ModelRow) -> QTreeWidgetItem:
         entry = row.entry
-        name = entry.name if entry.source == "huggingface" else f"{entry.name} ({entry.path.name})"
+        name = entry.name
+        if entry.source != "huggingface" and entry.path.name != entry.name:
+            name = f"{entry.path.name} — {entry.name}"  # the folder tells twins apart
         item = QTreeWidgetItem([name, entry.precision, row.size, row.files, row.verdict])
         item.setData(0, Qt.ItemDataRole.UserRole, str(entry.path))
         item.setToolTip(0, str(entry.path))
