@@ -146,6 +146,10 @@ class EngineDialog(QDialog):
         self.use_server(settings)
 
     def _on_model_chosen(self, path: Path) -> None:
+        bridge = self.bridge
+        loaded = bridge.ready is not None and bridge.server_settings is None
+        if loaded and bridge.model_path.resolve() == path.resolve():
+            return  # already answering with it: no need to read it again
         self.use_local(path)
 
     def _on_server_chosen(self, settings: ServerSettings) -> None:

@@ -62,6 +62,8 @@ class Scripted:
     body: bytes = b'{"error": {"message": "Invalid API key", "type": "invalid_request_error"}}'
     content_type: str = "application/json"
     base_url: str = ""
+    silent_s: float = 0.0  # wait this long (or until teardown) before answering
+    release: threading.Event = field(default_factory=threading.Event)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
@@ -77,6 +79,8 @@ def scripted_server() -> Iterator[Scripted]:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            if state.silent_s:
+                state.release.wait(state.silent_s)
             self.send_response(state.status)
             self.send_header("Content-Type", state.content_type)
             self.send_header("Content-Length", str(len(state.body)))
@@ -94,6 +98,7 @@ def scripted_server() -> Iterator[Scripted]:
     try:
         yield state
     finally:
+        state.release.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -76,3 +78,25 @@ def test_an_incomplete_copy_says_what_is_missing_and_cannot_be_chosen(
     assert "model-00003-of-00005.safetensors" in picker.details.text()
     assert library.load_settings().folders == [str(shelf.resolve())]
     assert not unstarted_window.bridge.client.alive  # nothing was loaded
+
+
+def test_the_picker_and_preflight_keep_torch_out_of_the_ui_process(demo_root: Path) -> None:
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import app.ui.engine_dialog\n"
+        "from app.ui.model_rows import describe_row, library_entries, machine_devices\n"
+        "devices, _ = machine_devices()\n"
+        "rows = [describe_row(e, devices) for e in library_entries([Path(sys.argv[1])])]\n"
+        "assert rows and rows[0].fits, rows\n"
+        "heavy = ('torch', 'transformers', 'accelerate', 'torchvision', 'compressed_tensors')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(demo_root / "fp8")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""  # no heavy module was imported

@@ -7,6 +7,7 @@ reaches the server, and never the settings file or the log.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,17 @@ def test_connection_refused(qtbot: Any, engine_window: MainWindow) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     ok, text = connection_test(qtbot, engine_window, url)
     assert not ok and f"Nothing answered at {url}" in text and "server is running" in text
+
+
+def test_a_silent_server_times_out(
+    qtbot: Any, engine_window: MainWindow, scripted_server: Scripted
+) -> None:
+    scripted_server.silent_s = 60
+    engine_window.open_engine_dialog().server_panel.timeout.setValue(5)  # the shortest
+    started = time.monotonic()
+    ok, text = connection_test(qtbot, engine_window, scripted_server.base_url)
+    assert not ok and "sent nothing for 5 s" in text
+    assert 5 <= time.monotonic() - started < 20
 
 
 def test_a_page_that_is_not_an_openai_server(
