@@ -16,7 +16,6 @@ same inbox, so the window sees the same signals; "connected" is a `Ready`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import queue
@@ -27,10 +26,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
-from app.engines.openai_client import ServerEngine, ServerSettings
+from app.engines.openai_client import ServerSettings
 from app.engines.server_errors import ServerError
-from app.engines.server_ready import connect
 from app.ui.error_advice import error_sentence
+from app.ui.server_link import ServerLink, closing
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, WorkerUnavailable, describe_exit, new_request_id
 
@@ -87,8 +86,7 @@ class WorkerBridge(QObject):
         self._pending: GenerationRequest | None = None
         self._running: str | None = None
         self._server_settings: ServerSettings | None = None
-        self._server: ServerEngine | None = None
-        self._server_tasks: set[asyncio.Task[None]] = set()
+        self._server: ServerLink | None = None
 
     # ------------------------------------------------------------ state
     @property
@@ -117,7 +115,7 @@ class WorkerBridge(QObject):
     @property
     def idle(self) -> bool:
         """No engine process or connection is open (every server task has finished)."""
-        return not self._client.alive and self._server is None and not self._server_tasks
+        return not self._client.alive and self._server is None and not closing()
 
     # ------------------------------------------------------------ engine choice
     def use_model(self, model: Path) -> None:
@@ -229,52 +227,29 @@ class WorkerBridge(QObject):
             return
         self._ready = None
         try:
-            loop = asyncio.get_running_loop()
-            self._server = ServerEngine(settings, on_event=self._on_event)
+            self._server = ServerLink(settings, self._on_event)
         except (RuntimeError, ServerError) as exc:
-            self._server = None
             text = exc.message if isinstance(exc, ServerError) else f"{exc}."
             log.warning("the server engine could not start: %s", text)
             self.model_failed.emit(f"The server cannot be used: {text}")
             return
-        rid = new_request_id()
-        self._load_id = rid
-        self._track(loop.create_task(self._connect(self._server, rid)))
+        self._load_id = new_request_id()
+        self._server.connect(self._load_id)
         self.model_loading.emit(f"connecting to {settings.base_url}", 0, 0)
 
-    async def _connect(self, engine: ServerEngine, request_id: str) -> None:
-        self._on_event(await connect(engine, request_id))
-
     def _close_server(self) -> None:
-        """Close the server connection (asynchronously; `idle` says when it is done)."""
-        engine, self._server = self._server, None
-        if engine is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            log.warning("no event loop to close the server connection on")
-            return
-        self._track(loop.create_task(engine.aclose()))
-
-    def _track(self, task: asyncio.Task[None]) -> None:
-        self._server_tasks.add(task)
-        task.add_done_callback(self._server_tasks.discard)
+        link, self._server = self._server, None
+        if link is not None:
+            link.close()
 
     def _send(self, request: GenerationRequest) -> None:
         if self._server is not None:
-            try:
-                self._server.generate(
-                    request.messages,
-                    max_new_tokens=request.max_new_tokens,
-                    temperature=request.temperature,
-                    top_p=request.top_p,
-                    seed=request.seed,
-                    request_id=request.request_id,
+            self._server.generate(
+                p.Generate(
+                    request.request_id, request.messages, request.max_new_tokens,
+                    request.temperature, request.top_p, request.seed,
                 )
-            except RuntimeError as exc:  # no running event loop: a bug, not the user's doing
-                self._running = None
-                self.generation_failed.emit(request.request_id, f"{exc}. This is a bug.")
+            )  # fmt: skip
             return
         try:
             self._client.generate(
