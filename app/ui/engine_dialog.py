@@ -107,7 +107,8 @@ class EngineDialog(QDialog):
         self._show_engine()
 
     def shutdown(self) -> None:
-        """Stop the managed server, if one runs (when the window closes)."""
+        """Stop the managed server, if one runs, and a connection test (the window closes)."""
+        self.server_panel.cancel_test()
         self.managed_panel.shutdown()
 
     # ------------------------------------------------------------ internals

@@ -159,6 +159,12 @@ class ServerPanel(QWidget):
         self.result.setText(f"Asking {settings.base_url} for its models…")
         self._test_task = loop.create_task(self._test(settings))
 
+    def cancel_test(self) -> None:
+        """Abandon a connection test in flight (the window is closing)."""
+        if self._test_task is not None:
+            self._test_task.cancel()
+            self._test_task = None
+
     @property
     def testing(self) -> bool:
         return self._test_task is not None and not self._test_task.done()
