@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any, cast
 import openai
 
 from app.engines.chat_messages import openai_messages
-from app.engines.server_errors import ServerError, classify, redact, stream_ended_early
+from app.engines.server_errors import (
+    ServerError,
+    classify,
+    malformed_reply,
+    redact,
+    stream_ended_early,
+)
 from app.inference.images import ImageError
 from app.workers import protocol as p
 from app.workers.client import new_request_id
@@ -120,6 +126,10 @@ class ServerEngine:
         try:
             page = await self._client.models.list()
             return [model.id async for model in page]
+        except (AttributeError, TypeError) as exc:
+            # The library could not parse the body as a model list (e.g. an HTML page).
+            error = malformed_reply(self.settings.base_url, f"{type(exc).__name__}: {exc}")
+            raise error from None
         except Exception as exc:
             raise self._classify(exc, started=False) from None
 

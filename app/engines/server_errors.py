@@ -186,6 +186,11 @@ def _malformed(base_url: str, detail: str) -> ServerError:
     )
 
 
+def malformed_reply(base_url: str, detail: str) -> ServerError:
+    """A reply the client library could not read as OpenAI's (e.g. an HTML page)."""
+    return _malformed(base_url, detail)
+
+
 def stream_ended_early(base_url: str) -> ServerError:
     """The stream closed without a finish reason: the answer was cut off."""
     return _died(base_url)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from app.paths import MODEL_ENV, default_model
 from app.ui.bridge import WorkerBridge
 from app.ui.conversation_library import attach_conversations
+from app.ui.engine_store import SERVER, EngineStore
 from app.ui.main_window import MainWindow
 from app.ui.screenshot import take_screenshot
 from app.ui.settings_store import SettingsStore
@@ -30,11 +31,24 @@ log = logging.getLogger(__name__)
 
 
 def resolve_model(model_arg: str | None) -> tuple[Path, bool]:
-    """The checkpoint to load, and whether it is the demo that may be written on first run."""
+    """The checkpoint to load, and whether it is the demo that may be written on first run.
+
+    ``--model``, else the model chosen in the picker (``maverick-desk models --use``),
+    else $MAVERICK_DESK_MODEL or the demo, as for ``maverick-desk preflight``.
+    """
     import os
+
+    from app.inference.library import LibraryError, chosen_model
 
     if model_arg:
         return Path(model_arg).expanduser(), False
+    try:
+        chosen = chosen_model()
+    except LibraryError as exc:
+        log.warning("%s", exc)
+        chosen = None
+    if chosen is not None and chosen.is_dir():
+        return chosen, False
     return default_model(), not os.environ.get(MODEL_ENV)
 
 
@@ -53,6 +67,9 @@ def build_window(model_arg: str | None = None) -> MainWindow:
     model, create_demo = resolve_model(model_arg)
     store = SettingsStore()
     bridge = WorkerBridge(model, create_demo_if_missing=create_demo)
+    engines = EngineStore(store)
+    if model_arg is None and engines.engine == SERVER:
+        bridge.use_server(engines.server_settings(), start=False)  # remembered across restarts
     window = MainWindow(bridge, store)
     attach_conversations(window)
     WindowState(window, window.splitter).restore()

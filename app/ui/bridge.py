@@ -7,6 +7,11 @@ signal so that every handler runs on the main thread, then dispatches it to a
 
 A dead worker does not stay dead: the next `generate` starts a new process, loads the
 model again and sends the request once the model is ready.
+
+The bridge presents a second engine the same way: after `use_server`, requests go to
+an OpenAI-compatible server through `ServerEngine` (on the running asyncio loop, which
+is qasync's in the window). Its events are the worker's protocol events and travel the
+same inbox, so the window sees the same signals; "connected" is a `Ready`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
+from app.engines.openai_client import ServerSettings
+from app.engines.server_errors import ServerError
+from app.ui.error_advice import error_sentence
+from app.ui.server_link import ServerLink, closing
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, WorkerUnavailable, describe_exit, new_request_id
 
@@ -76,6 +85,8 @@ class WorkerBridge(QObject):
         self._ready: p.Ready | None = None
         self._pending: GenerationRequest | None = None
         self._running: str | None = None
+        self._server_settings: ServerSettings | None = None
+        self._server: ServerLink | None = None
 
     # ------------------------------------------------------------ state
     @property
@@ -96,11 +107,39 @@ class WorkerBridge(QObject):
     def model_path(self) -> Path:
         return self._model
 
+    @property
+    def server_settings(self) -> ServerSettings | None:
+        """The server in use, or None while the local worker is the engine."""
+        return self._server_settings
+
+    @property
+    def idle(self) -> bool:
+        """No engine process or connection is open (every server task has finished)."""
+        return not self._client.alive and self._server is None and not closing()
+
+    # ------------------------------------------------------------ engine choice
+    def use_model(self, model: Path) -> None:
+        """Make the local worker the engine, with `model`; reloads it in a fresh process."""
+        self._stop_engine()
+        self._model = model
+        self._create_demo = False
+        self.start()
+
+    def use_server(self, settings: ServerSettings, start: bool = True) -> None:
+        """Make an OpenAI-compatible server the engine; the local worker is stopped."""
+        self._stop_engine()
+        self._server_settings = settings
+        if start:
+            self.start()
+
     # ------------------------------------------------------------ requests
     def start(self, image_limit: int | None = None) -> None:
         """Start the worker (if it is not running) and load the model."""
         if image_limit is not None:
             self._image_limit = image_limit
+        if self._server_settings is not None:
+            self._start_server(self._server_settings)
+            return
         if self._client.alive and (self._load_id is not None or self._ready is not None):
             return
         self._ready = None
@@ -133,7 +172,8 @@ class WorkerBridge(QObject):
             new_request_id(), list(messages), max_new_tokens, temperature, top_p, seed
         )
         self._running = request.request_id
-        if self._ready is not None and self._client.alive:
+        engine_up = self._server is not None or self._client.alive
+        if self._ready is not None and engine_up:
             self._send(request)
         else:
             self._pending = request
@@ -147,6 +187,9 @@ class WorkerBridge(QObject):
             self._running = None
             self.generation_cancelled.emit(request_id, 0)
             return
+        if self._server is not None:
+            self._server.cancel(request_id)
+            return
         try:
             self._client.cancel(request_id)
         except WorkerUnavailable:
@@ -156,6 +199,7 @@ class WorkerBridge(QObject):
         """Stop the worker process and wait for it (used when the window closes)."""
         self._pending = None
         self._client.shutdown(timeout=5)
+        self._close_server()
 
     def close(self) -> None:
         """Stop the worker and release the wake-up sockets; the bridge is done after this."""
@@ -166,7 +210,47 @@ class WorkerBridge(QObject):
         self._wake_write.close()
 
     # ------------------------------------------------------------ internals
+    def _stop_engine(self) -> None:
+        """Stop whichever engine runs; a request in flight ends as cancelled."""
+        running, self._running = self._running, None
+        self._pending = None
+        self._client.shutdown(timeout=5)
+        self._close_server()
+        self._server_settings = None
+        self._ready = None
+        self._load_id = None
+        if running is not None:
+            self.generation_cancelled.emit(running, 0)
+
+    def _start_server(self, settings: ServerSettings) -> None:
+        if self._server is not None and (self._load_id is not None or self._ready is not None):
+            return
+        self._ready = None
+        try:
+            self._server = ServerLink(settings, self._on_event)
+        except (RuntimeError, ServerError) as exc:
+            text = exc.message if isinstance(exc, ServerError) else f"{exc}."
+            log.warning("the server engine could not start: %s", text)
+            self.model_failed.emit(f"The server cannot be used: {text}")
+            return
+        self._load_id = new_request_id()
+        self._server.connect(self._load_id)
+        self.model_loading.emit(f"connecting to {settings.base_url}", 0, 0)
+
+    def _close_server(self) -> None:
+        link, self._server = self._server, None
+        if link is not None:
+            link.close()
+
     def _send(self, request: GenerationRequest) -> None:
+        if self._server is not None:
+            self._server.generate(
+                p.Generate(
+                    request.request_id, request.messages, request.max_new_tokens,
+                    request.temperature, request.top_p, request.seed,
+                )
+            )  # fmt: skip
+            return
         try:
             self._client.generate(
                 request.messages,
@@ -216,6 +300,8 @@ class WorkerBridge(QObject):
         self.model_loading.emit(message.stage, message.done, message.total)
 
     def _handle_ready(self, message: p.Ready) -> None:
+        if message.request_id != self._load_id:
+            return  # from an engine the user has since switched away from
         self._load_id = None
         self._ready = message
         self.model_ready.emit(message)
@@ -242,14 +328,18 @@ class WorkerBridge(QObject):
         if message.request_id and message.request_id == self._load_id:
             self._load_id = None
             pending, self._pending = self._pending, None
-            text = f"The model could not be loaded: {message.message}"
+            if self._server_settings is not None:
+                self._close_server()
+                text = f"The server cannot be used: {error_sentence(message)}"
+            else:
+                text = f"The model could not be loaded: {error_sentence(message)}"
             self.model_failed.emit(text)
             if pending is not None:
                 self._running = None
                 self.generation_failed.emit(pending.request_id, text)
             return
         self._finish(message.request_id)
-        self.generation_failed.emit(message.request_id, _error_sentence(message))
+        self.generation_failed.emit(message.request_id, error_sentence(message))
 
     def _handle_worker_died(self, message: p.WorkerDied) -> None:
         log.error("worker died (%s): %s", describe_exit(message.exit_code), message.stderr_tail)
@@ -268,14 +358,3 @@ class WorkerBridge(QObject):
     def _finish(self, request_id: str) -> None:
         if self._running == request_id:
             self._running = None
-
-
-def _error_sentence(message: p.Error) -> str:
-    advice: dict[str, Any] = {
-        "bad_input": "Change the message or its images and send again.",
-        "not_loaded": "Wait for the model to finish loading, then press Retry.",
-        "generation_failed": "Press Retry to try again; the details are in the log.",
-        "protocol": "This is a bug; the details are in the log.",
-    }
-    extra = advice.get(message.error_kind, "Press Retry to try again.")
-    return f"{message.message} {extra}".strip()

@@ -34,6 +34,7 @@ from app.ui.bridge import WorkerBridge
 from app.ui.composer import Composer
 from app.ui.composer_input import local_files
 from app.ui.conversation import Conversation, Message, Role, Status
+from app.ui.engine_dialog import EngineDialog
 from app.ui.error_block import ErrorBlock
 from app.ui.render_warmup import RenderWarmUp
 from app.ui.settings_panel import SettingsPanel
@@ -75,7 +76,9 @@ class MainWindow(QMainWindow):
         self.composer = Composer(self)
         self.composer.send_requested.connect(self._on_send_requested)
         self.composer.stop_requested.connect(self.stop)
-        self.settings_panel = SettingsPanel(store or SettingsStore(), self)
+        self.settings_store = store or SettingsStore()
+        self.engine_dialog: EngineDialog | None = None  # made when first opened
+        self.settings_panel = SettingsPanel(self.settings_store, self)
         self.settings_panel.changed.connect(self._update_image_budget)
         self.settings_panel.hide()
 
@@ -143,12 +146,14 @@ class MainWindow(QMainWindow):
         self.focus_action = self._action("Focus the message box", "Ctrl+L", self.focus_composer)
         self.settings_action = self._action("Settings", "Ctrl+,", self._on_settings_toggled)
         self.settings_action.setCheckable(True)
+        self.engine_action = self._action("Model and engine…", "Ctrl+M", self.open_engine_dialog)
         toolbar.addAction(self.new_chat_action)
         spacer = QWidget(toolbar)
         spacer.setSizePolicy(
             spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Preferred
         )
         toolbar.addWidget(spacer)
+        toolbar.addAction(self.engine_action)
         toolbar.addAction(self.settings_action)
         for action in (self.attach_action, self.stop_action, self.focus_action):
             self.addAction(action)
@@ -208,6 +213,15 @@ class MainWindow(QMainWindow):
 
     def focus_composer(self) -> None:
         self.composer.input.setFocus()
+
+    def open_engine_dialog(self) -> EngineDialog:
+        """Show Model and engine: the model picker, the server engine, the managed server."""
+        if self.engine_dialog is None:
+            self.engine_dialog = EngineDialog(self.bridge, self.settings_store, self)
+        self.engine_dialog.show()
+        self.engine_dialog.raise_()
+        self.engine_dialog.activateWindow()
+        return self.engine_dialog
 
     def _on_settings_toggled(self, checked: bool = False) -> None:
         visible = not self.settings_panel.isVisible()
@@ -428,5 +442,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.composer.shutdown()
+        if self.engine_dialog is not None:
+            self.engine_dialog.shutdown()  # a managed server stops with the window
+            self.engine_dialog.close()
         self.bridge.shutdown()
         super().closeEvent(event)
