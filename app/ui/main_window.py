@@ -377,5 +377,6 @@ class MainWindow(QMainWindow):
         self.focus_composer()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.warm_up.code.join()
         self.bridge.shutdown()
         super().closeEvent(event)

@@ -245,3 +245,14 @@ def _lexer(language: str) -> Lexer | None:
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
         return None
+
+
+def preload_highlighting(languages: Sequence[str], code_styles: Sequence[str]) -> None:
+    """Look up these lexers and every token's style now, so later renders find them cached."""
+    from pygments.token import STANDARD_TYPES
+
+    for language in languages:
+        _lexer(language.lower())
+    for code_style in code_styles:
+        for token_type in STANDARD_TYPES:
+            _inline_style(code_style, token_type)
