@@ -77,6 +77,20 @@ def describe_devices() -> list[str]:
     return devices
 
 
+def runtime_versions() -> dict[str, str]:
+    """The versions Help > About shows: torch, transformers, the CUDA runtime, Python."""
+    import platform
+
+    import transformers
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cuda": torch.version.cuda or "none",
+        "python": platform.python_version(),
+    }
+
+
 def fp8_kernels_available() -> bool:
     """Whether this machine can run FP8 matmuls (Ada, Hopper, Blackwell GPUs)."""
     return bool(torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 9))

@@ -17,19 +17,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 from app.documents.context import ContextError, ContextEstimate, ContextMeter, MeterTurn
 from app.documents.tiling import MAVERICK, ProcessorSettings, TileGrid, TilingError, tile_grid
 from app.inference.images import ImageError, image_facts
-from app.ui.theme import ACCENT, BORDER, MUTED
 from app.workers import protocol as p
 
 log = logging.getLogger(__name__)
 
-OVER = "#cf222e"
-_STYLE = f"""
-#contextBar {{ background: {BORDER}; border: none; border-radius: 3px; }}
-#contextBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
-#contextBar[over="true"]::chunk {{ background: {OVER}; }}
-#contextLabel {{ color: {MUTED}; }}
-#contextLabel[over="true"] {{ color: {OVER}; font-weight: 600; }}
-"""
 
 
 class _LoadSignals(QObject):
@@ -85,7 +76,6 @@ class ContextMeterView(QWidget):
         self.label = QLabel(self)
         self.label.setObjectName("contextLabel")
         self.label.setAccessibleName("Context figures")
-        self.setStyleSheet(_STYLE)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)

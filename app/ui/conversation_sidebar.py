@@ -24,37 +24,10 @@ from app.storage import ConversationSummary, SearchHit
 from app.ui.conversation_list import EXPORT_FORMATS, ConversationList
 from app.ui.notice_bar import NoticeBar
 from app.ui.search_results import SearchResults
-from app.ui.theme import ACCENT, BORDER, ERROR_BG, ERROR_BORDER, MUTED, TEXT, WINDOW_BG
 
 SEARCH_DELAY_MS = 150  # search once typing pauses, not on every key
 SIDEBAR_WIDTH = 270
 
-
-def sidebar_style_sheet() -> str:
-    return f"""
-#conversationSidebar {{ background: {WINDOW_BG}; border-right: 1px solid {BORDER}; }}
-#sidebarTitle {{ color: {TEXT}; font-weight: 600; }}
-#sidebarHint {{ color: {MUTED}; padding: 6px 12px; }}
-QLineEdit#searchBox {{ background: white; border: 1px solid {BORDER}; border-radius: 8px;
-    padding: 5px 8px; }}
-QLineEdit#searchBox:focus {{ border-color: {ACCENT}; }}
-QListWidget {{ background: transparent; border: none; outline: none; padding: 0 6px; }}
-QListWidget::item {{ color: {TEXT}; padding: 7px 8px; border-radius: 8px; margin: 1px 0; }}
-QListWidget::item:hover {{ background: #eceef2; }}
-QListWidget::item:selected {{ background: #e3e0fb; color: {TEXT}; }}
-#noticeBar {{ background: #eef1ff; border: 1px solid #c9cff5; border-radius: 10px;
-    margin: 0 10px; }}
-#noticeBar[problem="true"] {{ background: {ERROR_BG}; border-color: {ERROR_BORDER}; }}
-#noticeBar[problem="true"] #noticeText {{ color: #82071e; }}
-QToolButton#noticeAction {{ color: {ACCENT}; font-weight: 600; border: none; padding: 2px 8px;
-    border-radius: 6px; }}
-QToolButton#noticeAction:hover, QToolButton#noticeAction:focus {{ background: #dfe3fb; }}
-QToolButton#noticeClose, QToolButton#sidebarMenu, QToolButton#trashButton {{ border: none;
-    color: {MUTED}; padding: 3px 8px; border-radius: 6px; }}
-QToolButton#noticeClose:hover, QToolButton#sidebarMenu:hover, QToolButton#trashButton:hover,
-QToolButton#trashButton:checked {{ background: #e6e8ec; color: {TEXT}; }}
-QToolButton#sidebarMenu::menu-indicator {{ image: none; }}
-"""
 
 
 class ConversationSidebar(QWidget):
@@ -73,7 +46,6 @@ class ConversationSidebar(QWidget):
         self.setMinimumWidth(200)
         self.resize(SIDEBAR_WIDTH, self.height())
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(sidebar_style_sheet())
 
         title = QLabel("Conversations", self)
         title.setObjectName("sidebarTitle")

@@ -36,12 +36,13 @@ from app.ui.composer_input import local_files
 from app.ui.conversation import Conversation, Message, Role, Status
 from app.ui.engine_dialog import EngineDialog
 from app.ui.error_block import ErrorBlock
+from app.ui.help_menu import HelpMenu
 from app.ui.render_warmup import RenderWarmUp
 from app.ui.settings_panel import SettingsPanel
 from app.ui.settings_store import SettingsStore
 from app.ui.status_bar import ModelStatusBar
 from app.ui.stored_conversation import answer_figures
-from app.ui.theme import window_style_sheet
+from app.ui.theme_controller import ThemeController
 from app.ui.transcript_view import COLUMN_MAX_WIDTH, TranscriptView
 from app.ui.user_message_view import UserMessageView
 from app.workers import protocol as p
@@ -70,7 +71,6 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("Maverick Desk")
         self.resize(1120, 780)
         self.setAcceptDrops(True)
-        self.setStyleSheet(window_style_sheet())
 
         self.transcript = TranscriptView(self)
         self.composer = Composer(self)
@@ -107,6 +107,13 @@ class MainWindow(QMainWindow):
         self.status = ModelStatusBar(self)
         self.setStatusBar(self.status)
         self._build_actions()
+        self.help_menu = HelpMenu(bridge, self)
+        self.menuBar().addMenu(self.help_menu)
+        look = self.settings_panel.appearance
+        self.theme = ThemeController(self, look.theme_mode, look.font_size.value())
+        self.theme.apply_theme()
+        look.theme_changed.connect(self.theme.set_mode)
+        look.font_size_changed.connect(self.theme.set_font_size)
 
         bridge.model_loading.connect(self._on_model_loading)
         bridge.model_ready.connect(self._on_model_ready)
@@ -445,5 +452,6 @@ class MainWindow(QMainWindow):
         if self.engine_dialog is not None:
             self.engine_dialog.shutdown()  # a managed server stops with the window
             self.engine_dialog.close()
+        self.warm_up.code.join()
         self.bridge.shutdown()
         super().closeEvent(event)

@@ -53,9 +53,18 @@ def is_safe_link(url: str) -> bool:
     return url.strip().lower().startswith(SAFE_LINK_SCHEMES)
 
 
-def render_markdown(text: str, code_base: int = 0) -> RenderedMarkdown:
-    """Render `text`; Copy links number code blocks from `code_base` on."""
-    env: dict[str, Any] = {"code_blocks": [], "code_base": code_base}
+def render_markdown(
+    text: str, code_base: int = 0, code_style: str | None = None
+) -> RenderedMarkdown:
+    """Render `text`; Copy links number code blocks from `code_base` on.
+
+    `code_style` names the Pygments style of code blocks (the theme's; default `CODE_STYLE`).
+    """
+    env: dict[str, Any] = {
+        "code_blocks": [],
+        "code_base": code_base,
+        "code_style": code_style or CODE_STYLE,
+    }
     body = _markdown().render(text, env)
     return RenderedMarkdown(body, env["code_blocks"])
 
@@ -131,7 +140,7 @@ def _render_fence(
     number = env.get("code_base", 0) + len(blocks)
     blocks.append(code)
     label = html.escape(language or "code")
-    highlighted = _highlight(code.rstrip("\n"), language)
+    highlighted = _highlight(code.rstrip("\n"), language, env.get("code_style", CODE_STYLE))
     return (
         '<table class="code" width="100%" cellspacing="0" cellpadding="0" dir="ltr">'
         '<tr><td class="code-head">'
@@ -177,7 +186,7 @@ def _render_table_open(
 CODE_STYLE = "friendly"
 
 
-def _highlight(code: str, language: str) -> str:
+def _highlight(code: str, language: str, code_style: str = CODE_STYLE) -> str:
     """Highlighted code with inline styles, one span per run of same-styled tokens.
 
     Qt's HTML import is slow per element and slower still per CSS class rule, so this
@@ -201,7 +210,7 @@ def _highlight(code: str, language: str) -> str:
         if value.isspace():
             run.append(value)
             continue
-        style = _inline_style(token_type)
+        style = _inline_style(code_style, token_type)
         if style != run_style:
             flush()
             run_style = style
@@ -210,11 +219,11 @@ def _highlight(code: str, language: str) -> str:
     return "".join(out).rstrip("\n")
 
 
-@lru_cache(maxsize=512)
-def _inline_style(token_type: Any) -> str:
+@lru_cache(maxsize=1024)
+def _inline_style(code_style: str, token_type: Any) -> str:
     from pygments.styles import get_style_by_name
 
-    style = get_style_by_name(CODE_STYLE).style_for_token(token_type)
+    style = get_style_by_name(code_style).style_for_token(token_type)
     parts = []
     if style.get("color"):
         parts.append(f"color:#{style['color']}")
@@ -236,3 +245,14 @@ def _lexer(language: str) -> Lexer | None:
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
         return None
+
+
+def preload_highlighting(languages: Sequence[str], code_styles: Sequence[str]) -> None:
+    """Look up these lexers and every token's style now, so later renders find them cached."""
+    from pygments.token import STANDARD_TYPES
+
+    for language in languages:
+        _lexer(language.lower())
+    for code_style in code_styles:
+        for token_type in STANDARD_TYPES:
+            _inline_style(code_style, token_type)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from app.ui.markdown_html import render_markdown
 from app.ui.markdown_stream import MarkdownStream
 from app.ui.safe_browser import SafeTextBrowser
+from app.ui.theme import current_palette
 
 FRAME_MS = 33  # about 30 renders a second at most
 SEGMENT_CHARS = 400  # Markdown source per finished segment before a new one starts
@@ -37,6 +38,7 @@ class MarkdownView(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
         self._stream = MarkdownStream()
+        self._closed = False
         self._segments: list[SafeTextBrowser] = []
         self._open_html: list[str] = []  # HTML of the finished blocks in the last segment
         self._open_chars = 0
@@ -69,6 +71,7 @@ class MarkdownView(QWidget):
     def finish(self) -> None:
         """The answer is complete: what is pending, tail included, renders as final."""
         self._stream.close()
+        self._closed = True
         self._schedule(0)
 
     @property
@@ -89,7 +92,18 @@ class MarkdownView(QWidget):
         self._tail_source = None
         self._backlog.clear()
         self._stream = MarkdownStream()
+        self._closed = False
         self._tail = self._new_browser()
+
+    def restyle(self) -> None:
+        """Render everything again in the current theme (code colours are inline)."""
+        text, closed = self._stream.text, self._closed
+        self.clear()
+        self._stream.append(text)
+        if closed:
+            self.finish()
+        else:
+            self._schedule(0)
 
     def browsers(self) -> list[SafeTextBrowser]:
         """Every view showing part of the answer, in order."""
@@ -118,7 +132,11 @@ class MarkdownView(QWidget):
         tail = "" if self._backlog else self._stream.tail
         if tail != self._tail_source:
             self._tail_source = tail
-            rendered = render_markdown(tail, len(self._code_blocks)) if tail.strip() else None
+            rendered = (
+                render_markdown(tail, len(self._code_blocks), self._code_style())
+                if tail.strip()
+                else None
+            )
             self._tail_code = rendered.code_blocks if rendered else []
             self._tail.setHtml(rendered.html if rendered else "")
             self._tail.setVisible(rendered is not None)
@@ -126,8 +144,12 @@ class MarkdownView(QWidget):
             self._schedule(0)
         self.rendered.emit((time.perf_counter() - started) * 1000)
 
+    @staticmethod
+    def _code_style() -> str:
+        return current_palette().code_style
+
     def _add_finished(self, block: str) -> None:
-        rendered = render_markdown(block, code_base=len(self._code_blocks))
+        rendered = render_markdown(block, len(self._code_blocks), self._code_style())
         self._code_blocks.extend(rendered.code_blocks)
         if not self._segments or self._open_chars >= SEGMENT_CHARS:
             segment = self._new_browser(before_tail=True)

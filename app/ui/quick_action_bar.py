@@ -6,15 +6,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from app.documents.quick_actions import QuickAction
-from app.ui.theme import ACCENT, BORDER, TEXT
-
-_STYLE = f"""
-QToolButton#quickAction {{ color: {TEXT}; background: white; border: 1px solid {BORDER};
-    border-radius: 11px; padding: 2px 10px; }}
-QToolButton#quickAction:hover, QToolButton#quickAction:focus {{ border-color: {ACCENT};
-    color: {ACCENT}; }}
-"""
-
 
 class QuickActionBar(QWidget):
     """A row of buttons; pressing one hands its prompt to the composer to edit or send."""
@@ -25,7 +16,6 @@ class QuickActionBar(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Quick actions")
         self.buttons: list[QToolButton] = []
-        self.setStyleSheet(_STYLE)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)

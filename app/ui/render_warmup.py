@@ -17,6 +17,7 @@ from collections import deque
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
+from app.ui.code_warmup import LANGUAGES, CodeWarmUp
 from app.ui.markdown_html import render_markdown
 from app.ui.safe_browser import SafeTextBrowser
 
@@ -30,7 +31,6 @@ Plain **bold** *italic* `code` [link](https://example.org) > quote
 |---|---|
 | 1 | 2 |
 """
-LANGUAGES = ("python", "javascript", "typescript", "bash", "json", "sql", "c", "cpp", "rust")
 # The first characters of the Unicode blocks a multilingual model writes in.
 SCRIPT_BLOCKS = (
     0x00A0, 0x0100, 0x0180, 0x0250, 0x0370, 0x0400, 0x0530, 0x0590, 0x0600, 0x0750,
@@ -44,11 +44,14 @@ STYLES = ("{}", "<b>{}</b>", "<i>{}</i>", "<code>{}</code>")
 
 def warm_up_pieces() -> list[tuple[bool, str]]:
     """The samples as (is Markdown, source); each renders well within a frame."""
-    pieces = [(True, SAMPLE)]
-    pieces += [(True, f"```{lang}\nx = 1  # note\n```\n") for lang in LANGUAGES]
+    pieces: list[tuple[bool, str]] = []
     for start in SCRIPT_BLOCKS:
         chars = html.escape("".join(chr(start + offset) for offset in range(2, 34, 3)))
         pieces += [(False, f"<p>{style.format(chars)}</p>") for style in STYLES]
+    # Code last: by then the thread of `CodeWarmUp` has imported the lexers, so the main
+    # thread neither imports them nor waits on the import lock.
+    pieces.append((True, SAMPLE))
+    pieces += [(True, f"```{lang}\nx = 1  # note\n```\n") for lang in LANGUAGES]
     return pieces
 
 
@@ -68,11 +71,15 @@ class RenderWarmUp(QObject):
         self._timer.setInterval(1)
         self._timer.timeout.connect(self._on_timeout)
 
+        self.code = CodeWarmUp()
+
     @property
     def running(self) -> bool:
-        return self._timer.isActive()
+        return self._timer.isActive() or self.code.running
 
     def start(self) -> None:
+        # Lexers and styles load on a thread; the pieces below then find them cached.
+        self.code.start()
         # PySide creates QStyle's Python enums on first use (~20 ms); message views
         # re-polish their status tags, so have that happen now.
         self._browser.style().unpolish(self._browser)
@@ -83,6 +90,7 @@ class RenderWarmUp(QObject):
     def _on_timeout(self) -> None:
         if not self._pieces:
             self._timer.stop()
+            self.code.join()
             self._browser.clear()
             log.info("rendering warmed up in %.0f ms", self._spent)
             self.finished.emit(self._spent)

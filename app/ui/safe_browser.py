@@ -30,6 +30,7 @@ class SafeTextBrowser(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.resource_requests: list[str] = []
+        self._html = ""
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setSearchPaths([])
@@ -46,6 +47,15 @@ class SafeTextBrowser(QTextBrowser):
         document.documentLayout().documentSizeChanged.connect(self._on_document_size_changed)
         self.anchorClicked.connect(self._on_anchor_clicked)
         self.setFixedHeight(0)
+
+    def setHtml(self, text: str) -> None:  # noqa: N802 (Qt override)
+        self._html = text
+        super().setHtml(text)
+
+    def restyle(self) -> None:
+        """Show the same HTML again under the current theme's style sheet."""
+        self.document().setDefaultStyleSheet(document_style_sheet())
+        super().setHtml(self._html)
 
     @staticmethod
     def _never() -> Any:

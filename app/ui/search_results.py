@@ -9,10 +9,11 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
 
 from app.storage import Role, SearchHit, hit_segments
-from app.ui.theme import MUTED
+from app.ui.theme import current_palette
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 HIGHLIGHT = "#fde68a"
+HIGHLIGHT_TEXT = "#1f2328"  # dark on yellow in both themes
 ROW_SLACK_PX = 32
 
 
@@ -23,12 +24,14 @@ def hit_html(hit: SearchHit) -> str:
     parts = []
     for text, is_match in hit_segments(hit.snippet):
         escaped = html.escape(text)
+        mark = f"background-color:{HIGHLIGHT}; color:{HIGHLIGHT_TEXT}; font-weight:600"
         parts.append(
-            f'<span style="background-color:{HIGHLIGHT}; font-weight:600">{escaped}</span>'
+            f'<span style="{mark}">{escaped}</span>'
             if is_match
             else escaped
         )
-    return f'<b>{title}</b><br><span style="color:{MUTED}">{who}:</span> {"".join(parts)}'
+    muted = current_palette().muted
+    return f'<b>{title}</b><br><span style="color:{muted}">{who}:</span> {"".join(parts)}'
 
 
 def matched_words(hit: SearchHit) -> list[str]:

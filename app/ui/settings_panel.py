@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.appearance_settings import AppearanceSettings
 from app.ui.settings_store import MODEL_FIELDS, GenerationSettings, SettingsStore
 
 NO_SEED = -1
@@ -80,6 +81,9 @@ class SettingsPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.reset_button)
         layout.addWidget(hint)
+        self.appearance = AppearanceSettings(store, self)
+        layout.addSpacing(8)
+        layout.addWidget(self.appearance)
         layout.addStretch(1)
 
         self._show(store.load(self._model_defaults))

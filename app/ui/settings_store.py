@@ -82,6 +82,21 @@ class SettingsStore:
         self._settings.setValue(f"generation/{name}", "none" if value is None else value)
         self._settings.sync()
 
+    def appearance(self, name: str, default: Any) -> Any:
+        """A look setting ("theme", "font_size"), or `default` if unset or unreadable."""
+        key = f"appearance/{name}"
+        if self.read_only or not self._settings.contains(key):
+            return default
+        raw = self._settings.value(key)
+        return _as_int(raw, default) if isinstance(default, int) else str(raw)
+
+    def save_appearance(self, name: str, value: Any) -> None:
+        if self.read_only:
+            return
+        self._settings.setValue("format_version", FORMAT_VERSION)
+        self._settings.setValue(f"appearance/{name}", value)
+        self._settings.sync()
+
     def forget(self, names: tuple[str, ...]) -> None:
         if self.read_only:
             return

@@ -132,6 +132,9 @@ class Ready(Message):
     load_seconds: float
     generation_defaults: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # What the worker runs on, for Help > About: e.g. {"torch": "2.5.1",
+    # "transformers": "4.51.0", "cuda": "12.4" or "none", "python": "3.11.9"}.
+    runtime: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ class Worker:
     def _load(self, job: p.Load) -> None:
         from app.inference.checkpoint import CheckpointError
         from app.inference.engine import Engine
-        from app.inference.loader import LoadCancelled, load_model
+        from app.inference.loader import LoadCancelled, load_model, runtime_versions
 
         started = time.perf_counter()
         rid = job.request_id
@@ -190,6 +190,7 @@ class Worker:
                     "max_new_tokens": gen.max_new_tokens or 512,
                 },
                 warnings=loaded.warnings,
+                runtime=runtime_versions(),
             )
         )
 
