@@ -1,9 +1,13 @@
 """Turning chat messages into model inputs, and generating a streamed answer.
 
-`Engine.generate` runs `model.generate` in the calling thread and hands every new
-piece of text to a callback as it is produced. Running it synchronously (rather
+`Engine.generate` runs `model.generate` in the calling thread and hands the ids of
+every new token to a callback as it is produced. Running it synchronously (rather
 than in a helper thread feeding a `TextIteratorStreamer`) means an exception
 inside generation reaches the caller directly and nothing can wait forever.
+
+Turning ids into text is the caller's business, through an `IncrementalDecoder`
+(`Engine.decoder()`): the worker does it on its writer thread, so the generation
+thread does nothing per token but hand the ids over.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from transformers.generation.streamers import BaseStreamer
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, open_image
 from app.inference.loader import LoadedModel
 
-DeltaCallback = Callable[[str, list[int]], None]
+TokenCallback = Callable[[list[int]], None]
 
 
 class InputError(ValueError):
@@ -184,14 +188,18 @@ class Engine:
         image_tokens = int((input_ids == self._patch_id).sum())
         return PreparedInputs(tensors, prompt_tokens, image_tokens, len(images))
 
+    def decoder(self) -> IncrementalDecoder:
+        """A fresh decoder for the text of one generation."""
+        return IncrementalDecoder(self._tokenizer)
+
     def generate(
         self,
         messages: Sequence[ChatMessage],
         params: SamplingParams,
-        on_delta: DeltaCallback,
+        on_tokens: TokenCallback,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> GenerationResult:
-        """Generate an answer, calling `on_delta(text, token_ids)` as tokens arrive."""
+        """Generate an answer, calling `on_tokens(token_ids)` as tokens arrive."""
         if params.max_new_tokens < 1:
             raise InputError("max_new_tokens must be at least 1.")
         if not 0.0 < params.top_p <= 1.0:
@@ -200,18 +208,19 @@ class Engine:
             raise InputError("temperature must not be negative.")
         started = time.perf_counter()
         prepared = self.prepare(messages, params.max_new_tokens)
-        decoder = IncrementalDecoder(self._tokenizer)
+        generated: list[int] = []
         timing: dict[str, float] = {}
 
-        def on_tokens(ids: list[int]) -> None:
+        def on_ids(ids: list[int]) -> None:
             now = time.perf_counter()
             timing.setdefault("first", now)
             timing["last"] = now
-            on_delta(decoder.push(ids), ids)
+            generated.extend(ids)
+            on_tokens(ids)
 
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
-            "streamer": _CallbackStreamer(on_tokens),
+            "streamer": _CallbackStreamer(on_ids),
             "stopping_criteria": StoppingCriteriaList([_StopWhen(should_stop)]),
         }
         if params.temperature > 0:
@@ -223,10 +232,6 @@ class Engine:
         model: Any = self.loaded.model
         with torch.inference_mode():
             model.generate(**prepared.tensors, **kwargs)
-        tail = decoder.flush()
-        if tail:
-            on_delta(tail, [])
-        generated = decoder.ids
         if should_stop():
             reason = "cancelled"
         elif generated and generated[-1] in self._eos_ids:
@@ -243,13 +248,14 @@ class Engine:
             time_to_first_token_s=first - started,
             tokens_per_s=rate,
             finish_reason=reason,
-            token_ids=list(generated),
+            token_ids=generated,
         )
 
 
 __all__ = [
     "ChatMessage",
     "Engine",
+    "TokenCallback",
     "GenerationResult",
     "ImageError",
     "IncrementalDecoder",

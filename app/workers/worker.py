@@ -5,8 +5,9 @@ Run as ``python -m app.workers.worker``. Three threads:
 - the reader parses requests; a `Cancel` takes effect at once (it sets a flag the
   running generation checks after every token), everything else is queued;
 - the main thread loads and generates, one request at a time;
-- the writer sends events, merging consecutive `Token`s of a request that queue
-  up while the pipe is busy, so a fast model never floods a slow reader.
+- the writer (`app.workers.event_writer`) decodes token ids into text and sends
+  events, at most one write of tokens per frame, so a fast model never floods the
+  app nor steals its cores from torch.
 
 The protocol owns file descriptor 1; anything a library prints goes to stderr.
 If stdin closes (the app is gone) the worker exits.
@@ -24,6 +25,7 @@ import traceback
 from typing import IO, Any
 
 from app.workers import protocol as p
+from app.workers.event_writer import EventWriter
 
 log = logging.getLogger("maverick_desk.worker")
 
@@ -35,65 +37,11 @@ class InjectedFault(RuntimeError):
     """Raised by the fault-injection hook, to prove errors reach the app."""
 
 
-class _Writer:
-    """Serialises events onto the protocol pipe from one thread."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._queue: queue.Queue[p.Message | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="protocol-writer", daemon=True)
-        self._thread.start()
-
-    def send(self, message: p.Message) -> None:
-        self._queue.put(message)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-
-    def _drain(self, first: p.Message) -> list[p.Message]:
-        batch = [first]
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return batch
-            if item is None:
-                self._queue.put(None)
-                return batch
-            batch.append(item)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            out: list[p.Message] = []
-            for message in self._drain(first):
-                prev = out[-1] if out else None
-                if (
-                    isinstance(message, p.Token)
-                    and isinstance(prev, p.Token)
-                    and prev.request_id == message.request_id
-                ):
-                    out[-1] = p.Token(
-                        request_id=message.request_id,
-                        text=prev.text + message.text,
-                        token_ids=prev.token_ids + message.token_ids,
-                    )
-                else:
-                    out.append(message)
-            try:
-                self._stream.write(b"".join(p.encode(m) for m in out))
-                self._stream.flush()
-            except (BrokenPipeError, ValueError, OSError):
-                os._exit(0)  # the app is gone; nobody is left to tell
-
-
 class Worker:
     """Handles requests; the model lives here and only here."""
 
-    def __init__(self, writer: _Writer) -> None:
+    def __init__(self, writer: EventWriter) -> None:
+        self._writer = writer
         self._send = writer.send
         self._engine: Any = None
         self._jobs: queue.Queue[p.Message] = queue.Queue()
@@ -224,46 +172,47 @@ class Worker:
             self._send(p.Cancelled(rid, 0))
             return
         count = 0
+        decoder = self._engine.decoder()
 
-        def on_delta(text: str, ids: list[int]) -> None:
+        def on_tokens(ids: list[int]) -> None:
+            # On the generation thread: only hand the ids over; the writer decodes them.
             nonlocal count
             count += len(ids)
             if self._fault_after is not None and count > self._fault_after:
                 raise InjectedFault(f"fault injected after {self._fault_after} tokens")
-            if text or ids:
-                self._send(p.Token(rid, text, ids))
+            self._writer.send_tokens(rid, decoder, ids, now=count == len(ids))
 
         messages = [ChatMessage(t.role, t.text, tuple(t.images)) for t in job.messages]
         params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed)
+        end: p.Message
         try:
             result = self._engine.generate(
-                messages, params, on_delta, lambda: self._is_cancelled(rid)
+                messages, params, on_tokens, lambda: self._is_cancelled(rid)
             )
         except (ImageError, InputError) as exc:
-            self._send(p.Error(rid, "bad_input", str(exc), traceback.format_exc()))
-            return
+            end = p.Error(rid, "bad_input", str(exc), traceback.format_exc())
         except Exception as exc:
             log.exception("generation %s failed", rid)
             message = f"Generation failed: {type(exc).__name__}: {exc}"
-            self._send(p.Error(rid, "generation_failed", message, traceback.format_exc()))
-            return
+            end = p.Error(rid, "generation_failed", message, traceback.format_exc())
+        else:
+            if result.finish_reason == "cancelled":
+                end = p.Cancelled(rid, result.generated_tokens)
+            else:
+                end = p.Done(
+                    request_id=rid,
+                    prompt_tokens=result.prompt_tokens,
+                    image_tokens=result.image_tokens,
+                    generated_tokens=result.generated_tokens,
+                    time_to_first_token_s=result.time_to_first_token_s,
+                    tokens_per_s=result.tokens_per_s,
+                    finish_reason=result.finish_reason,
+                )
         finally:
             with self._lock:
                 self._cancelled.discard(rid)
-        if result.finish_reason == "cancelled":
-            self._send(p.Cancelled(rid, result.generated_tokens))
-            return
-        self._send(
-            p.Done(
-                request_id=rid,
-                prompt_tokens=result.prompt_tokens,
-                image_tokens=result.image_tokens,
-                generated_tokens=result.generated_tokens,
-                time_to_first_token_s=result.time_to_first_token_s,
-                tokens_per_s=result.tokens_per_s,
-                finish_reason=result.finish_reason,
-            )
-        )
+        self._writer.end_tokens(rid, decoder)
+        self._send(end)
 
 
 def _fault_tokens() -> int | None:
@@ -282,7 +231,7 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="worker %(levelname)s %(name)s: %(message)s"
     )
-    writer = _Writer(os.fdopen(protocol_fd, "wb", buffering=0))
+    writer = EventWriter(os.fdopen(protocol_fd, "wb", buffering=0))
     writer.send(p.Hello(pid=os.getpid(), python=sys.version.split()[0]))
     worker = Worker(writer)
     reader = threading.Thread(

@@ -29,7 +29,7 @@ def fp8_engine(demo_fp8: Path) -> Engine:
 
 
 def _run(engine: Engine, messages: list[ChatMessage], params: SamplingParams = GREEDY) -> list[int]:
-    return engine.generate(messages, params, lambda text, ids: None).token_ids
+    return engine.generate(messages, params, lambda ids: None).token_ids
 
 
 def test_fp8_loads_dequantised_on_cpu(fp8_engine: Engine) -> None:
@@ -61,13 +61,13 @@ def test_fp8_twin_same_greedy_tokens(
 def test_stop_takes_effect_within_one_token(bf16_engine: Engine) -> None:
     seen: list[int] = []
 
-    def on_delta(text: str, ids: list[int]) -> None:
+    def on_tokens(ids: list[int]) -> None:
         seen.extend(ids)
 
     result = bf16_engine.generate(
         [ChatMessage("user", "Tell me a long story.")],
         SamplingParams(max_new_tokens=200, temperature=0.0),
-        on_delta,
+        on_tokens,
         should_stop=lambda: len(seen) >= 5,
     )
     # The stop is asked for once 5 tokens are out; at most the token in flight follows.
@@ -103,3 +103,17 @@ def test_incremental_decoder_waits_for_whole_characters(bf16_engine: Engine) -> 
     pieces.append(decoder.flush())
     assert "".join(pieces) == text
     assert not any("\ufffd" in piece for piece in pieces)
+
+
+def test_decoder_gives_the_same_text_however_tokens_are_grouped(bf16_engine: Engine) -> None:
+    # The worker decodes whatever ids queued up since its last write, one or many at a time.
+    result = bf16_engine.generate(
+        [ChatMessage("user", "Tell me a story.")], GREEDY, lambda ids: None
+    )
+    ids = result.token_ids
+    tokenizer = bf16_engine.loaded.processor.tokenizer  # type: ignore[attr-defined]
+    expected = tokenizer.decode(ids, skip_special_tokens=True)
+    for size in (1, 3, 7, len(ids)):
+        decoder = bf16_engine.decoder()
+        pieces = [decoder.push(ids[i : i + size]) for i in range(0, len(ids), size)]
+        assert "".join(pieces) + decoder.flush() == expected
