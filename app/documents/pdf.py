@@ -190,6 +190,11 @@ class PdfFile:
 
 
 def _check_file(path: Path) -> None:
+    if not path.exists() and path.is_symlink():
+        raise PdfError(
+            f"{path.name} is a symbolic link that leads nowhere (its target is missing, or "
+            "the links form a loop). Attach the file itself."
+        )
     if not path.exists():
         raise PdfError(f"{path.name}: the file does not exist (was it moved or deleted?).")
     if path.is_dir():

@@ -52,6 +52,11 @@ class PreparedImage:
 
 
 def _check_file(path: Path) -> int:
+    if not path.exists() and path.is_symlink():
+        raise ImageError(
+            f"{path.name} is a symbolic link that leads nowhere (its target is missing, or "
+            "the links form a loop). Attach the file itself."
+        )
     if not path.exists():
         raise ImageError(f"{path.name}: the file does not exist (was it moved or deleted?).")
     if path.is_dir():
@@ -92,7 +97,11 @@ def prepare_image(path: Path | str) -> PreparedImage:
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path.name} is too large to open safely ({exc}).") from exc
+        # Pillow refuses beyond twice its own limit before the size can be read here.
+        raise ImageError(
+            f"{path.name} has far more than the {MAX_IMAGE_PIXELS // 1_000_000} megapixels "
+            "accepted (decoding it could exhaust memory); scale it down first."
+        ) from exc
     except UnidentifiedImageError as exc:
         raise ImageError(
             f"{path.name} is not an image that can be read (PNG, JPEG, WebP, GIF, BMP, TIFF)."

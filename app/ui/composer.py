@@ -32,6 +32,14 @@ from app.ui.composer_input import ComposerInput
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp *.tif *.tiff);;All files (*)"
 
 
+def resolved(path: Path | str) -> Path:
+    """The absolute, link-free path; a symbolic-link loop (`resolve` raises) stays as it is."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
+
+
 def attachments_dir() -> Path:
     """Where pasted images are saved so that the worker can read them."""
     return data_dir() / "attachments"
@@ -154,7 +162,7 @@ class Composer(QFrame):
         problems: list[str] = []
         for raw in paths:
             path = Path(raw)
-            if str(path.resolve()) in {str(Path(p).resolve()) for p in self.attachments()}:
+            if resolved(path) in {resolved(p) for p in self.attachments()}:
                 continue
             if len(self._chips) >= self._image_budget:
                 problems.append(self._limit_sentence(path.name))
@@ -229,7 +237,14 @@ class Composer(QFrame):
         if not text:
             self.show_notice("Type a question first." if self._chips else "")
             return
-        self.send_requested.emit(text, [str(Path(p).resolve()) for p in self.attachments()])
+        gone = [Path(p).name for p in self.attachments() if not Path(p).is_file()]
+        if gone:
+            self.show_notice(
+                f"{', '.join(gone)} was moved or deleted after it was attached. Remove it "
+                "(✕) or attach it again, then send."
+            )
+            return
+        self.send_requested.emit(text, [str(resolved(p)) for p in self.attachments()])
 
     def _update_send_enabled(self) -> None:
         self.send_button.setEnabled(self._generating or bool(self.text().strip()))
