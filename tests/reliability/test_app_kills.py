@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import pytest
 from PIL import Image
 
 from app.storage import ConversationStore, MessageStatus
@@ -136,6 +137,8 @@ def check_store(folder: Path, expected: Expected) -> int:
     return lost
 
 
+# 50 worker starts of ~3.3 s each; a loaded shared machine needs more than the default 300 s.
+@pytest.mark.timeout(1200)
 def test_fifty_app_kills_lose_nothing_saved(tmp_path: Path, demo_bf16: Path) -> None:
     rng = random.Random(SEED)
     folder = tmp_path / "data"
