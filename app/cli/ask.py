@@ -28,7 +28,9 @@ def add_parser(subparsers: Any) -> None:
             "stream the answer to stdout. Timing figures go to stderr."
         ),
     )
-    parser.add_argument("prompt", metavar="PROMPT", help="the question")
+    parser.add_argument(
+        "prompt", metavar="PROMPT", help="the question, or - to read it from standard input"
+    )
     parser.add_argument(
         "--model",
         help="checkpoint folder (default: the demo checkpoint); with --server, the model name",
@@ -72,6 +74,8 @@ def _fail(message: str, code: int = EXIT_FAILED) -> int:
 
 
 def _check_args(args: argparse.Namespace) -> str | None:
+    if args.prompt == "-":  # long prompts do not fit on a command line (128 KiB per argument)
+        args.prompt = sys.stdin.read()
     if args.max_new_tokens < 1:
         return "--max-new-tokens must be at least 1."
     if args.temperature < 0:

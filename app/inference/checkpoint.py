@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.inference.config_sizes import (
+    config_size_problem,
+    embedding_width_problem,
+    tensor_bytes_problem,
+)
+
 DEMO_MARKER = "maverick_desk_demo.json"
 DEMO_MARKER_VERSION = 1
 
@@ -107,10 +113,14 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        try:
-            data_end = max(data_end, int(entry["data_offsets"][1]))
-        except (KeyError, TypeError, IndexError, ValueError) as exc:
-            raise CheckpointError(f"{path.name} has a malformed entry for {name}.") from exc
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"{path.name} has a malformed entry for {name}.")
+        problem = tensor_bytes_problem(
+            path.name, name, entry, DTYPE_BYTES.get(str(entry.get("dtype")), 0)
+        )
+        if problem:
+            raise CheckpointError(problem)
+        data_end = max(data_end, int(entry["data_offsets"][1]))
     if 8 + header_len + data_end > size:
         missing = 8 + header_len + data_end - size
         raise CheckpointError(
@@ -230,6 +240,9 @@ def inspect_checkpoint(
         raise CheckpointError(f"{folder} is a file; --model takes the checkpoint's folder.")
     config = _read_config(folder)
     architecture = _check_architecture(folder, config)
+    problem = config_size_problem(folder, config)
+    if problem:
+        raise CheckpointError(problem)
     pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
     has_safetensors = any(folder.glob("*.safetensors"))
     if pickles and not has_safetensors:
@@ -251,6 +264,9 @@ def inspect_checkpoint(
             if name == "__metadata__":
                 continue
             tensors.append(TensorEntry(name, str(entry["dtype"]), tuple(entry["shape"]), shard))
+    problem = embedding_width_problem(folder, config, {t.name: t.shape for t in tensors})
+    if problem:
+        raise CheckpointError(problem)
     total, active = count_parameters(tensors, config)
     text = config.get("text_config") or {}
     marker = _read_marker(folder)

@@ -76,7 +76,11 @@ def prepare_image(path: Path | str) -> PreparedImage:
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path.name} is too large to open safely ({exc}).") from exc
+        # Pillow refuses beyond twice its own limit before the size can be read here.
+        raise ImageError(
+            f"{path.name} has far more than the {MAX_IMAGE_PIXELS // 1_000_000} megapixels "
+            "accepted (decoding it could exhaust memory); scale it down first."
+        ) from exc
     except UnidentifiedImageError as exc:
         raise ImageError(
             f"{path.name} is not an image that can be read (PNG, JPEG, WebP, GIF, BMP, TIFF)."

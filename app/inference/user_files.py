@@ -25,6 +25,11 @@ def check_user_file(
     `noun` names what the file should be ("an image", "a PDF"); `too_large_hint` ends the
     message for a file past `max_bytes` (for example "Split it first.").
     """
+    if not path.exists() and path.is_symlink():
+        raise error(
+            f"{path.name} is a symbolic link that leads nowhere (its target is missing, or "
+            "the links form a loop). Attach the file itself."
+        )
     if not path.exists():
         raise error(f"{path.name}: the file does not exist (was it moved or deleted?).")
     if path.is_dir():

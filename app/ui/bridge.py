@@ -205,6 +205,9 @@ class WorkerBridge(QObject):
         """Stop the worker and release the wake-up sockets; the bridge is done after this."""
         self.shutdown()
         self._notifier.setEnabled(False)
+        # A closed bridge must never be woken again: its socket's number will be reused.
+        self._notifier.activated.disconnect(self._on_messages_waiting)
+        self._notifier.deleteLater()
         self._on_messages_waiting()
         self._wake_read.close()
         self._wake_write.close()

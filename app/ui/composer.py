@@ -53,6 +53,14 @@ IMAGE_FILTER = f"Images and PDFs ({_IMAGES} *.pdf);;Images ({_IMAGES});;PDF (*.p
 METER_DELAY_MS = 150
 
 
+def resolved(path: Path | str) -> Path:
+    """The absolute, link-free path; a symbolic-link loop (`resolve` raises) stays as it is."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
+
+
 def attachments_dir() -> Path:
     """Where pasted images are saved so that the worker can read them."""
     return data_dir() / "attachments"
@@ -223,7 +231,7 @@ class Composer(QFrame):
         self._problems = problems  # a PDF refused at once adds its sentence here
         for raw in paths:
             path = Path(raw)
-            if str(path.resolve()) in {str(Path(p).resolve()) for p in self.attachments()}:
+            if resolved(path) in {resolved(p) for p in self.attachments()}:
                 continue
             if self._free_slots() <= 0:
                 problems.append(self._limit_sentence(path.name))
@@ -337,12 +345,19 @@ class Composer(QFrame):
         if not text:
             self.show_notice("Type a question first." if self.chip_area.chips else "")
             return
+        gone = [Path(p).name for p in self.attachments() if not Path(p).is_file()]
+        if gone:
+            self.show_notice(
+                f"{', '.join(gone)} was moved or deleted after it was attached. Remove it "
+                "(✕) or attach it again, then send."
+            )
+            return
         self.refresh_context()
         estimate = self.context_meter.estimate
         if estimate is not None and not estimate.fits:
             self.show_notice(estimate.problem() or "")
             return
-        images = [str(Path(path).resolve()) for path in self.attachments()]
+        images = [str(resolved(path)) for path in self.attachments()]
         self.send_requested.emit(self._full_text(text), images)
 
     def _full_text(self, text: str) -> str:

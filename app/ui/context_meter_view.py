@@ -22,7 +22,6 @@ from app.workers import protocol as p
 log = logging.getLogger(__name__)
 
 
-
 class _LoadSignals(QObject):
     loaded = Signal(object, object)  # folder, ContextMeter
     failed = Signal(object, str)  # folder, a sentence

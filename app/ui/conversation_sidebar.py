@@ -29,7 +29,6 @@ SEARCH_DELAY_MS = 150  # search once typing pauses, not on every key
 SIDEBAR_WIDTH = 270
 
 
-
 class ConversationSidebar(QWidget):
     """Saved conversations, search and Trash, left of the chat."""
 

@@ -16,8 +16,8 @@ from collections import deque
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
-from app.ui.markdown_html import render_markdown
 from app.ui.markdown_stream import MarkdownStream
+from app.ui.render_budget import render_block, tail_delay_ms
 from app.ui.safe_browser import SafeTextBrowser
 from app.ui.theme import current_palette
 
@@ -46,6 +46,7 @@ class MarkdownView(QWidget):
         self._tail_code: list[str] = []
         self._tail_source: str | None = None  # what the tail view shows now
         self._backlog: deque[str] = deque()  # finished blocks not rendered yet
+        self._tail_ms = 0.0  # how long drawing the tail took last time
         self._tail = self._new_browser()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -60,7 +61,7 @@ class MarkdownView(QWidget):
     def append(self, text: str) -> None:
         """Add streamed text; it shows within one frame."""
         self._stream.append(text)
-        self._schedule(FRAME_MS)
+        self._schedule(tail_delay_ms(FRAME_MS, self._tail_ms))
 
     def set_text(self, text: str) -> None:
         """Show a whole answer at once (replacing what was there)."""
@@ -131,15 +132,17 @@ class MarkdownView(QWidget):
         # While older blocks wait, the tail stays empty so nothing shows out of order.
         tail = "" if self._backlog else self._stream.tail
         if tail != self._tail_source:
+            tail_started = time.perf_counter()
             self._tail_source = tail
             rendered = (
-                render_markdown(tail, len(self._code_blocks), self._code_style())
+                render_block(tail, len(self._code_blocks), self._code_style())
                 if tail.strip()
                 else None
             )
             self._tail_code = rendered.code_blocks if rendered else []
             self._tail.setHtml(rendered.html if rendered else "")
             self._tail.setVisible(rendered is not None)
+            self._tail_ms = (time.perf_counter() - tail_started) * 1000
         if self._backlog:
             self._schedule(0)
         self.rendered.emit((time.perf_counter() - started) * 1000)
@@ -149,7 +152,7 @@ class MarkdownView(QWidget):
         return current_palette().code_style
 
     def _add_finished(self, block: str) -> None:
-        rendered = render_markdown(block, len(self._code_blocks), self._code_style())
+        rendered = render_block(block, len(self._code_blocks), self._code_style())
         self._code_blocks.extend(rendered.code_blocks)
         if not self._segments or self._open_chars >= SEGMENT_CHARS:
             segment = self._new_browser(before_tail=True)

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 from app.documents.quick_actions import QuickAction
 
+
 class QuickActionBar(QWidget):
     """A row of buttons; pressing one hands its prompt to the composer to edit or send."""
 

@@ -25,11 +25,7 @@ def hit_html(hit: SearchHit) -> str:
     for text, is_match in hit_segments(hit.snippet):
         escaped = html.escape(text)
         mark = f"background-color:{HIGHLIGHT}; color:{HIGHLIGHT_TEXT}; font-weight:600"
-        parts.append(
-            f'<span style="{mark}">{escaped}</span>'
-            if is_match
-            else escaped
-        )
+        parts.append(f'<span style="{mark}">{escaped}</span>' if is_match else escaped)
     muted = current_palette().muted
     return f'<b>{title}</b><br><span style="color:{muted}">{who}:</span> {"".join(parts)}'
 
