@@ -87,8 +87,12 @@ class ContextMeterView(QWidget):
         return self._meter
 
     def set_model_folder(self, folder: Path, settings: ProcessorSettings) -> None:
-        """Count for this checkpoint; its tokenizer loads in the background."""
-        if folder == self._folder:
+        """Count for this checkpoint; its tokenizer loads in the background.
+
+        The same folder again is a no-op unless its last load failed (a demo checkpoint
+        is written by the worker after the window opens, so it is tried again then).
+        """
+        if folder == self._folder and not self._failed:
             return
         self._folder = folder
         self.settings = settings

@@ -319,6 +319,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, ready: p.Ready) -> None:
         self.status.show_ready(ready)
+        self.composer.set_model_folder(self.bridge.model_path)  # it may exist only now
         self.settings_panel.apply_model_defaults(ready.generation_defaults)
         for warning in ready.warnings:
             self.transcript.add(ErrorBlock(f"Warning: {warning}", retry=False))

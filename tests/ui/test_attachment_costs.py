@@ -10,9 +10,12 @@ from PySide6.QtGui import QColor, QPixmap
 from app.documents.context import ContextMeter, MeterTurn
 from app.documents.quick_actions import DEFAULT_QUICK_ACTIONS
 from app.documents.tiling import ProcessorSettings, tile_grid
+from app.ui.bridge import WorkerBridge
 from app.ui.main_window import MainWindow
+from app.ui.settings_store import SettingsStore
 from app.ui.tile_overlay import GRID_COLOUR, with_tile_grid
 from app.workers import protocol as p
+from tests.ui.conftest import LOAD_TIMEOUT_MS, _close
 from tests.ui.drag_and_drop import drop_files
 
 
@@ -104,3 +107,25 @@ def test_quick_actions_appear_with_an_attachment_and_fill_the_prompt(
     with qtbot.waitSignal(composer.send_requested) as sent:  # type: ignore[attr-defined]
         qtbot.keyClick(composer.input, Qt.Key.Key_Return)  # type: ignore[attr-defined]
     assert sent.args == [chart.prompt, [str(images["wide"].resolve())]]
+
+
+def test_the_meter_counts_once_a_demo_written_after_the_window_opened_is_ready(
+    qtbot: object, data_dir: Path
+) -> None:
+    # A first launch: the demo checkpoint does not exist until the worker writes it.
+    folder = data_dir / "demo-checkpoint" / "bf16"
+    window = MainWindow(
+        WorkerBridge(folder, create_demo_if_missing=True), SettingsStore(data_dir / "s.ini")
+    )
+    window.show()
+    try:
+        meter = window.composer.context_meter
+        qtbot.waitUntil(lambda: "unknown" in meter.label.text(), timeout=10_000)  # type: ignore[attr-defined]
+        assert meter.estimate is None
+        with qtbot.waitSignal(window.bridge.model_ready, timeout=LOAD_TIMEOUT_MS):  # type: ignore[attr-defined]
+            window.bridge.start()
+        qtbot.keyClicks(window.composer.input, "How many bars?")  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: meter.estimate is not None, timeout=20_000)  # type: ignore[attr-defined]
+        assert "tokens" in meter.label.text()
+    finally:
+        _close(window)
