@@ -26,6 +26,7 @@ from app.documents.attachments import (
 from app.ui.bridge import WorkerBridge
 from app.ui.conversation import Status
 from app.ui.main_window import MainWindow
+from app.ui.pdf_page_dialog import PdfPageDialog
 from app.ui.settings_store import SettingsStore
 
 from .bad_files import BAD_IMAGES, PASSWORD, TEXTS, write_bad_files
@@ -59,14 +60,25 @@ def _answer(qtbot: object, window: MainWindow, text: str, images: list[str] | No
     return str(ended.args[0])
 
 
+def _picker(qtbot: object, window: MainWindow, path: Path) -> PdfPageDialog:
+    """Attach a PDF and return its page picker, which must open within 2 s."""
+    attacher = window.composer.pdf_attacher
+    started = time.perf_counter()
+    with qtbot.waitSignal(attacher.dialog_opened, timeout=5_000) as opened:  # type: ignore[attr-defined]
+        window.composer.add_files([str(path)])
+    assert time.perf_counter() - started < 2.0, path.name
+    dialog = opened.args[0]
+    assert isinstance(dialog, PdfPageDialog)
+    return dialog
+
+
 def test_the_window_explains_every_bad_file_and_keeps_answering(
     qtbot: object, window: MainWindow, bad: dict[str, Path], tmp_path: Path
 ) -> None:
     composer = window.composer
     window.bridge.start()  # loads while the files are tried
     tried = []
-    pdfs = ("pages_1000", "encrypted_pdf", "broken_xref_pdf", "loop_pdf")
-    for name in [*BAD_IMAGES, *pdfs]:
+    for name in [*BAD_IMAGES, "loop_pdf"]:
         started = time.perf_counter()
         composer.add_files([str(bad[name])])
         took = time.perf_counter() - started
@@ -78,6 +90,32 @@ def test_the_window_explains_every_bad_file_and_keeps_answering(
             assert re.search(BAD_IMAGES[name], notice), notice
         assert took < 2.0, f"{name} took {took:.2f} s"
         tried.append(name)
+
+    # PDFs that can be opened go to the page picker, quickly, whatever their size.
+    thousand = _picker(qtbot, window, bad["pages_1000"])
+    assert thousand.page_count == 1000 and len(thousand.pages()) == 5  # the image limit
+    thousand.range_edit.clear()
+    qtbot.keyClicks(thousand.range_edit, "999-1000")  # type: ignore[attr-defined]
+    assert thousand.pages() == [999, 1000]
+    thousand.accept()
+    qtbot.waitUntil(lambda: len(composer.chips()) == 2, timeout=30_000)  # type: ignore[attr-defined]
+    assert [chip.label for chip in composer.chips()] == [
+        "thousand-pages.pdf, page 999",
+        "thousand-pages.pdf, page 1000",
+    ]
+    composer.clear()
+    locked = _picker(qtbot, window, bad["encrypted_pdf"])
+    assert "locked.pdf is protected by a password" in locked.password_message.text()
+    qtbot.keyClicks(locked.password_edit, "guess")  # type: ignore[attr-defined]
+    locked.unlock_button.click()
+    assert "The password for locked.pdf is wrong" in locked.password_message.text()
+    locked.reject()
+    repaired = _picker(qtbot, window, bad["broken_xref_pdf"])
+    assert repaired.page_count == 3  # pdfium rebuilds the cross-reference table
+    repaired.reject()
+    qtbot.waitUntil(lambda: composer.pdf_attacher.dialog is None)  # type: ignore[attr-defined]
+    assert not composer.chips()
+    tried += ["pages_1000", "encrypted_pdf", "broken_xref_pdf"]
 
     # A file removed between the drop and Send: a sentence, nothing sent.
     doomed = tmp_path / "holiday.png"
