@@ -325,7 +325,8 @@ class MainWindow(QMainWindow):
             self.transcript.add(ErrorBlock(f"Warning: {warning}", retry=False))
 
     def _on_model_failed(self, text: str) -> None:
-        self.status.show_failed("Model not loaded")
+        on_server = self.bridge.server_settings is not None
+        self.status.show_failed("Server not reachable" if on_server else "Model not loaded")
         if not self.generating:
             self._add_error(text, self._on_reload_requested)
 

@@ -95,6 +95,7 @@ def test_a_refused_key_is_explained_and_never_saved_or_logged(
         qtbot.mouseClick(dialog.server_panel.use_button, CLICK)
     sentence = failed.args[0]
     assert "refused the API key" in sentence and "Set the environment variable" in sentence
+    assert engine_window.status.stage_label.text() == "Server not reachable"
     settings_file = (data_dir / "settings.ini").read_text(encoding="utf-8")
     assert "MAVERICK_WINDOW_KEY" in settings_file and SECRET not in settings_file
     assert EngineStore(SettingsStore(data_dir / "settings.ini")).engine == SERVER
