@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import psutil
 from PySide6.QtCore import Qt
 
 from app.ui.app import build_window
@@ -68,3 +69,32 @@ def test_switching_to_a_server_streams_the_answer_into_the_window(
         qtbot.mouseClick(dialog.local_radio, CLICK)
     assert ready.args[0].quantisation != "server" and bridge.client.alive
     assert bridge.server_settings is None and engines.engine == LOCAL
+
+
+def test_switching_engine_mid_answer_stops_it_and_keeps_the_text(
+    qtbot: Any, engine_window: MainWindow, scripted_server: Any
+) -> None:
+    window, bridge = engine_window, engine_window.bridge
+    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS):
+        bridge.start()
+    worker = bridge.client.pid
+    window.settings_panel.set_value("max_new_tokens", 4000)
+    tokens: list[str] = []
+    bridge.token_received.connect(lambda rid, text: tokens.append(text))
+    assert window.send("Write a very long story.")
+    qtbot.waitUntil(lambda: len(tokens) >= 5, timeout=ANSWER_TIMEOUT_MS)
+
+    # Switching to a server (this one refuses the key) while the answer streams.
+    panel = window.open_engine_dialog().server_panel
+    panel.base_url.setText(scripted_server.base_url)
+    panel.model.setText("meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8")
+    with qtbot.waitSignal(window.answer_ended, timeout=30_000) as ended:
+        qtbot.mouseClick(panel.use_button, CLICK)
+    assert ended.args == ["stopped"] and not window.generating
+    answer = window.assistant_views()[-1].message
+    assert answer.text and answer.text.startswith(tokens[0])  # the partial answer stays
+    assert not bridge.client.alive and worker is not None and not psutil.pid_exists(worker)
+    qtbot.waitUntil(
+        lambda: window.status.stage_label.text() == "Server not reachable", timeout=30_000
+    )
+    assert "Send" in window.composer.send_button.text()  # not stuck on Stop
