@@ -56,6 +56,7 @@ async def take_screenshot(
             if which != 0:
                 return _fail(str(args[-1]))
         if question:
+            window.new_chat()  # a new conversation, not appended to the reopened one
             window.composer.add_files(list(images))
             if window.composer.notice.isVisible():
                 return _fail(window.composer.notice.text())
