@@ -35,6 +35,8 @@ from app.workers.client import WorkerClient, WorkerUnavailable, describe_exit, n
 
 log = logging.getLogger(__name__)
 
+CANCELLED_LOAD = "Loading the model was cancelled. Press Retry to load it again."
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -180,6 +182,18 @@ class WorkerBridge(QObject):
             self.start()
         return request.request_id
 
+    def cancel_load(self) -> None:
+        """Stop a model load in progress; it ends with `model_failed` saying so."""
+        if self._load_id is None:
+            return
+        if self._server is not None:
+            self._stop_loading("Connecting to the server was cancelled.")
+            return
+        try:
+            self._client.cancel(self._load_id)
+        except WorkerUnavailable:
+            log.warning("cancel load: the worker has already stopped")
+
     def cancel(self, request_id: str) -> None:
         """Stop a generation; it ends with `generation_cancelled` (or finished, if too late)."""
         if self._pending is not None and self._pending.request_id == request_id:
@@ -321,6 +335,9 @@ class WorkerBridge(QObject):
         self.generation_finished.emit(message)
 
     def _handle_cancelled(self, message: p.Cancelled) -> None:
+        if message.request_id and message.request_id == self._load_id:
+            self._stop_loading(CANCELLED_LOAD)
+            return
         self._finish(message.request_id)
         self.generation_cancelled.emit(message.request_id, message.generated_tokens)
 
@@ -343,6 +360,17 @@ class WorkerBridge(QObject):
             return
         self._finish(message.request_id)
         self.generation_failed.emit(message.request_id, error_sentence(message))
+
+    def _stop_loading(self, text: str) -> None:
+        """End the load in progress with `text`; a question waiting for it is cancelled."""
+        self._load_id = None
+        if self._server is not None:
+            self._close_server()
+        pending, self._pending = self._pending, None
+        if pending is not None:  # first, so the window is idle when it explains
+            self._running = None
+            self.generation_cancelled.emit(pending.request_id, 0)
+        self.model_failed.emit(text)
 
     def _handle_worker_died(self, message: p.WorkerDied) -> None:
         log.error("worker died (%s): %s", describe_exit(message.exit_code), message.stderr_tail)

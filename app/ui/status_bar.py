@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from app.workers import protocol as p
 
 
 class ModelStatusBar(QStatusBar):
     """Model name and precision, devices, loading progress, last answer's figures."""
+
+    cancel_load_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +34,13 @@ class ModelStatusBar(QStatusBar):
         self.progress.setMaximumHeight(12)
         self.progress.setTextVisible(False)
         self.progress.hide()
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setObjectName("cancelLoad")
+        self.cancel_button.setAccessibleName("Cancel loading the model")
+        self.cancel_button.setToolTip("Stop loading the model")
+        self.cancel_button.clicked.connect(self.cancel_load_requested)
+        self.cancel_button.hide()
         self.figures_label = QLabel(self)
         self.figures_label.setAccessibleName("Figures of the last answer")
         self.addWidget(self.model_label)
@@ -38,12 +48,14 @@ class ModelStatusBar(QStatusBar):
         self.addWidget(self.device_label)
         self.addWidget(self.stage_label)
         self.addWidget(self.progress)
+        self.addWidget(self.cancel_button)
         self.addPermanentWidget(self.figures_label)
 
     def show_loading(self, stage: str, done: int, total: int) -> None:
         self.stage_label.setText(f"{stage[:1].upper()}{stage[1:]}…")
         self.stage_label.show()
         self.progress.show()
+        self.cancel_button.show()
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
@@ -53,6 +65,7 @@ class ModelStatusBar(QStatusBar):
     def show_ready(self, ready: p.Ready) -> None:
         self.stage_label.hide()
         self.progress.hide()
+        self.cancel_button.hide()
         self.model_label.setText(f"{ready.name} · {ready.quantisation}")
         self.demo_tag.setVisible(ready.is_demo)
         self.device_label.setText(", ".join(ready.devices))
@@ -62,10 +75,13 @@ class ModelStatusBar(QStatusBar):
         self.stage_label.setText(text)
         self.stage_label.show()
         self.progress.hide()
+        self.cancel_button.hide()
         self.model_label.setText("No model loaded")
         self.demo_tag.hide()
 
     def show_stopped_worker(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
         self.model_label.setText("Model worker stopped")
         self.demo_tag.hide()
         self.device_label.setText("")

@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
+from app.ui.bridge import CANCELLED_LOAD
 from app.ui.conversation import Role, Status
 from app.ui.main_window import MainWindow
 from tests.ui.drag_and_drop import drop_files
@@ -233,3 +235,24 @@ def test_shortcuts(qtbot: object, unstarted_window: MainWindow, images: dict[str
     qtbot.keyClick(window.composer.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)  # type: ignore[attr-defined]
     assert window.composer.text() == "\n"  # Shift+Enter breaks the line, does not send
     assert window.conversation.messages == []
+
+
+def test_cancelling_the_load_explains_and_retry_loads_the_model(
+    qtbot: Any, unstarted_window: MainWindow
+) -> None:
+    window, bridge = unstarted_window, unstarted_window.bridge
+    status = window.status
+    bridge.start()
+    assert status.cancel_button.isVisible()
+    assert status.cancel_button.accessibleName() == "Cancel loading the model"
+    assert window.send("Are you there?")  # waits for the model
+    with qtbot.waitSignal(bridge.model_failed, timeout=120_000) as failed:
+        qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
+    assert failed.args == [CANCELLED_LOAD]
+    assert not status.cancel_button.isVisible() and not window.generating
+    assert bridge.ready is None and bridge.client.alive  # the worker stays, idle
+    [block] = window.error_blocks()
+    assert "Loading the model was cancelled" in block.text
+    with qtbot.waitSignal(bridge.model_ready, timeout=120_000):
+        block.retry_button.click()
+    assert not status.cancel_button.isVisible()
