@@ -65,6 +65,11 @@ class LoadedModel:
     def dtype(self) -> torch.dtype:
         return self.model.dtype
 
+    @property
+    def attention(self) -> str:
+        """The attention implementation the model runs with ("sdpa", "eager", ...)."""
+        return str(self.model.config._attn_implementation)
+
 
 def describe_devices() -> list[str]:
     """One line per device the model may use, e.g. 'cuda:0 NVIDIA H100 80GB HBM3 (79.1 GiB)'."""

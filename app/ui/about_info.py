@@ -34,6 +34,7 @@ def about_rows(ready: p.Ready | None) -> list[tuple[str, str]]:
         ("torch", worker("torch")),
         ("transformers", worker("transformers")),
         ("CUDA runtime", worker("cuda")),
+        ("Attention", worker("attention")),
     ]
     if ready is None:
         rows.append(("Devices", NOT_LOADED))

@@ -68,6 +68,7 @@ def build_window(model_arg: str | None = None) -> MainWindow:
     store = SettingsStore()
     bridge = WorkerBridge(model, create_demo_if_missing=create_demo)
     engines = EngineStore(store)
+    bridge.attention = engines.attention
     if model_arg is None and engines.engine == SERVER:
         bridge.use_server(engines.server_settings(), start=False)  # remembered across restarts
     window = MainWindow(bridge, store)

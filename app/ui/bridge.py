@@ -35,6 +35,7 @@ from app.workers.client import WorkerClient, WorkerUnavailable, describe_exit, n
 
 log = logging.getLogger(__name__)
 
+DEFAULT_ATTENTION = "sdpa"
 CANCELLED_LOAD = "Loading the model was cancelled. Press Retry to load it again."
 
 
@@ -88,6 +89,7 @@ class WorkerBridge(QObject):
         self._pending: GenerationRequest | None = None
         self._running: str | None = None
         self._server_settings: ServerSettings | None = None
+        self.attention = DEFAULT_ATTENTION  # used by the next local load
         self._server: ServerLink | None = None
 
     # ------------------------------------------------------------ state
@@ -120,10 +122,12 @@ class WorkerBridge(QObject):
         return not self._client.alive and self._server is None and not closing()
 
     # ------------------------------------------------------------ engine choice
-    def use_model(self, model: Path) -> None:
+    def use_model(self, model: Path, attention: str | None = None) -> None:
         """Make the local worker the engine, with `model`; reloads it in a fresh process."""
         self._stop_engine()
         self._model = model
+        if attention is not None:
+            self.attention = attention
         self._create_demo = False
         self.start()
 
@@ -150,6 +154,7 @@ class WorkerBridge(QObject):
             self._load_id = self._client.load(
                 self._model,
                 image_limit=self._image_limit,
+                attn=self.attention,
                 create_demo_if_missing=self._create_demo,
             )
         except (OSError, WorkerUnavailable) as exc:

@@ -62,6 +62,7 @@ class EngineDialog(QDialog):
         self.notice.hide()
 
         self.picker = ModelPicker(bridge.model_path, self)
+        self.picker.set_attention(bridge.attention)
         self.server_panel = ServerPanel(bridge.server_settings or self.engines.server_settings())
         self.managed_panel = ManagedServerPanel(self._managed_defaults())
         self.tabs = QTabWidget(self)
@@ -93,9 +94,9 @@ class EngineDialog(QDialog):
         self.managed_panel.values_changed.connect(self.engines.save_managed)
 
     # ------------------------------------------------------------ public
-    def use_local(self, model: Path | None = None) -> None:
+    def use_local(self, model: Path | None = None, attention: str | None = None) -> None:
         """Answer with the local worker (reloading it with `model`, if given)."""
-        self.bridge.use_model(model or self.bridge.model_path)
+        self.bridge.use_model(model or self.bridge.model_path, attention)
         self.engines.save_engine(LOCAL)
         self.picker.set_current(self.bridge.model_path)
         self._show_engine()
@@ -148,10 +149,13 @@ class EngineDialog(QDialog):
 
     def _on_model_chosen(self, path: Path) -> None:
         bridge = self.bridge
+        attention = self.picker.attention_choice()
         loaded = bridge.ready is not None and bridge.server_settings is None
-        if loaded and bridge.model_path.resolve() == path.resolve():
+        same = loaded and bridge.model_path.resolve() == path.resolve()
+        if same and bridge.attention == attention:
             return  # already answering with it: no need to read it again
-        self.use_local(path)
+        self.engines.save_attention(attention)
+        self.use_local(path, attention)
 
     def _on_server_chosen(self, settings: ServerSettings) -> None:
         self.use_server(settings)

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from app.engines.openai_client import ServerSettings
+from app.inference.preflight import ATTENTION_IMPLEMENTATIONS
 from app.ui.settings_store import FORMAT_VERSION, SettingsStore
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,16 @@ class EngineStore:
             for name in ("base_url", "model", "api_key_env", "timeout_s"):
                 values[f"server/{name}"] = "" if saved[name] is None else saved[name]
         self._write(values)
+
+    # ------------------------------------------------------------ local loading
+    @property
+    def attention(self) -> str:
+        """The attention implementation the local worker loads with (sdpa unless chosen)."""
+        value = str(self._value("engine/attention", ATTENTION_IMPLEMENTATIONS[0]))
+        return value if value in ATTENTION_IMPLEMENTATIONS else ATTENTION_IMPLEMENTATIONS[0]
+
+    def save_attention(self, attention: str) -> None:
+        self._write({"engine/attention": attention})
 
     # ------------------------------------------------------------ managed server
     def managed(self) -> ManagedServerValues:

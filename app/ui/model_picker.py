@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +34,11 @@ from app.ui.model_rows import ModelRow, describe_row, library_entries, machine_d
 log = logging.getLogger(__name__)
 
 COLUMNS = ("Model", "Precision", "Size", "Files", "On this machine")
+ATTENTION_CHOICES = (
+    ("sdpa", "SDPA (default)"),
+    ("flex_attention", "Flex attention (long context)"),
+    ("eager", "Eager (reference, slow)"),
+)
 
 
 class ModelPicker(QWidget):
@@ -80,6 +86,13 @@ class ModelPicker(QWidget):
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setAccessibleName("Search for checkpoints again")
         self.refresh_button.clicked.connect(self.refresh)
+        self.attention = QComboBox(self)
+        self.attention.setAccessibleName("Attention implementation for loading")
+        self.attention.setToolTip("How the local worker computes attention; applies when it loads")
+        for value, label in ATTENTION_CHOICES:
+            self.attention.addItem(label, value)
+        attention_label = QLabel("Attention", self)
+        attention_label.setBuddy(self.attention)
         self.use_button = QPushButton("Use this model", self)
         self.use_button.setAccessibleName("Load the selected model in the local worker")
         self.use_button.setDefault(True)
@@ -90,6 +103,8 @@ class ModelPicker(QWidget):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.refresh_button)
         buttons.addStretch(1)
+        buttons.addWidget(attention_label)
+        buttons.addWidget(self.attention)
         buttons.addWidget(self.use_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tree, 1)
@@ -148,6 +163,12 @@ class ModelPicker(QWidget):
                 self.tree.setCurrentItem(item)
                 return True
         return False
+
+    def attention_choice(self) -> str:
+        return str(self.attention.currentData())
+
+    def set_attention(self, value: str) -> None:
+        self.attention.setCurrentIndex(max(0, self.attention.findData(value)))
 
     def selected_path(self) -> Path | None:
         item = self.tree.currentItem()

@@ -133,7 +133,8 @@ class Ready(Message):
     generation_defaults: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # What the worker runs on, for Help > About: e.g. {"torch": "2.5.1",
-    # "transformers": "4.51.0", "cuda": "12.4" or "none", "python": "3.11.9"}.
+    # "transformers": "4.51.0", "cuda": "12.4" or "none", "python": "3.11.9",
+    # "attention": "sdpa"} (the attention implementation the model runs with).
     runtime: dict[str, str] = field(default_factory=dict)
 
 

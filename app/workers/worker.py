@@ -138,7 +138,7 @@ class Worker:
                     "max_new_tokens": gen.max_new_tokens or 512,
                 },
                 warnings=loaded.warnings,
-                runtime=runtime_versions(),
+                runtime={**runtime_versions(), "attention": loaded.attention},
             )
         )
 

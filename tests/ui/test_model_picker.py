@@ -100,3 +100,28 @@ def test_the_picker_and_preflight_keep_torch_out_of_the_ui_process(demo_root: Pa
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == ""  # no heavy module was imported
+
+
+def test_the_attention_choice_reloads_the_worker_with_it_and_is_remembered(
+    qtbot: object, window: MainWindow, demo_bf16: Path, data_dir: Path
+) -> None:
+    from app.ui.app import build_window
+    from app.ui.engine_store import EngineStore
+    from app.ui.settings_store import SettingsStore
+
+    bridge = window.bridge
+    assert bridge.ready is not None and bridge.ready.runtime["attention"] == "sdpa"
+    picker = window.open_engine_dialog().picker
+    assert picker.attention_choice() == "sdpa"
+    assert picker.select_path(demo_bf16)
+    picker.set_attention("eager")
+    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:  # type: ignore[attr-defined]
+        qtbot.mouseClick(picker.use_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert ready.args[0].runtime["attention"] == "eager"  # what the worker's model runs with
+    assert EngineStore(SettingsStore(data_dir / "settings.ini")).attention == "eager"
+    again = build_window(None)
+    try:
+        assert again.bridge.attention == "eager"
+    finally:
+        again.bridge.close()
+        again.deleteLater()
