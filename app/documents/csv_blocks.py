@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from markdown_it import MarkdownIt
 from app.storage.atomic import atomic_write_bytes
 
 _FENCE_DELIMITERS = {"csv": ",", "tsv": "\t"}
+_FENCE_TAG = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*(csv|tsv)\b", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,15 @@ class CsvBlock:
         return len(self.rows), max((len(row) for row in self.rows), default=0)
 
 
+def may_hold_csv_blocks(markdown: str) -> bool:
+    """A cheap test: False when `markdown` surely has no table and no csv/tsv fence."""
+    return "|" in markdown or _FENCE_TAG.search(markdown) is not None
+
+
 def find_csv_blocks(markdown: str) -> list[CsvBlock]:
     """Every table and csv/tsv block in `markdown`, in order."""
+    if not may_hold_csv_blocks(markdown):
+        return []  # parsing a long answer costs seconds; most have no table at all
     tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
     blocks: list[CsvBlock] = []
     index = 0

@@ -1,10 +1,15 @@
-"""Copy and Save-as-CSV buttons for each table or csv block in a finished answer."""
+"""Copy and Save-as-CSV buttons for each table or csv block in a finished answer.
+
+A long answer is searched for tables on a pool thread (markdown-it takes seconds on
+hundreds of kilobytes), so finishing it never blocks the window.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -15,9 +20,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.documents.csv_blocks import CsvBlock, find_csv_blocks, save_csv
+from app.documents.csv_blocks import CsvBlock, find_csv_blocks, may_hold_csv_blocks, save_csv
 from app.storage.errors import StorageError
 from app.ui.message_actions import action_button
+
+BACKGROUND_CHARS = 20_000  # longer answers are searched off the GUI thread
+
+
+_RUNNING: set[_FindJob] = set()  # kept alive until run() ends, even if the view is gone
+
+
+class _FoundSignals(QObject):
+    found = Signal(list)  # CsvBlock
+
+
+class _FindJob(QRunnable):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.signals = _FoundSignals()
+        self._text = text
+
+    def run(self) -> None:
+        try:
+            self.signals.found.emit(find_csv_blocks(self._text))
+        finally:
+            _RUNNING.discard(self)
 
 
 class TableActions(QWidget):
@@ -27,6 +55,7 @@ class TableActions(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Tables in this answer")
         self.blocks: list[CsvBlock] = []
+        self._job: _FindJob | None = None
         self.copy_buttons: list[QToolButton] = []
         self.save_buttons: list[QToolButton] = []
         self.message = QLabel(self)
@@ -42,7 +71,22 @@ class TableActions(QWidget):
 
     def set_markdown(self, text: str) -> None:
         """Find the tables in `text` and show a row of buttons for each."""
-        self.blocks = find_csv_blocks(text)
+        if len(text) <= BACKGROUND_CHARS or not may_hold_csv_blocks(text):
+            self._show_blocks(find_csv_blocks(text))
+            return
+        self._job = _FindJob(text)
+        self._job.signals.found.connect(self._show_blocks)
+        _RUNNING.add(self._job)
+        QThreadPool.globalInstance().start(self._job)
+
+    @property
+    def searching(self) -> bool:
+        """A long answer is still being searched for tables."""
+        return self._job is not None
+
+    def _show_blocks(self, blocks: list[CsvBlock]) -> None:
+        self._job = None
+        self.blocks = blocks
         for index, block in enumerate(self.blocks, 1):
             rows, cols = block.shape
             name = f"Table {index}" if len(self.blocks) > 1 else "Table"

@@ -64,3 +64,12 @@ def test_save_csv_opens_in_spreadsheets(tmp_path: Path) -> None:
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
     with open(path, encoding="utf-8-sig", newline="") as handle:
         assert list(csv.reader(handle)) == [["Ville", "Prix"], ["Zürich", "12,50 €"]]
+
+
+def test_text_without_pipes_or_csv_fences_is_not_parsed_at_all() -> None:
+    from app.documents.csv_blocks import may_hold_csv_blocks
+
+    assert not may_hold_csv_blocks("- item\n" * 1000 + "```python\nprint(1)\n```\n")
+    assert may_hold_csv_blocks("a | b\n--|--\n1 | 2\n")
+    assert may_hold_csv_blocks("Here:\n\n~~~~ TSV\na\tb\n~~~~\n")
+    assert find_csv_blocks("- item\n" * 1000) == []

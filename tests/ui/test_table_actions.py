@@ -76,3 +76,15 @@ def test_buttons_come_once_the_answer_is_finished(qtbot: object) -> None:
     assert view.tables.isVisible() and len(view.tables.save_buttons) == 2
     plain = _view(qtbot, "No table here.", Status.COMPLETE)
     assert not plain.tables.isVisible()
+
+
+def test_a_long_answer_is_searched_off_the_gui_thread(qtbot: object) -> None:
+    from app.ui.table_actions import BACKGROUND_CHARS
+
+    long_answer = "Notes.\n\n" + "- a point worth making\n" * 3000 + "\n" + ANSWER
+    assert len(long_answer) > BACKGROUND_CHARS
+    view = _view(qtbot, long_answer, Status.COMPLETE)
+    assert view.tables.searching and view.tables.blocks == []  # the window is not held up
+    qtbot.waitUntil(lambda: not view.tables.searching, timeout=30_000)  # type: ignore[attr-defined]
+    assert [block.kind for block in view.tables.blocks] == ["table", "csv"]
+    assert view.tables.isVisible() and len(view.tables.copy_buttons) == 2
