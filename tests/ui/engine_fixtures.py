@@ -46,6 +46,13 @@ def qt_event_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
         loop._after_run_forever()
         asyncio.events._set_running_loop(None)
         loop.close()
+        # close() only flags qasync's timer object as stopped: its Qt timers (call_later
+        # of the HTTP client's timeouts) stay registered and fire on a dead receiver once
+        # the object is collected. Kill them now.
+        timer = loop._timer
+        for timer_id in list(timer._SimpleTimer__callbacks):
+            timer.killTimer(timer_id)
+        timer._SimpleTimer__callbacks.clear()
 
 
 @pytest.fixture
