@@ -218,12 +218,7 @@ class PdfPageDialog(QDialog):
     def set_pages(self, pages: list[int]) -> None:
         """Tick exactly `pages` and write them in the range box."""
         wanted = set(pages)
-        self._syncing = True
-        for index in range(self.page_list.count()):
-            item = self.page_list.item(index)
-            checked = int(item.data(Qt.ItemDataRole.UserRole)) in wanted
-            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-        self._syncing = False
+        self._tick(wanted)
         self.range_edit.setText(format_page_ranges(sorted(wanted)))
         self._check_pages()
 
@@ -234,14 +229,17 @@ class PdfPageDialog(QDialog):
             self.message.setText(str(exc))
             self.ok_button.setEnabled(False)
             return
-        wanted = set(pages)
+        self._tick(set(pages))
+        self._check_pages()
+
+    def _tick(self, wanted: set[int]) -> None:
+        """Check exactly the items of the `wanted` pages, without echoing into the range box."""
         self._syncing = True
         for index in range(self.page_list.count()):
             item = self.page_list.item(index)
             checked = int(item.data(Qt.ItemDataRole.UserRole)) in wanted
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         self._syncing = False
-        self._check_pages()
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         if self._syncing:
