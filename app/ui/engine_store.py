@@ -16,7 +16,7 @@ from PySide6.QtCore import QSettings
 
 from app.engines.openai_client import ServerSettings
 from app.inference.preflight import ATTENTION_IMPLEMENTATIONS
-from app.ui.settings_store import FORMAT_VERSION, SettingsStore
+from app.ui.settings_store import FORMAT_VERSION, SettingsStore, as_float, as_int
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ class EngineStore:
             "base_url": str(self._value("server/base_url", DEFAULT_BASE_URL)),
             "model": str(self._value("server/model", "")),
             "api_key_env": str(self._value("server/api_key_env", "")) or None,
-            "timeout_s": _as_float(self._value("server/timeout_s", DEFAULT_TIMEOUT_S)),
+            "timeout_s": as_float(
+                self._value("server/timeout_s", DEFAULT_TIMEOUT_S), DEFAULT_TIMEOUT_S
+            ),
         }
         return ServerSettings.from_dict(data)
 
@@ -89,9 +91,9 @@ class EngineStore:
             engine=str(self._value("managed/engine", d.engine)),
             template=str(self._value("managed/template", d.template)),
             model=str(self._value("managed/model", d.model)),
-            gpus=_as_int(self._value("managed/gpus", d.gpus), d.gpus),
-            context=_as_int(self._value("managed/context", d.context), d.context),
-            port=_as_int(self._value("managed/port", d.port), d.port),
+            gpus=as_int(self._value("managed/gpus", d.gpus), d.gpus),
+            context=as_int(self._value("managed/context", d.context), d.context),
+            port=as_int(self._value("managed/port", d.port), d.port),
         )
 
     def save_managed(self, values: ManagedServerValues) -> None:
@@ -111,17 +113,3 @@ class EngineStore:
         for key, value in values.items():
             self._settings.setValue(key, value)
         self._settings.sync()
-
-
-def _as_int(raw: Any, fallback: int) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return fallback
-
-
-def _as_float(raw: Any) -> float:
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        return DEFAULT_TIMEOUT_S

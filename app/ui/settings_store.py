@@ -47,7 +47,7 @@ class SettingsStore:
         self.path = path or settings_path()
         self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
         version = self._settings.value("format_version")
-        self.read_only = version is not None and _as_int(version, 0) > FORMAT_VERSION
+        self.read_only = version is not None and as_int(version, 0) > FORMAT_VERSION
         if self.read_only:
             log.warning("%s was written by a newer version; using defaults", self.path)
 
@@ -66,13 +66,13 @@ class SettingsStore:
             raw = self._settings.value(key)
             current = getattr(defaults, name)
             if name == "seed":
-                values[name] = None if raw in (None, "", "none") else _as_int(raw, None)
+                values[name] = None if raw in (None, "", "none") else as_int(raw, None)
             elif isinstance(current, bool) or name == "system_prompt":
                 values[name] = str(raw)
             elif isinstance(current, int):
-                values[name] = _as_int(raw, current)
+                values[name] = as_int(raw, current)
             else:
-                values[name] = _as_float(raw, current)
+                values[name] = as_float(raw, current)
         return replace(defaults, **values)
 
     def save(self, name: str, value: Any) -> None:
@@ -88,7 +88,7 @@ class SettingsStore:
         if self.read_only or not self._settings.contains(key):
             return default
         raw = self._settings.value(key)
-        return _as_int(raw, default) if isinstance(default, int) else str(raw)
+        return as_int(raw, default) if isinstance(default, int) else str(raw)
 
     def save_appearance(self, name: str, value: Any) -> None:
         if self.read_only:
@@ -105,14 +105,14 @@ class SettingsStore:
         self._settings.sync()
 
 
-def _as_int(raw: Any, fallback: Any) -> Any:
+def as_int(raw: Any, fallback: Any) -> Any:
     try:
         return int(raw)
     except (TypeError, ValueError):
         return fallback
 
 
-def _as_float(raw: Any, fallback: Any) -> Any:
+def as_float(raw: Any, fallback: Any) -> Any:
     try:
         return float(raw)
     except (TypeError, ValueError):
