@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from app.engines.openai_client import ServerSettings, ask_server, list_server_models
 from app.engines.server_errors import ServerError
 from app.workers import protocol as p
+from tests.local_http import serving
 
 SECRET = "sk-stub-91c0ffee-never-shown"
 
@@ -105,19 +106,9 @@ def stub() -> Iterator[Scripted]:
         do_GET = _answer
         do_POST = _answer
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = False
-    server.block_on_close = True
-    thread = threading.Thread(target=server.serve_forever, name="stub-http", daemon=True)
-    thread.start()
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with serving(Handler, state.release, "stub-http") as base_url:
+        state.base_url = base_url
         yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def ask(stub: Scripted, **settings: object) -> tuple[list[p.Message], p.Message]:

@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
 from app.ui.main_window import MainWindow
+from tests.local_http import serving
 
 
 @pytest.fixture
@@ -96,16 +97,6 @@ def scripted_server() -> Iterator[Scripted]:
 
         do_POST = do_GET
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = False
-    server.block_on_close = True
-    thread = threading.Thread(target=server.serve_forever, name="scripted-http", daemon=True)
-    thread.start()
-    state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with serving(Handler, state.release, "scripted-http") as base_url:
+        state.base_url = base_url
         yield state
-    finally:
-        state.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
