@@ -12,6 +12,7 @@ import torch
 from transformers import AutoProcessor, Llama4ForConditionalGeneration
 
 from app.workers import protocol as p
+from app.workers import worker as worker_module
 from app.workers.client import WorkerClient
 
 MAX_NEW = 32
@@ -157,3 +158,34 @@ def test_shutdown_leaves_no_process(demo_bf16: Path) -> None:
     assert client.shutdown(timeout=10) == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_worker_and_its_torch_threads_yield_the_cpu_to_the_app(worker: WorkerClient) -> None:
+    import psutil
+
+    assert worker.pid is not None
+    process = psutil.Process(worker.pid)
+    mine = psutil.Process().nice()
+    assert process.nice() == min(19, mine + worker_module.DEFAULT_NICE)
+    # Torch's threads were started after the nice call (the model is loaded): all inherit it.
+    threads = [t.id for t in process.threads()]
+    assert len(threads) > 2
+    for tid in threads:
+        assert os.getpriority(os.PRIO_PROCESS, tid) == process.nice(), tid
+
+
+@pytest.mark.parametrize(
+    ("setting", "increment"), [("0", 0), ("3", 3), ("", 10), ("fast", 10), ("-5", 0)]
+)
+def test_worker_priority_setting(setting: str, increment: int) -> None:
+    # In a child process, since a nice value can only go up.
+    import subprocess
+    import sys
+
+    environ = {worker_module.NICE_ENV: setting}
+    code = (
+        "import os; from app.workers.worker import lower_priority; "
+        f"before = os.nice(0); print(lower_priority({environ!r}) - before)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) == min(increment, 19 - os.nice(0))
