@@ -3,9 +3,10 @@
 The answer is split (by `MarkdownStream`) into finished blocks and a live tail. Finished
 blocks go into segment views that are filled once and then left alone; only the tail
 view is re-rendered, and at most about 30 times a second, so the cost of a frame does
-not grow with the length of the answer. A frame renders at most one finished block:
-when several finish at once (a whole answer set at once, or a burst of tokens) they
-are rendered one per event-loop turn, so no single frame blocks the window for long.
+not grow with the length of the answer. An event-loop turn renders one finished block
+or the tail, never both: when blocks finish (a whole answer set at once, or a burst of
+tokens) they are rendered one per turn, then the tail, so no single turn blocks the
+window for long.
 """
 
 from __future__ import annotations
@@ -128,9 +129,15 @@ class MarkdownView(QWidget):
         started = time.perf_counter()
         self._backlog.extend(self._stream.take_finished())
         if self._backlog:
+            # One piece of work a turn: this block now, the tail on the next turn, so the
+            # event loop runs in between. Until then the tail does not paint, so it never
+            # shows text that is already in a finished block.
+            self._tail.setUpdatesEnabled(False)
             self._add_finished(self._backlog.popleft())
-        # While older blocks wait, the tail stays empty so nothing shows out of order.
-        tail = "" if self._backlog else self._stream.tail
+            self._schedule(0)
+            self.rendered.emit((time.perf_counter() - started) * 1000)
+            return
+        tail = self._stream.tail
         if tail != self._tail_source:
             tail_started = time.perf_counter()
             self._tail_source = tail
@@ -143,8 +150,8 @@ class MarkdownView(QWidget):
             self._tail.setHtml(rendered.html if rendered else "")
             self._tail.setVisible(rendered is not None)
             self._tail_ms = (time.perf_counter() - tail_started) * 1000
-        if self._backlog:
-            self._schedule(0)
+        if not self._tail.updatesEnabled():
+            self._tail.setUpdatesEnabled(True)
         self.rendered.emit((time.perf_counter() - started) * 1000)
 
     @staticmethod
