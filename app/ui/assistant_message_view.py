@@ -74,6 +74,7 @@ class AssistantMessageView(QWidget):
         layout.addLayout(body_column)
         if message.status is Status.STREAMING:
             self.body.append(message.text)
+            self.tables.append(message.text)
         else:
             self.body.set_text(message.text)
         self.set_status(message.status)
@@ -81,6 +82,7 @@ class AssistantMessageView(QWidget):
     def append(self, text: str) -> None:
         self.message.text += text
         self.body.append(text)
+        self.tables.append(text)
 
     def set_status(self, status: Status) -> None:
         """Record where the answer stands; anything but streaming renders it as final."""

@@ -1,9 +1,10 @@
 """Copy and Save-as-CSV buttons for each table or csv block in a finished answer.
 
-Any answer but a short one is searched for tables on a pool thread: markdown-it takes
-about a millisecond per thousand characters (a 16,000-character answer held the
-window for 14 ms as it finished, seconds on hundreds of kilobytes), so finishing an
-answer never blocks the window.
+The answer is searched block by block as it streams (`TableFinder`), so when it ends
+only its tail is left to parse. What is left is parsed on a pool thread when it is long
+(a table of thousands of rows takes markdown-it seconds), so finishing an answer never
+blocks the window. (A pool thread is not the default: it holds the GIL while it parses,
+and the window's thread then waits for it in slices of 5 ms.)
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.documents.csv_blocks import CsvBlock, find_csv_blocks, may_hold_csv_blocks, save_csv
+from app.documents.csv_blocks import CsvBlock, save_csv
 from app.storage.errors import StorageError
 from app.ui.message_actions import action_button
+from app.ui.table_finder import Candidates, TableFinder, find_tables
 
-BACKGROUND_CHARS = 2_000  # longer answers are searched off the GUI thread (> ~2 ms here)
+BACKGROUND_CHARS = 20_000  # left to parse past this many characters: off the GUI thread
 
 
 _RUNNING: set[_FindJob] = set()  # kept alive until run() ends, even if the view is gone
@@ -37,15 +39,15 @@ class _FoundSignals(QObject):
 
 
 class _FindJob(QRunnable):
-    def __init__(self, text: str) -> None:
+    def __init__(self, candidates: Candidates) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.signals = _FoundSignals()
-        self._text = text
+        self._candidates = candidates
 
     def run(self) -> None:
         try:
-            self.signals.found.emit(find_csv_blocks(self._text))
+            self.signals.found.emit(find_tables(self._candidates))
         finally:
             _RUNNING.discard(self)
 
@@ -57,6 +59,8 @@ class TableActions(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Tables in this answer")
         self.blocks: list[CsvBlock] = []
+        self._finder = TableFinder()
+        self._found_first: list[CsvBlock] = []  # found while streaming, before a pool job
         self._job: _FindJob | None = None
         self.copy_buttons: list[QToolButton] = []
         self.save_buttons: list[QToolButton] = []
@@ -71,13 +75,24 @@ class TableActions(QWidget):
         self._rows.addWidget(self.message)
         self.hide()
 
+    def append(self, text: str) -> None:
+        """More of a streaming answer: the blocks it finishes are searched now."""
+        self._finder.append(text)
+
     def set_markdown(self, text: str) -> None:
-        """Find the tables in `text` and show a row of buttons for each."""
-        if len(text) <= BACKGROUND_CHARS or not may_hold_csv_blocks(text):
-            self._show_blocks(find_csv_blocks(text))
+        """The answer is `text`, complete: show a row of buttons for each table in it."""
+        if text != self._finder.text:  # not streamed here (a saved answer, an edit)
+            self._finder = TableFinder(eager=False)
+            self._finder.append(text)
+        found = self._finder.found
+        left = self._finder.close()
+        if sum(len(block) for _, block in left) <= BACKGROUND_CHARS:
+            self._show_blocks(found + find_tables(left))
             return
-        self._job = _FindJob(text)
-        self._job.signals.found.connect(self._show_blocks)
+        self._found_first = found
+        self._job = _FindJob(left)
+        # A bound method, which Qt disconnects if this widget is deleted before the job ends.
+        self._job.signals.found.connect(self._on_found)
         _RUNNING.add(self._job)
         QThreadPool.globalInstance().start(self._job)
 
@@ -86,9 +101,12 @@ class TableActions(QWidget):
         """A long answer is still being searched for tables."""
         return self._job is not None
 
+    def _on_found(self, blocks: list[CsvBlock]) -> None:
+        self._show_blocks(self._found_first + blocks)
+
     def _show_blocks(self, blocks: list[CsvBlock]) -> None:
         self._job = None
-        self.blocks = blocks
+        self.blocks = sorted(blocks, key=lambda block: block.first_line)
         for index, block in enumerate(self.blocks, 1):
             rows, cols = block.shape
             name = f"Table {index}" if len(self.blocks) > 1 else "Table"

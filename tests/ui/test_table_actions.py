@@ -78,13 +78,22 @@ def test_buttons_come_once_the_answer_is_finished(qtbot: object) -> None:
     assert not plain.tables.isVisible()
 
 
-def test_a_long_answer_is_searched_off_the_gui_thread(qtbot: object) -> None:
+def test_a_long_table_is_searched_off_the_gui_thread(qtbot: object) -> None:
     from app.ui.table_actions import BACKGROUND_CHARS
 
-    long_answer = "Notes.\n\n" + "- a point worth making\n" * 3000 + "\n" + ANSWER
+    rows = "".join(f"| row {i} | {i * 7} |\n" for i in range(1500))
+    long_answer = "Notes.\n\n| name | value |\n| --- | --- |\n" + rows + "\n" + ANSWER
     assert len(long_answer) > BACKGROUND_CHARS
     view = _view(qtbot, long_answer, Status.COMPLETE)
     assert view.tables.searching and view.tables.blocks == []  # the window is not held up
     qtbot.waitUntil(lambda: not view.tables.searching, timeout=30_000)  # type: ignore[attr-defined]
+    assert [block.kind for block in view.tables.blocks] == ["table", "table", "csv"]
+    assert view.tables.blocks[0].shape == (1501, 2)
+    assert view.tables.isVisible() and len(view.tables.copy_buttons) == 3
+
+
+def test_a_long_answer_with_small_tables_is_searched_at_once(qtbot: object) -> None:
+    long_answer = "Notes.\n\n" + "- a point worth making\n" * 3000 + "\n" + ANSWER
+    view = _view(qtbot, long_answer, Status.COMPLETE)
+    assert not view.tables.searching  # only the blocks with a table were parsed
     assert [block.kind for block in view.tables.blocks] == ["table", "csv"]
-    assert view.tables.isVisible() and len(view.tables.copy_buttons) == 2
