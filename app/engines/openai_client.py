@@ -22,8 +22,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import openai
-
 from app.engines.chat_messages import openai_messages
 from app.engines.server_errors import (
     ServerError,
@@ -37,6 +35,7 @@ from app.workers import protocol as p
 from app.workers.client import new_request_id
 
 if TYPE_CHECKING:
+    import openai
     from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
@@ -108,6 +107,8 @@ class ServerEngine:
         self.settings = settings
         self._secret = api_key if api_key is not None else settings.api_key()
         self._on_event = on_event
+        import openai  # 0.4 s of imports: only once a server is used, not at start-up
+
         self._client = openai.AsyncOpenAI(
             base_url=settings.base_url,
             api_key=self._secret or NO_KEY,
@@ -191,6 +192,8 @@ class ServerEngine:
         If the task running this is cancelled, the stream is closed, `Cancelled` is
         delivered and the cancellation propagates.
         """
+        import openai
+
         rid = request.request_id
         progress = _Progress()
         stream: openai.AsyncStream[Any] | None = None

@@ -9,9 +9,10 @@ message: `redact` removes it from anything the server or a library wrote.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import openai
-import pydantic
+if TYPE_CHECKING:
+    import openai
 
 SERVER_ERROR_KINDS = (
     "connection_refused",
@@ -88,6 +89,9 @@ def classify(
 def _classify(
     exc: BaseException, *, base_url: str, model: str, timeout_s: float, started: bool
 ) -> ServerError:
+    import openai  # loaded lazily (0.4 s); a server error means it is loaded already
+    import pydantic
+
     if isinstance(exc, openai.APITimeoutError):
         return ServerError(
             "timeout",
