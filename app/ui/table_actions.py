@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.documents.csv_blocks import CsvBlock, save_csv
 from app.storage.errors import StorageError
 from app.ui.message_actions import action_button
-from app.ui.table_finder import Candidates, TableFinder, find_tables
+from app.ui.table_finder import Candidates, TableFinder, candidate_blocks, find_tables
 
 BACKGROUND_CHARS = 20_000  # left to parse past this many characters: off the GUI thread
 
@@ -81,11 +81,10 @@ class TableActions(QWidget):
 
     def set_markdown(self, text: str) -> None:
         """The answer is `text`, complete: show a row of buttons for each table in it."""
-        if text != self._finder.text:  # not streamed here (a saved answer, an edit)
-            self._finder = TableFinder(eager=False)
-            self._finder.append(text)
-        found = self._finder.found
-        left = self._finder.close()
+        if text == self._finder.text:
+            found, left = self._finder.found, self._finder.close()
+        else:  # not streamed here (a saved answer, an edit)
+            found, left = [], candidate_blocks(text)
         if sum(len(block) for _, block in left) <= BACKGROUND_CHARS:
             self._show_blocks(found + find_tables(left))
             return
