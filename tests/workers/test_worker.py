@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 from transformers import AutoProcessor, Llama4ForConditionalGeneration
@@ -161,8 +164,6 @@ def test_shutdown_leaves_no_process(demo_bf16: Path) -> None:
 
 
 def test_worker_and_its_torch_threads_yield_the_cpu_to_the_app(worker: WorkerClient) -> None:
-    import psutil
-
     assert worker.pid is not None
     process = psutil.Process(worker.pid)
     mine = psutil.Process().nice()
@@ -179,9 +180,6 @@ def test_worker_and_its_torch_threads_yield_the_cpu_to_the_app(worker: WorkerCli
 )
 def test_worker_priority_setting(setting: str, increment: int) -> None:
     # In a child process, since a nice value can only go up.
-    import subprocess
-    import sys
-
     environ = {worker_module.NICE_ENV: setting}
     code = (
         "import os; from app.workers.worker import lower_priority; "
