@@ -12,6 +12,8 @@ thread does nothing per token but hand the ids over.
 
 from __future__ import annotations
 
+import gc
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +23,12 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, open_image
+from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count
 from app.inference.loader import LoadedModel
+from app.inference.prompt_cache import CachedPrompt, PromptCache, free_memory_bytes, new_cache
+from app.inference.prompt_inputs import PromptBuilder, file_digest
+
+log = logging.getLogger(__name__)
 
 TokenCallback = Callable[[list[int]], None]
 
@@ -58,6 +64,10 @@ class PreparedInputs:
     prompt_tokens: int
     image_tokens: int
     image_count: int
+    ids: list[int] = field(default_factory=list)
+    # The KV cache the generation runs with: a kept one cut back to `cached_tokens`, or empty.
+    cache: CachedPrompt | None = None
+    cached_tokens: int = 0
 
 
 @dataclass
@@ -71,6 +81,7 @@ class GenerationResult:
     tokens_per_s: float
     finish_reason: str  # "stop", "length" or "cancelled"
     token_ids: list[int] = field(default_factory=list)
+    cached_prompt_tokens: int = 0  # prompt tokens whose KV came from a kept cache
 
 
 class IncrementalDecoder:
@@ -136,11 +147,21 @@ class _StopWhen(StoppingCriteria):
 class Engine:
     """Generation over one loaded model."""
 
-    def __init__(self, loaded: LoadedModel, image_limit: int = DEFAULT_IMAGE_LIMIT) -> None:
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        image_limit: int = DEFAULT_IMAGE_LIMIT,
+        prompt_cache: PromptCache | None = None,
+    ) -> None:
         self.loaded = loaded
         self.image_limit = image_limit
+        device = loaded.model.device
+        if prompt_cache is None:
+            prompt_cache = PromptCache(free_bytes=lambda: free_memory_bytes(device))
+        self.prompt_cache = prompt_cache
         processor: Any = loaded.processor
         self._processor = processor
+        self._prompt = PromptBuilder(processor)
         self._tokenizer = processor.tokenizer
         self._patch_id = int(loaded.model.config.image_token_index)
         eos = loaded.model.generation_config.eos_token_id
@@ -150,13 +171,19 @@ class Engine:
     def context_length(self) -> int:
         return self.loaded.info.context_length
 
-    def prepare(self, messages: Sequence[ChatMessage], max_new_tokens: int = 0) -> PreparedInputs:
-        """Apply the chat template and the image processor; raise `InputError`/`ImageError`."""
+    def prepare(
+        self, messages: Sequence[ChatMessage], max_new_tokens: int = 0, use_cache: bool = True
+    ) -> PreparedInputs:
+        """Apply the chat template and the image processor; raise `InputError`/`ImageError`.
+
+        With `use_cache`, the longest prefix a kept KV cache covers is taken from it
+        (`PreparedInputs.cache` holds it, `cached_tokens` says how long it is), and the
+        images inside that prefix are neither decoded nor processed again.
+        """
         if not messages or messages[-1].role != "user":
             raise InputError("A request must end with a user message.")
         image_paths = [path for message in messages for path in message.images]
         check_image_count(len(image_paths), self.image_limit)
-        images = [open_image(path) for path in image_paths]
         chat = []
         for message in messages:
             if message.role not in {"system", "user", "assistant"}:
@@ -165,28 +192,51 @@ class Engine:
             content.append({"type": "text", "text": message.text})
             chat.append({"role": message.role, "content": content})
         text = self._processor.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
-        encoded = self._processor(text=text, images=images or None, return_tensors="pt")
-        input_ids = encoded["input_ids"]
-        prompt_tokens = int(input_ids.shape[1])
+        digests = [file_digest(path) for path in image_paths]
+        known = self.prompt_cache.expansions() if use_cache else {}
+        processed = {
+            index: self._prompt.process(path)
+            for index, (path, digest) in enumerate(zip(image_paths, digests, strict=True))
+            if digest not in known
+        }
+        expansions = [
+            processed[index].expansion if index in processed else known[digest]
+            for index, digest in enumerate(digests)
+        ]
+        try:
+            ids = self._prompt.ids(text, expansions)
+            spans = self._prompt.spans(ids, digests)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        prompt_tokens = len(ids)
         if self.context_length and prompt_tokens + max_new_tokens > self.context_length:
             raise InputError(
                 f"The request needs {prompt_tokens:,} prompt tokens plus {max_new_tokens:,} new "
                 f"tokens, more than the model's context of {self.context_length:,}. Remove images "
                 "or earlier messages, or ask for fewer new tokens."
             )
+        hit = self.prompt_cache.take(ids, spans) if use_cache else None
+        entry, cached = hit if hit else (CachedPrompt(new_cache(self.loaded.model.config), []), 0)
+        entry.spans = spans
+        entry.expansions = dict(zip(digests, expansions, strict=True))
         device = self.loaded.model.device
-        tensors: dict[str, Any] = {}
-        for key, value in encoded.items():
-            if not isinstance(value, torch.Tensor):
-                continue
-            if key == "pixel_values":
-                # The vision tower runs in the model's dtype; the processor returns float32.
-                value = value.to(device=device, dtype=self.loaded.dtype)
-            else:
-                value = value.to(device)
-            tensors[key] = value
-        image_tokens = int((input_ids == self._patch_id).sum())
-        return PreparedInputs(tensors, prompt_tokens, image_tokens, len(images))
+        tensors: dict[str, Any] = {
+            "input_ids": torch.tensor([ids], dtype=torch.long, device=device),
+            "attention_mask": torch.ones((1, len(ids)), dtype=torch.long, device=device),
+        }
+        # Only the images after the cached prefix go to the vision tower.
+        after = [index for index, span in enumerate(spans) if span.start >= cached]
+        for index in after:
+            if index not in processed:
+                processed[index] = self._prompt.process(image_paths[index])
+        if after:
+            pixels = torch.cat([processed[index].pixel_values for index in after])
+            # The vision tower runs in the model's dtype; the processor returns float32.
+            tensors["pixel_values"] = pixels.to(device=device, dtype=self.loaded.dtype)
+        image_tokens = ids.count(self._patch_id)
+        return PreparedInputs(
+            tensors, prompt_tokens, image_tokens, len(image_paths), ids, entry, cached
+        )
 
     def decoder(self) -> IncrementalDecoder:
         """A fresh decoder for the text of one generation."""
@@ -220,18 +270,21 @@ class Engine:
 
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
-            "streamer": _CallbackStreamer(on_ids),
             "stopping_criteria": StoppingCriteriaList([_StopWhen(should_stop)]),
         }
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
-        model: Any = self.loaded.model
-        with torch.inference_mode():
-            model.generate(**prepared.tensors, **kwargs)
+        try:
+            self._run(prepared, params, kwargs, on_ids)
+        except torch.OutOfMemoryError:
+            if generated or (prepared.cached_tokens == 0 and not len(self.prompt_cache)):
+                raise
+            # Out of memory in the prefill, with caches kept: drop them and try once more.
+            log.warning("out of memory in the prefill; dropping the prompt cache and retrying")
+            prepared = self._without_caches(messages, params, prepared)
+            self._run(prepared, params, kwargs, on_ids)
         if should_stop():
             reason = "cancelled"
         elif generated and generated[-1] in self._eos_ids:
@@ -249,7 +302,49 @@ class Engine:
             tokens_per_s=rate,
             finish_reason=reason,
             token_ids=generated,
+            cached_prompt_tokens=prepared.cached_tokens,
         )
+
+    def _run(
+        self,
+        prepared: PreparedInputs,
+        params: SamplingParams,
+        kwargs: dict[str, Any],
+        on_ids: Callable[[list[int]], None],
+    ) -> None:
+        """Run `generate` with the prepared cache, and keep the cache once it is over."""
+        entry = prepared.cache
+        produced: list[int] = []
+
+        def on_new(ids: list[int]) -> None:
+            produced.extend(ids)
+            on_ids(ids)
+
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        model: Any = self.loaded.model
+        cache = entry.cache if entry is not None else None
+        with torch.inference_mode():
+            model.generate(
+                **prepared.tensors,
+                **kwargs,
+                streamer=_CallbackStreamer(on_new),
+                past_key_values=cache,
+            )
+        if entry is not None:
+            # Reached only when generate returned: a request that raised keeps no cache.
+            self.prompt_cache.keep_after(entry, prepared.ids + produced)
+
+    def _without_caches(
+        self, messages: Sequence[ChatMessage], params: SamplingParams, failed: PreparedInputs
+    ) -> PreparedInputs:
+        failed.cache = None
+        failed.tensors.clear()
+        self.prompt_cache.clear()
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return self.prepare(messages, params.max_new_tokens, use_cache=False)
 
 
 __all__ = [

@@ -28,7 +28,7 @@ from app.workers import protocol as p
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[p.Message], None]
-TERMINAL = (p.Ready, p.Done, p.Error, p.Cancelled, p.WorkerDied)
+TERMINAL = (p.Ready, p.Done, p.Error, p.Cancelled, p.CacheFreed, p.WorkerDied)
 
 
 class WorkerUnavailable(RuntimeError):
@@ -146,9 +146,19 @@ class WorkerClient:
         image_limit: int = 5,
         attn: str = "sdpa",
         create_demo_if_missing: bool = False,
+        prompt_cache_entries: int = 1,
     ) -> str:
         rid = new_request_id()
-        self.send(p.Load(rid, str(checkpoint), attn, image_limit, create_demo_if_missing))
+        self.send(
+            p.Load(
+                rid,
+                str(checkpoint),
+                attn,
+                image_limit,
+                create_demo_if_missing,
+                prompt_cache_entries=prompt_cache_entries,
+            )
+        )
         return rid
 
     def generate(
@@ -162,6 +172,12 @@ class WorkerClient:
     ) -> str:
         rid = request_id or new_request_id()
         self.send(p.Generate(rid, list(messages), max_new_tokens, temperature, top_p, seed))
+        return rid
+
+    def free_cache(self) -> str:
+        """Ask the worker to forget its kept KV caches; answered by `CacheFreed`."""
+        rid = new_request_id()
+        self.send(p.FreeCache(rid))
         return rid
 
     def cancel(self, request_id: str) -> None:

@@ -6,8 +6,12 @@ the app to the worker on the worker's stdin; events come back on its stdout.
 Nothing here is ever a pickled Python object.
 
 Every `Load` and `Generate` ends in exactly one of: `Ready` (for a load) or
-`Done` (for a generation), `Error`, or `Cancelled`. `WorkerDied` is made by the
-client when the worker process exits unexpectedly.
+`Done` (for a generation), `Error`, or `Cancelled`; a `FreeCache` ends in
+`CacheFreed`. `WorkerDied` is made by the client when the worker process exits
+unexpectedly.
+
+Fields are only ever added, with a default, within a version: a message from an
+older peer still decodes (e.g. a `Done` without `cached_prompt_tokens`).
 
 The ``kind`` strings are part of the wire format: never change or reuse one.
 """
@@ -47,6 +51,10 @@ class Load(Message):
     image_limit: int = 5
     # Write the demo checkpoint first if `checkpoint` is a missing demo folder (…/bf16 or …/fp8).
     create_demo_if_missing: bool = False
+    # How many conversations' KV caches the worker keeps (0: none), and the bytes they may
+    # take (0: half of the device's free memory).
+    prompt_cache_entries: int = 1
+    prompt_cache_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,14 @@ class Cancel(Message):
     """Stop the named generation after the token being generated, or the named load."""
 
     kind: ClassVar[str] = "cancel"
+    request_id: str
+
+
+@dataclass(frozen=True)
+class FreeCache(Message):
+    """Forget the kept KV caches (after the running generation); answered by `CacheFreed`."""
+
+    kind: ClassVar[str] = "free_cache"
     request_id: str
 
 
@@ -160,6 +176,17 @@ class Done(Message):
     time_to_first_token_s: float
     tokens_per_s: float
     finish_reason: str
+    # How many of the prompt tokens came from a kept KV cache (were not prefilled again).
+    cached_prompt_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class CacheFreed(Message):
+    """The kept KV caches are gone; `freed_bytes` is what they held."""
+
+    kind: ClassVar[str] = "cache_freed"
+    request_id: str
+    freed_bytes: int
 
 
 @dataclass(frozen=True)
@@ -209,7 +236,7 @@ ERROR_KINDS = (
     "server_error",  # any other failure the server reported (5xx, 404 path)
 )
 
-REQUESTS: tuple[type[Message], ...] = (Load, Generate, Cancel, Shutdown)
+REQUESTS: tuple[type[Message], ...] = (Load, Generate, Cancel, FreeCache, Shutdown)
 EVENTS: tuple[type[Message], ...] = (
     Hello,
     LoadProgress,
@@ -219,6 +246,7 @@ EVENTS: tuple[type[Message], ...] = (
     Cancelled,
     Error,
     WorkerDied,
+    CacheFreed,
 )
 _BY_KIND: dict[str, type[Message]] = {cls.kind: cls for cls in REQUESTS + EVENTS}
 

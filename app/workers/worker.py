@@ -88,6 +88,8 @@ class Worker:
                     self._load(job)
                 elif isinstance(job, p.Generate):
                     self._generate(job)
+                elif isinstance(job, p.FreeCache):
+                    self._free_cache(job.request_id)
             finally:
                 with self._lock:
                     self._running = None
@@ -99,6 +101,7 @@ class Worker:
 
         started = time.perf_counter()
         rid = job.request_id
+        self._free_cache(None)  # the caches belong to the model being replaced
 
         def progress(stage: str, done: int, total: int, nbytes: int = 0, of: int = 0) -> None:
             self._send(p.LoadProgress(rid, stage, done, total, nbytes, of))
@@ -125,7 +128,7 @@ class Worker:
         finally:
             with self._lock:
                 self._cancelled.discard(rid)
-        self._engine = Engine(loaded, image_limit=job.image_limit)
+        self._engine = Engine(loaded, job.image_limit, _prompt_cache(job, loaded))
         gen = loaded.model.generation_config
         info = loaded.info
         self._send(
@@ -162,6 +165,13 @@ class Worker:
         progress("writing the demo checkpoint", 0, 1)
         write_demo_checkpoint(folder.parent)
         progress("writing the demo checkpoint", 1, 1)
+
+    def _free_cache(self, request_id: str | None) -> None:
+        freed = self._engine.prompt_cache.clear() if self._engine is not None else 0
+        if freed:
+            log.info("prompt cache: freed %d bytes", freed)
+        if request_id is not None:
+            self._send(p.CacheFreed(request_id, freed))
 
     def _is_cancelled(self, request_id: str) -> bool:
         with self._lock:
@@ -215,12 +225,22 @@ class Worker:
                     time_to_first_token_s=result.time_to_first_token_s,
                     tokens_per_s=result.tokens_per_s,
                     finish_reason=result.finish_reason,
+                    cached_prompt_tokens=result.cached_prompt_tokens,
                 )
         finally:
             with self._lock:
                 self._cancelled.discard(rid)
         self._writer.end_tokens(rid, decoder)
         self._send(end)
+
+
+def _prompt_cache(job: p.Load, loaded: Any) -> Any:
+    from app.inference.prompt_cache import PromptCache, free_memory_bytes
+
+    device = loaded.model.device
+    return PromptCache(
+        job.prompt_cache_entries, job.prompt_cache_bytes, lambda: free_memory_bytes(device)
+    )
 
 
 def _fault_tokens() -> int | None:

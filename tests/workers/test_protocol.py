@@ -25,6 +25,9 @@ SAMPLES: list[p.Message] = [
     p.Ready("r1", "demo", "/m", 10, 5, "bf16", ["CPU"], 65536, True, 1.5, {"top_p": 0.9}, ["w"]),
     p.Token("r2", "hé", [1, 2]),
     p.Done("r2", 30, 16, 8, 0.2, 150.0, "length"),
+    p.Done("r2", 30, 16, 8, 0.2, 150.0, "length", cached_prompt_tokens=29),
+    p.FreeCache("r3"),
+    p.CacheFreed("r3", 1024),
     p.Cancelled("r2", 4),
     p.Error("r2", "bad_input", "too many images", "Traceback ..."),
     p.WorkerDied(-9, "killed"),
@@ -61,3 +64,13 @@ def test_kinds_are_unique() -> None:
 def test_refused(line: bytes, reason: str) -> None:
     with pytest.raises(p.ProtocolError, match=reason):
         p.decode(line)
+
+
+def test_done_from_an_older_worker_decodes_with_nothing_cached() -> None:
+    # A `Done` written before `cached_prompt_tokens` existed is still valid version 1.
+    line = b'{"v":1,"kind":"done","request_id":"r","prompt_tokens":3,"image_tokens":0,'
+    line += (
+        b'"generated_tokens":1,"time_to_first_token_s":0.1,"tokens_per_s":0,"finish_reason":"stop"}'
+    )
+    done = p.decode(line)
+    assert isinstance(done, p.Done) and done.cached_prompt_tokens == 0

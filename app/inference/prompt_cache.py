@@ -1,0 +1,304 @@
+"""Keeping the KV cache of recent requests, so that a follow-up prefills only what is new.
+
+A `CachedPrompt` is a transformers `DynamicCache` together with the token ids it
+covers and where each image sits in them (with a digest of the image's file, since
+two images of the same size give the same token ids). `PromptCache` holds a few of
+them, least recently used first out, within a byte budget.
+
+Cutting a cache back to a shorter prefix is done here, layer by layer, rather than
+with `DynamicCache.crop`: a full-attention layer keeps every position, so its
+tensors are simply sliced; a chunked-attention layer (`DynamicSlidingWindowLayer`)
+holds the last positions only, and can be cut back to `n` tokens exactly only if it
+still holds the window before `n`. The caches are made with past recording on (the
+chunked layers then keep their history instead of dropping what left the window),
+and `trim` bounds that history once a request is over. Any other layer kind, or a
+layer that no longer holds what is needed, means the cache cannot be cut back: the
+caller then prefills everything again.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer
+
+log = logging.getLogger(__name__)
+
+# How many positions before the end a chunked-attention layer keeps beyond its window
+# once a request is over: the answer can then be regenerated, and a question a few
+# thousand tokens back edited, without a full prefill.
+DEFAULT_HISTORY_TOKENS = 8192
+# The share of free device memory the kept caches may take (when no budget is set).
+FREE_MEMORY_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class ImageSpan:
+    """Where an image's tokens lie in a prompt (start inclusive, end exclusive)."""
+
+    start: int
+    end: int
+    digest: str
+
+
+@dataclass
+class CachedPrompt:
+    """A KV cache and what it covers."""
+
+    cache: Any
+    ids: list[int]
+    spans: list[ImageSpan] = field(default_factory=list)
+    # image digest -> the token text the processor made for it (its tiles and patches)
+    expansions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        return cache_bytes(self.cache)
+
+    def branch(self) -> CachedPrompt:
+        """A copy to cut and extend while this one stays as it is.
+
+        No tensor is copied: cutting slices views, and extending concatenates into new
+        tensors, so the two never write to shared memory.
+        """
+        cache = copy.copy(self.cache)
+        cache.layers = [copy.copy(layer) for layer in self.cache.layers]
+        return CachedPrompt(cache, list(self.ids), list(self.spans), dict(self.expansions))
+
+
+def _chunked(layer: Any) -> bool:
+    # A plain function rather than `isinstance` inline: mypy would narrow `layer` to the
+    # class, whose tensors are typed as optional.
+    return isinstance(layer, DynamicSlidingWindowLayer)
+
+
+def _full(layer: Any) -> bool:
+    return type(layer) is DynamicLayer
+
+
+def new_cache(config: Any) -> Any:
+    """An empty cache for `config` whose chunked-attention layers can be cut back."""
+    cache = DynamicCache(config=config)
+    cache.activate_past_recording()
+    return cache
+
+
+def cache_bytes(cache: Any) -> int:
+    """Bytes held by the key and value tensors of a cache."""
+    total = 0
+    layer: Any
+    for layer in cache.layers:
+        for tensor in (getattr(layer, "keys", None), getattr(layer, "values", None)):
+            if tensor is not None:
+                total += tensor.numel() * tensor.element_size()
+    return total
+
+
+def cache_length(cache: Any) -> int | None:
+    """The number of positions every layer covers, or None if the layers disagree."""
+    lengths = set()
+    layer: Any
+    for layer in cache.layers:
+        if not getattr(layer, "is_initialized", False):
+            return None
+        if _chunked(layer):
+            lengths.add(layer.cumulative_length)
+        elif _full(layer):
+            lengths.add(int(layer.keys.shape[-2]))
+        else:
+            return None
+    return lengths.pop() if len(lengths) == 1 else None
+
+
+def can_cut(cache: Any, length: int) -> bool:
+    """Whether `cut(cache, length)` would leave exactly the cache of the first `length` tokens."""
+    covered = cache_length(cache)
+    if covered is None or not 0 < length <= covered:
+        return False
+    layer: Any
+    for layer in cache.layers:
+        if _chunked(layer):
+            held = int(layer.keys.shape[-2])
+            first_held = layer.cumulative_length - held
+            if max(0, length - (layer.sliding_window - 1)) < first_held:
+                return False
+    return True
+
+
+def cut(cache: Any, length: int) -> None:
+    """Cut `cache` back to its first `length` positions; check `can_cut` first."""
+    layer: Any
+    for layer in cache.layers:
+        if _chunked(layer):
+            first_held = layer.cumulative_length - int(layer.keys.shape[-2])
+            layer.keys = layer.keys[..., : length - first_held, :]
+            layer.values = layer.values[..., : length - first_held, :]
+            layer.cumulative_length = length
+        else:
+            layer.keys = layer.keys[..., :length, :]
+            layer.values = layer.values[..., :length, :]
+
+
+def trim(cache: Any, history_tokens: int) -> None:
+    """Drop what chunked-attention layers hold beyond their window plus `history_tokens`."""
+    layer: Any
+    for layer in cache.layers:
+        if _chunked(layer) and layer.is_initialized:
+            keep = layer.sliding_window - 1 + history_tokens
+            if layer.keys.shape[-2] > keep:
+                layer.keys = layer.keys[..., -keep:, :].clone()
+                layer.values = layer.values[..., -keep:, :].clone()
+
+
+def common_prefix(entry: CachedPrompt, ids: Sequence[int], spans: Sequence[ImageSpan]) -> int:
+    """How many leading tokens of `ids` the entry's cache can stand for.
+
+    Equal ids are not enough where an image lies: its tokens say only its size. An
+    image counts as cached only if the entry has the same file digest at the same
+    span; the prefix ends before the first image that is not, or that it cuts.
+    """
+    limit = min(len(entry.ids), len(ids) - 1)  # at least one token must be prefilled
+    length = 0
+    while length < limit and entry.ids[length] == ids[length]:
+        length += 1
+    cached = {(s.start, s.end): s.digest for s in entry.spans}
+    for span in spans:
+        if span.start >= length:
+            break
+        if span.end > length or cached.get((span.start, span.end)) != span.digest:
+            return span.start
+    return length
+
+
+def free_memory_bytes(device: Any) -> int:
+    """Free memory where the cache lives: the GPU's, or the machine's for the CPU."""
+    import torch
+
+    if getattr(device, "type", "cpu") == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+class PromptCache:
+    """The caches of the most recent requests, least recently used evicted first.
+
+    `take` hands an entry out for one request (it leaves the store: a request that
+    fails keeps nothing); `keep` brings the request's cache back once it is over.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = 1,
+        budget_bytes: int = 0,
+        free_bytes: Callable[[], int] | None = None,
+        history_tokens: int = DEFAULT_HISTORY_TOKENS,
+    ) -> None:
+        self.max_entries = max(0, max_entries)
+        self.budget_bytes = budget_bytes  # 0: a share of the free memory
+        self.history_tokens = history_tokens
+        self._free_bytes = free_bytes
+        self._entries: list[CachedPrompt] = []  # most recently used last
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(entry.nbytes for entry in self._entries)
+
+    def expansions(self) -> dict[str, str]:
+        """The token text of every image some kept entry covers, by digest."""
+        known: dict[str, str] = {}
+        for entry in self._entries:
+            known.update(entry.expansions)
+        return known
+
+    def take(
+        self, ids: Sequence[int], spans: Sequence[ImageSpan]
+    ) -> tuple[CachedPrompt, int] | None:
+        """The entry sharing the longest prefix with `ids`, cut back to it, out of the store."""
+        best: tuple[CachedPrompt, int] | None = None
+        for entry in self._entries:
+            length = common_prefix(entry, ids, spans)
+            if length > 0 and (best is None or length > best[1]):
+                best = (entry, length)
+        if best is None:
+            return None
+        entry, length = best
+        if length * 2 >= len(entry.ids):
+            # Mostly the same conversation (a follow-up, Regenerate, an Edit): this
+            # request's cache replaces it.
+            self._entries.remove(entry)
+        else:
+            # Another conversation with the same start (system prompt, first words):
+            # it keeps its own cache.
+            entry = entry.branch()
+        if not can_cut(entry.cache, length):
+            log.info(
+                "prompt cache: cannot cut the cache of %d tokens back to %d exactly; "
+                "prefilling all %d prompt tokens",
+                len(entry.ids),
+                length,
+                len(ids),
+            )
+            return None
+        cut(entry.cache, length)
+        del entry.ids[length:]
+        entry.spans = [span for span in entry.spans if span.end <= length]
+        return entry, length
+
+    def keep_after(self, entry: CachedPrompt, ids: Sequence[int]) -> None:
+        """Keep a request's cache, given the prompt and generated ids it was fed."""
+        covered = cache_length(entry.cache)
+        if covered is None or covered > len(ids):
+            log.warning("prompt cache: a cache whose layers disagree was dropped")
+            return
+        entry.ids = [int(i) for i in ids[:covered]]
+        entry.spans = [span for span in entry.spans if span.end <= covered]
+        self.keep(entry)
+
+    def keep(self, entry: CachedPrompt) -> None:
+        """Bring a finished request's cache back, evicting old ones to stay in budget."""
+        if self.max_entries == 0:
+            return
+        trim(entry.cache, self.history_tokens)
+        self._entries.append(entry)
+        while len(self._entries) > self.max_entries:
+            self._entries.pop(0)
+        budget = self._budget()
+        while self._entries and self.nbytes > budget:
+            dropped = self._entries.pop(0)
+            log.info(
+                "prompt cache: dropped a cache of %d tokens (%d bytes) to stay within %d bytes",
+                len(dropped.ids),
+                dropped.nbytes,
+                budget,
+            )
+
+    def clear(self) -> int:
+        """Forget every cache; returns the bytes they held."""
+        freed = self.nbytes
+        self._entries.clear()
+        return freed
+
+    def _budget(self) -> int:
+        if self.budget_bytes > 0:
+            return self.budget_bytes
+        if self._free_bytes is None:
+            return 1 << 62
+        # The kept caches are already allocated: they count as free for this purpose.
+        return int((self._free_bytes() + self.nbytes) * FREE_MEMORY_SHARE)
