@@ -31,6 +31,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("store_search.py", [], "6. conversation store: search"),
     ("prepare_inputs.py", [], "7. preparation of inputs"),
     ("scaling.py", ["--runs", "2"], "8. scaling with context and images"),
+    ("prompt_cache.py", [], "9. follow-up questions from the KV cache (issue 17)"),
 ]
 
 
@@ -109,13 +110,25 @@ def main() -> int:
             failures.append({"script": f"bench/{script}", "error": error})
             print(f"FAILED: {error}", flush=True)
         print(f"    ({took:.0f} s)", flush=True)
+    docs = ROOT / "docs"
+    if wanted:  # keep the figures of the scripts not run this time
+        results, failures = _kept(docs / "benchmarks.json", wanted) + results, failures
     report["results"] = results
     report["failures"] = failures
-    docs = ROOT / "docs"
     (docs / "benchmarks.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (docs / "benchmarks.md").write_text(markdown(report), encoding="utf-8")
     print(f"wrote {docs / 'benchmarks.json'} and {docs / 'benchmarks.md'}")
     return 1 if failures else 0
+
+
+def _kept(path: Path, rerun: set[str]) -> list[dict[str, object]]:
+    """The results of an earlier run whose scripts are not in `rerun`."""
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    names = {f"bench/{name}.py" for name in rerun}
+    return [r for r in earlier.get("results", []) if r.get("script") not in names]
 
 
 def markdown(report: dict[str, object]) -> str:

@@ -25,6 +25,13 @@ from transformers.generation.streamers import BaseStreamer
 
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count
 from app.inference.loader import LoadedModel
+from app.inference.prefill import (
+    encoder_outputs,
+    exact_length,
+    image_rows,
+    last_chunk_start,
+    prefill_chunks,
+)
 from app.inference.prompt_cache import CachedPrompt, PromptCache, free_memory_bytes, new_cache
 from app.inference.prompt_inputs import PromptBuilder, file_digest
 
@@ -68,6 +75,10 @@ class PreparedInputs:
     # The KV cache the generation runs with: a kept one cut back to `cached_tokens`, or empty.
     cache: CachedPrompt | None = None
     cached_tokens: int = 0
+    # The images with tokens after the cached prefix, for the vision tower one by one,
+    # and how many feature rows of the first lie inside the prefix (an image it cuts).
+    pixels: list[torch.Tensor] = field(default_factory=list)
+    skip_rows: int = 0
 
 
 @dataclass
@@ -224,18 +235,26 @@ class Engine:
             "input_ids": torch.tensor([ids], dtype=torch.long, device=device),
             "attention_mask": torch.ones((1, len(ids)), dtype=torch.long, device=device),
         }
-        # Only the images after the cached prefix go to the vision tower.
-        after = [index for index, span in enumerate(spans) if span.start >= cached]
+        # Only the images with tokens after the cached prefix go to the vision tower.
+        after = [index for index, span in enumerate(spans) if span.end > cached]
         for index in after:
             if index not in processed:
                 processed[index] = self._prompt.process(image_paths[index])
-        if after:
-            pixels = torch.cat([processed[index].pixel_values for index in after])
-            # The vision tower runs in the model's dtype; the processor returns float32.
-            tensors["pixel_values"] = pixels.to(device=device, dtype=self.loaded.dtype)
-        image_tokens = ids.count(self._patch_id)
+        # The vision tower runs in the model's dtype; the processor returns float32.
+        pixels = [
+            processed[i].pixel_values.to(device=device, dtype=self.loaded.dtype) for i in after
+        ]
+        skip = ids[spans[after[0]].start : cached].count(self._patch_id) if after else 0
         return PreparedInputs(
-            tensors, prompt_tokens, image_tokens, len(image_paths), ids, entry, cached
+            tensors,
+            prompt_tokens,
+            ids.count(self._patch_id),
+            len(image_paths),
+            ids,
+            entry,
+            cached,
+            pixels,
+            skip,
         )
 
     def decoder(self) -> IncrementalDecoder:
@@ -277,14 +296,14 @@ class Engine:
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         try:
-            self._run(prepared, params, kwargs, on_ids)
+            self._run(prepared, params, kwargs, on_ids, should_stop)
         except torch.OutOfMemoryError:
             if generated or (prepared.cached_tokens == 0 and not len(self.prompt_cache)):
                 raise
             # Out of memory in the prefill, with caches kept: drop them and try once more.
             log.warning("out of memory in the prefill; dropping the prompt cache and retrying")
             prepared = self._without_caches(messages, params, prepared)
-            self._run(prepared, params, kwargs, on_ids)
+            self._run(prepared, params, kwargs, on_ids, should_stop)
         if should_stop():
             reason = "cancelled"
         elif generated and generated[-1] in self._eos_ids:
@@ -311,35 +330,48 @@ class Engine:
         params: SamplingParams,
         kwargs: dict[str, Any],
         on_ids: Callable[[list[int]], None],
+        should_stop: Callable[[], bool],
     ) -> None:
-        """Run `generate` with the prepared cache, and keep the cache once it is over."""
+        """Prefill in aligned chunks, `generate` from the last one, keep the cache after."""
         entry = prepared.cache
+        assert entry is not None
         produced: list[int] = []
 
         def on_new(ids: list[int]) -> None:
             produced.extend(ids)
             on_ids(ids)
 
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
         model: Any = self.loaded.model
-        cache = entry.cache if entry is not None else None
+        chunk = self.prompt_cache.chunk_tokens
+        input_ids = prepared.tensors["input_ids"]
+        last = last_chunk_start(prepared.cached_tokens, len(prepared.ids), chunk)
         with torch.inference_mode():
-            model.generate(
-                **prepared.tensors,
-                **kwargs,
-                streamer=_CallbackStreamer(on_new),
-                past_key_values=cache,
-            )
-        if entry is not None:
-            # Reached only when generate returned: a request that raised keeps no cache.
-            self.prompt_cache.keep_after(entry, prepared.ids + produced)
+            rows = image_rows(model, prepared.pixels)
+            rows = rows[prepared.skip_rows :] if rows is not None else None
+            reached, rows = prefill_chunks(
+                model, input_ids, entry.cache, prepared.cached_tokens, last, rows,
+                self._patch_id, chunk, should_stop,
+            )  # fmt: skip
+            if reached == last:
+                if params.seed is not None:
+                    torch.manual_seed(params.seed)
+                model.generate(
+                    **prepared.tensors,
+                    **kwargs,
+                    **encoder_outputs(rows),
+                    streamer=_CallbackStreamer(on_new),
+                    past_key_values=entry.cache,
+                )
+        # Reached only when nothing raised: a request that failed keeps no cache.
+        exact = min(reached, exact_length(len(prepared.ids), chunk))
+        self.prompt_cache.keep_after(entry, prepared.ids + produced, exact)
 
     def _without_caches(
         self, messages: Sequence[ChatMessage], params: SamplingParams, failed: PreparedInputs
     ) -> PreparedInputs:
         failed.cache = None
         failed.tensors.clear()
+        failed.pixels.clear()
         self.prompt_cache.clear()
         gc.collect()
         if torch.cuda.is_available():

@@ -26,6 +26,8 @@ from typing import Any
 
 from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer
 
+from app.inference.prefill import PREFILL_CHUNK_TOKENS
+
 log = logging.getLogger(__name__)
 
 # How many positions before the end a chunked-attention layer keeps beyond its window
@@ -54,6 +56,9 @@ class CachedPrompt:
     spans: list[ImageSpan] = field(default_factory=list)
     # image digest -> the token text the processor made for it (its tiles and patches)
     expansions: dict[str, str] = field(default_factory=dict)
+    # The leading positions computed exactly as a cold prefill computes them
+    # (`app.inference.prefill`): only those may be reused.
+    exact: int = 0
 
     @property
     def nbytes(self) -> int:
@@ -67,7 +72,9 @@ class CachedPrompt:
         """
         cache = copy.copy(self.cache)
         cache.layers = [copy.copy(layer) for layer in self.cache.layers]
-        return CachedPrompt(cache, list(self.ids), list(self.spans), dict(self.expansions))
+        return CachedPrompt(
+            cache, list(self.ids), list(self.spans), dict(self.expansions), self.exact
+        )
 
 
 def _chunked(layer: Any) -> bool:
@@ -154,14 +161,16 @@ def trim(cache: Any, history_tokens: int) -> None:
                 layer.values = layer.values[..., -keep:, :].clone()
 
 
-def common_prefix(entry: CachedPrompt, ids: Sequence[int], spans: Sequence[ImageSpan]) -> int:
-    """How many leading tokens of `ids` the entry's cache can stand for.
+def common_prefix(
+    entry: CachedPrompt, ids: Sequence[int], spans: Sequence[ImageSpan], chunk: int
+) -> int:
+    """How many leading tokens of `ids` the entry's cache can stand for: a multiple of `chunk`.
 
     Equal ids are not enough where an image lies: its tokens say only its size. An
     image counts as cached only if the entry has the same file digest at the same
-    span; the prefix ends before the first image that is not, or that it cuts.
+    span; the prefix ends before the first image that is not.
     """
-    limit = min(len(entry.ids), len(ids) - 1)  # at least one token must be prefilled
+    limit = min(entry.exact, len(entry.ids), len(ids) - 1)  # one token at least is prefilled
     length = 0
     while length < limit and entry.ids[length] == ids[length]:
         length += 1
@@ -169,9 +178,10 @@ def common_prefix(entry: CachedPrompt, ids: Sequence[int], spans: Sequence[Image
     for span in spans:
         if span.start >= length:
             break
-        if span.end > length or cached.get((span.start, span.end)) != span.digest:
-            return span.start
-    return length
+        if cached.get((span.start, span.end)) != span.digest:
+            length = span.start
+            break
+    return length // chunk * chunk
 
 
 def free_memory_bytes(device: Any) -> int:
@@ -206,7 +216,9 @@ class PromptCache:
         budget_bytes: int = 0,
         free_bytes: Callable[[], int] | None = None,
         history_tokens: int = DEFAULT_HISTORY_TOKENS,
+        chunk_tokens: int = PREFILL_CHUNK_TOKENS,
     ) -> None:
+        self.chunk_tokens = chunk_tokens
         self.max_entries = max(0, max_entries)
         self.budget_bytes = budget_bytes  # 0: a share of the free memory
         self.history_tokens = history_tokens
@@ -233,7 +245,7 @@ class PromptCache:
         """The entry sharing the longest prefix with `ids`, cut back to it, out of the store."""
         best: tuple[CachedPrompt, int] | None = None
         for entry in self._entries:
-            length = common_prefix(entry, ids, spans)
+            length = common_prefix(entry, ids, spans, self.chunk_tokens)
             if length > 0 and (best is None or length > best[1]):
                 best = (entry, length)
         if best is None:
@@ -258,17 +270,18 @@ class PromptCache:
             return None
         cut(entry.cache, length)
         del entry.ids[length:]
-        entry.spans = [span for span in entry.spans if span.end <= length]
+        entry.exact = length
         return entry, length
 
-    def keep_after(self, entry: CachedPrompt, ids: Sequence[int]) -> None:
-        """Keep a request's cache, given the prompt and generated ids it was fed."""
+    def keep_after(self, entry: CachedPrompt, ids: Sequence[int], exact: int) -> None:
+        """Keep a request's cache, given the ids it was fed and how many are exact."""
         covered = cache_length(entry.cache)
         if covered is None or covered > len(ids):
             log.warning("prompt cache: a cache whose layers disagree was dropped")
             return
         entry.ids = [int(i) for i in ids[:covered]]
-        entry.spans = [span for span in entry.spans if span.end <= covered]
+        entry.spans = [span for span in entry.spans if span.start < covered]
+        entry.exact = min(exact, covered)
         self.keep(entry)
 
     def keep(self, entry: CachedPrompt) -> None:

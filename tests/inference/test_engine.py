@@ -81,7 +81,7 @@ def test_image_tokens_counted(bf16_engine: Engine, images: dict[str, Path]) -> N
     ids = prepared.tensors["input_ids"][0].tolist()
     patch = bf16_engine.loaded.model.config.image_token_index
     assert prepared.image_tokens == ids.count(patch) > 0
-    assert prepared.tensors["pixel_values"].dtype == bf16_engine.loaded.dtype
+    assert [p.dtype for p in prepared.pixels] == [bf16_engine.loaded.dtype]
 
 
 def test_context_limit(bf16_engine: Engine) -> None:
