@@ -1,6 +1,6 @@
 """The one client of the worker process, used by the window and the command line.
 
-Plain Python, no Qt: `app.ui.bridge` wraps it and re-emits its events as signals.
+Plain Python, no Qt: `app.ui.bridge.bridge` wraps it and re-emits its events as signals.
 A reader thread turns the worker's stdout into protocol messages and hands each
 to `on_event` (or to an internal queue that `events_for` reads). When the pipe
 closes without a `shutdown`, the client reports `WorkerDied` with the exit code at
