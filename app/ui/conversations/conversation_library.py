@@ -53,7 +53,7 @@ class ConversationLibrary(QObject):
         sidebar.conversations.conversation_chosen.connect(self._on_conversation_chosen)
         sidebar.conversations.rename_requested.connect(self.rename)
         sidebar.conversations.trash_requested.connect(self.move_to_trash)
-        self.transfer = ConversationTransfer(self)
+        self.transfer = ConversationTransfer(self, parent=self)
         sidebar.conversations.export_requested.connect(self.transfer.on_export_requested)
         sidebar.trash_list.restore_requested.connect(self.restore)
         sidebar.results.hit_chosen.connect(self._on_hit_chosen)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QWidget
@@ -17,9 +17,7 @@ from app.storage import (
     export_markdown,
     import_json,
 )
-
-if TYPE_CHECKING:
-    from app.ui.conversations.conversation_library import ConversationLibrary
+from app.ui.conversations.conversation_sidebar import ConversationSidebar
 
 EXPORT_FILTERS = {"html": "HTML file (*.html)", "json": "JSON export (*.json)"}
 _UNSAFE = re.compile(r"[^\w\- ]+", re.UNICODE)
@@ -40,11 +38,26 @@ def write_export(store: ConversationStore, cid: int, fmt: str, out: Path) -> Pat
     return export_json(store, [cid], out)
 
 
+class TransferHost(Protocol):
+    """What transfer needs of the library (ConversationLibrary), without importing it."""
+
+    @property
+    def store(self) -> ConversationStore | None: ...
+    @property
+    def window(self) -> QWidget: ...
+    @property
+    def sidebar(self) -> ConversationSidebar: ...
+    @property
+    def current(self) -> int | None: ...
+    def notify(self, text: str, problem: bool = False, **action: object) -> None: ...
+    def refresh(self) -> None: ...
+
+
 class ConversationTransfer(QObject):
     """Export and import for the library: dialogs, writing, and a sentence either way."""
 
-    def __init__(self, library: ConversationLibrary) -> None:
-        super().__init__(library)
+    def __init__(self, library: TransferHost, parent: QObject) -> None:
+        super().__init__(parent)
         self.library = library
 
     def export_to(self, cid: int, fmt: str, out: Path) -> Path | None:

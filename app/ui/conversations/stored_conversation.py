@@ -7,11 +7,8 @@ store, so they can be sent to the model again after the originals moved or vanis
 
 from __future__ import annotations
 
-from typing import Any
-
 from app import storage
 from app.ui.transcript.conversation import Conversation, Message, Role, Status
-from app.workers import protocol as p
 
 WINDOW_STATUS = {
     storage.MessageStatus.COMPLETE: Status.COMPLETE,
@@ -29,18 +26,6 @@ STORED_STATUS = {
     Status.STOPPED: storage.MessageStatus.STOPPED,
     Status.ERROR: storage.MessageStatus.ERROR,
 }
-
-
-def answer_figures(done: p.Done) -> dict[str, Any]:
-    """What is saved with a finished answer: the figures the status bar shows."""
-    return {
-        "prompt_tokens": done.prompt_tokens,
-        "image_tokens": done.image_tokens,
-        "generated_tokens": done.generated_tokens,
-        "time_to_first_token_s": round(done.time_to_first_token_s, 4),
-        "tokens_per_s": round(done.tokens_per_s, 3),
-        "finish_reason": done.finish_reason,
-    }
 
 
 def window_message(stored: storage.Message) -> Message:

@@ -133,3 +133,15 @@ class Conversation:
             id=str(data.get("id") or _new_id()),
             title=str(data.get("title", "")),
         )
+
+
+def answer_figures(done: p.Done) -> dict[str, Any]:
+    """What is saved with a finished answer: the figures the status bar shows."""
+    return {
+        "prompt_tokens": done.prompt_tokens,
+        "image_tokens": done.image_tokens,
+        "generated_tokens": done.generated_tokens,
+        "time_to_first_token_s": round(done.time_to_first_token_s, 4),
+        "tokens_per_s": round(done.tokens_per_s, 3),
+        "finish_reason": done.finish_reason,
+    }
