@@ -11,39 +11,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from app.documents.context import ContextError, ContextEstimate, ContextMeter, MeterTurn
 from app.documents.tiling import MAVERICK, ProcessorSettings, TileGrid, TilingError, tile_grid
 from app.inference.images import ImageError, image_facts
+from app.ui.background.pool_job import PoolJob
 from app.workers import protocol as p
 
 log = logging.getLogger(__name__)
-
-
-class _LoadSignals(QObject):
-    loaded = Signal(object, object)  # folder, ContextMeter
-    failed = Signal(object, str)  # folder, a sentence
-
-
-class _LoadJob(QRunnable):
-    """Reads the checkpoint's tokenizer and chat template off the GUI thread."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.signals = _LoadSignals()
-        self._folder = folder
-
-    def run(self) -> None:
-        try:
-            meter = ContextMeter(self._folder)
-        except (ContextError, TilingError) as exc:
-            log.warning("no context meter for %s: %s", self._folder, exc)
-            self.signals.failed.emit(self._folder, str(exc))
-            return
-        self.signals.loaded.emit(self._folder, meter)
 
 
 class ContextMeterView(QWidget):
@@ -56,7 +33,7 @@ class ContextMeterView(QWidget):
         self.settings: ProcessorSettings = MAVERICK
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._jobs: list[_LoadJob] = []
+        self._jobs: list[PoolJob] = []
         self.setAccessibleName("Context meter")
         self.estimate: ContextEstimate | None = None
         self._folder: Path | None = None
@@ -99,22 +76,26 @@ class ContextMeterView(QWidget):
         self._meter = None
         self._failed = ""
         self._grids.clear()
-        job = _LoadJob(folder)
-        job.signals.loaded.connect(self._on_loaded)
+        # Reads the checkpoint's tokenizer and chat template off the GUI thread.
+        job = PoolJob(
+            lambda _job: ContextMeter(folder), errors=(ContextError, TilingError), key=folder
+        )
+        job.signals.succeeded.connect(self._on_loaded)
         job.signals.failed.connect(self._on_failed)
         if self._pool.activeThreadCount() == 0:
             self._jobs.clear()
         self._jobs.append(job)
-        self._pool.start(job)
+        job.start_on(self._pool)
 
     def _on_loaded(self, folder: Path, meter: ContextMeter) -> None:
         if folder == self._folder:
             self._meter = meter
             self.meter_loaded.emit()
 
-    def _on_failed(self, folder: Path, text: str) -> None:
+    def _on_failed(self, folder: Path, exc: Exception) -> None:
+        log.warning("no context meter for %s: %s", folder, exc)
         if folder == self._folder:
-            self._failed = text
+            self._failed = str(exc)
             self.meter_loaded.emit()
 
     def shutdown(self) -> None:

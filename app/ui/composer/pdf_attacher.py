@@ -6,6 +6,7 @@ sentence and no dialog; an encrypted one opens the picker at its password prompt
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
 from app.documents.tiling import MAVERICK, ProcessorSettings
+from app.ui.background.pool_job import PoolJob
 from app.ui.composer.pdf_page_dialog import PdfPageDialog
-from app.ui.composer.pdf_render_job import PageRenderJob
+from app.ui.composer.pdf_render_job import DrawnPage, page_render_job
+
+log = logging.getLogger(__name__)
 
 
 class PdfAttacher(QObject):
@@ -33,7 +37,7 @@ class PdfAttacher(QObject):
         self.settings: ProcessorSettings = MAVERICK
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._jobs: list[PageRenderJob] = []
+        self._jobs: list[PoolJob] = []
 
     def busy(self) -> bool:
         """A picker is open or pages are being drawn."""
@@ -70,15 +74,22 @@ class PdfAttacher(QObject):
         self._open_next()
 
     def _draw(self, dialog: PdfPageDialog) -> None:
-        job = PageRenderJob(
+        job = page_render_job(
             dialog.path, dialog.password, dialog.pages(), self.settings, dialog.text_layer()
         )
-        job.signals.pages_drawn.connect(self.pages_drawn)
-        job.signals.failed.connect(self.failed)
+        job.signals.succeeded.connect(self._on_pages_drawn)
+        job.signals.failed.connect(self._on_draw_failed)
         if self._pool.activeThreadCount() == 0:
             self._jobs.clear()  # earlier jobs have run and reported
         self._jobs.append(job)
-        self._pool.start(job)
+        job.start_on(self._pool)
+
+    def _on_pages_drawn(self, _path: Path, drawn: list[DrawnPage]) -> None:
+        self.pages_drawn.emit(drawn)
+
+    def _on_draw_failed(self, path: Path, exc: Exception) -> None:
+        log.warning("pages of %s not drawn: %s", path, exc)
+        self.failed.emit(f"Not attached: {exc}")
 
     def shutdown(self) -> None:
         """Stop drawing and wait for the thread, so none outlives the window."""

@@ -8,6 +8,7 @@ those pages; ticking a page rewrites the range.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer
@@ -35,7 +36,10 @@ from app.documents.page_ranges import (
     parse_page_ranges,
 )
 from app.documents.pdf import PdfError, PdfFile, PdfPasswordError
-from app.ui.composer.pdf_thumbnail_job import ThumbnailJob
+from app.ui.background.pool_job import PoolJob
+from app.ui.composer.pdf_thumbnail_job import thumbnail_job
+
+log = logging.getLogger(__name__)
 
 THUMB_SIDE = 132
 
@@ -50,7 +54,7 @@ class PdfPageDialog(QDialog):
         self.page_count = 0
         self.error = ""  # set when the PDF cannot be used at all
         self._budget = max(0, image_budget)
-        self._job: ThumbnailJob | None = None
+        self._job: PoolJob | None = None
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._syncing = False
@@ -192,8 +196,8 @@ class PdfPageDialog(QDialog):
         self.range_edit.setEnabled(True)
         self.set_pages(default_pages(count, self._budget))
         self.page_list.setFocus()
-        job = ThumbnailJob(self.path, self.password, list(range(1, count + 1)), THUMB_SIDE)
-        job.signals.thumbnail_drawn.connect(self._on_thumbnail_drawn)
+        job = thumbnail_job(self.path, self.password, list(range(1, count + 1)), THUMB_SIDE)
+        job.signals.reported.connect(self._on_thumbnail_drawn)
         job.signals.failed.connect(self._on_thumbnails_failed)
         job.signals.finished.connect(self._on_thumbnails_finished)
         self._job = job
@@ -201,7 +205,7 @@ class PdfPageDialog(QDialog):
 
     def _start_thumbnails(self) -> None:
         if self._job is not None and not self._stopped:
-            self._pool.start(self._job)
+            self._job.start_on(self._pool)
 
     # ------------------------------------------------------------ pages
     def pages(self) -> list[int]:
@@ -262,15 +266,17 @@ class PdfPageDialog(QDialog):
         self.ok_button.setEnabled(0 < picked <= self._budget)
 
     # ------------------------------------------------------------ thumbnails
-    def _on_thumbnail_drawn(self, number: int, image: QImage) -> None:
+    def _on_thumbnail_drawn(self, drawn: tuple[int, QImage]) -> None:
+        number, image = drawn
         item = self.page_list.item(number - 1)
         if item is not None:
             self._syncing = True  # an icon is not a change of the ticked pages
             item.setIcon(QIcon(QPixmap.fromImage(image)))
             self._syncing = False
 
-    def _on_thumbnails_failed(self, text: str) -> None:
-        self.message.setText(f"Some thumbnails could not be drawn: {text}")
+    def _on_thumbnails_failed(self, path: Path, exc: Exception) -> None:
+        log.warning("thumbnails of %s stopped: %s", path, exc)
+        self.message.setText(f"Some thumbnails could not be drawn: {exc}")
 
     def _on_thumbnails_finished(self) -> None:
         self._thumbnails_finished = True

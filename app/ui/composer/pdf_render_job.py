@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-
-from PySide6.QtCore import QObject, QRunnable, Signal
 
 from app.documents.attachments import text_layer_block
 from app.documents.page_cache import render_pages
 from app.documents.pdf import PdfError, PdfFile
 from app.documents.tiling import ProcessorSettings
 from app.storage.errors import StorageError
-
-log = logging.getLogger(__name__)
+from app.ui.background.pool_job import PoolJob
 
 
 @dataclass(frozen=True)
@@ -27,54 +23,34 @@ class DrawnPage:
     text_layer: str  # the block put before the question ("" unless asked for)
 
 
-class RenderSignals(QObject):
-    """What the job reports; connected to the composer across threads (queued)."""
+def draw_pages(
+    path: Path,
+    password: str | None,
+    pages: list[int],
+    settings: ProcessorSettings,
+    text_layer: bool,
+    job: PoolJob,
+) -> list[DrawnPage]:
+    """Draws `pages` at the size the processor's tiles want (cached as PNGs), in order."""
+    drawn: list[DrawnPage] = []
+    with PdfFile(path, password) as pdf:
+        for page in render_pages(pdf, pages, settings, should_stop=job.should_stop):
+            label = f"{path.name}, page {page.page_number}"
+            text = text_layer_block(label, pdf.text(page.page_number)) if text_layer else ""
+            drawn.append(DrawnPage(page.image, label, text))
+    return drawn
 
-    pages_drawn = Signal(list)  # DrawnPage, in page order
-    failed = Signal(str)  # a sentence for the user
 
-
-class PageRenderJob(QRunnable):
-    """Draws `pages` of a PDF at the size the processor's tiles want (cached as PNGs)."""
-
-    def __init__(
-        self,
-        path: Path,
-        password: str | None,
-        pages: list[int],
-        settings: ProcessorSettings,
-        text_layer: bool,
-    ) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.signals = RenderSignals()
-        self._path = path
-        self._password = password
-        self._pages = pages
-        self._settings = settings
-        self._text_layer = text_layer
-        self._stop = threading.Event()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        drawn: list[DrawnPage] = []
-        try:
-            with PdfFile(self._path, self._password) as pdf:
-                for page in render_pages(
-                    pdf, self._pages, self._settings, should_stop=self._stop.is_set
-                ):
-                    label = f"{self._path.name}, page {page.page_number}"
-                    text = (
-                        text_layer_block(label, pdf.text(page.page_number))
-                        if self._text_layer
-                        else ""
-                    )
-                    drawn.append(DrawnPage(page.image, label, text))
-        except (PdfError, StorageError) as exc:
-            log.warning("pages of %s not drawn: %s", self._path, exc)
-            self.signals.failed.emit(f"Not attached: {exc}")
-            return
-        if not self._stop.is_set():
-            self.signals.pages_drawn.emit(drawn)
+def page_render_job(
+    path: Path,
+    password: str | None,
+    pages: list[int],
+    settings: ProcessorSettings,
+    text_layer: bool,
+) -> PoolJob:
+    """The job drawing `pages` of a PDF; succeeded: list[DrawnPage]; failed: PdfError, ..."""
+    return PoolJob(
+        partial(draw_pages, path, password, pages, settings, text_layer),
+        errors=(PdfError, StorageError),
+        key=path,
+    )

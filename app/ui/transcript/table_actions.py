@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -25,31 +25,11 @@ from PySide6.QtWidgets import (
 
 from app.documents.csv_blocks import CsvBlock, save_csv
 from app.storage.errors import StorageError
+from app.ui.background.pool_job import PoolJob
 from app.ui.transcript.message_actions import action_button
-from app.ui.transcript.table_finder import Candidates, TableFinder, candidate_blocks, find_tables
+from app.ui.transcript.table_finder import TableFinder, candidate_blocks, find_tables
 
 BACKGROUND_CHARS = 20_000  # left to parse past this many characters: off the GUI thread
-
-
-_RUNNING: set[_FindJob] = set()  # kept alive until run() ends, even if the view is gone
-
-
-class _FoundSignals(QObject):
-    found = Signal(list)  # CsvBlock
-
-
-class _FindJob(QRunnable):
-    def __init__(self, candidates: Candidates) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.signals = _FoundSignals()
-        self._candidates = candidates
-
-    def run(self) -> None:
-        try:
-            self.signals.found.emit(find_tables(self._candidates))
-        finally:
-            _RUNNING.discard(self)
 
 
 class TableActions(QWidget):
@@ -61,7 +41,7 @@ class TableActions(QWidget):
         self.blocks: list[CsvBlock] = []
         self._finder = TableFinder()
         self._found_first: list[CsvBlock] = []  # found while streaming, before a pool job
-        self._job: _FindJob | None = None
+        self._job: PoolJob | None = None
         self.copy_buttons: list[QToolButton] = []
         self.save_buttons: list[QToolButton] = []
         self.message = QLabel(self)
@@ -89,18 +69,17 @@ class TableActions(QWidget):
             self._show_blocks(found + find_tables(left))
             return
         self._found_first = found
-        self._job = _FindJob(left)
+        self._job = PoolJob(lambda _job: find_tables(left))
         # A bound method, which Qt disconnects if this widget is deleted before the job ends.
-        self._job.signals.found.connect(self._on_found)
-        _RUNNING.add(self._job)
-        QThreadPool.globalInstance().start(self._job)
+        self._job.signals.succeeded.connect(self._on_found)
+        self._job.start_on(QThreadPool.globalInstance())
 
     @property
     def searching(self) -> bool:
         """A long answer is still being searched for tables."""
         return self._job is not None
 
-    def _on_found(self, blocks: list[CsvBlock]) -> None:
+    def _on_found(self, _key: object, blocks: list[CsvBlock]) -> None:
         self._show_blocks(self._found_first + blocks)
 
     def _show_blocks(self, blocks: list[CsvBlock]) -> None:

@@ -167,8 +167,8 @@ def test_thumbnails_are_drawn_off_the_gui_thread(qtbot: object, pdfs: dict[str, 
     assert dialog._job is not None
     threads: list[bool] = []
     gui = QThread.currentThread()
-    dialog._job.signals.thumbnail_drawn.connect(
-        lambda number, image: threads.append(QThread.currentThread() is not gui),
+    dialog._job.signals.reported.connect(
+        lambda drawn: threads.append(QThread.currentThread() is not gui),
         Qt.ConnectionType.DirectConnection,  # runs in the emitting thread
     )
     dialog.show()
