@@ -91,18 +91,18 @@ def test_config_count_matches_the_headers_of_the_demo(
     info = inspect_checkpoint(request.getfixturevalue(twin))
     count = parameters_from_config(info.config)
     assert (count.total, count.active) == (info.total_parameters, info.active_parameters)
-    assert info.total_parameters == 775_872
+    assert info.total_parameters == 997_056
 
 
 def test_demo_memory_by_hand(demo_bf16: Path, demo_fp8: Path) -> None:
     bf16 = model_memory(inspect_checkpoint(demo_bf16))
     fp8 = model_memory(inspect_checkpoint(demo_fp8))
     # bf16: every parameter 2 bytes. FP8: routed experts 1 byte plus a bf16 scale per row.
-    assert bf16.weights_fp8_bytes == bf16.weights_bf16_bytes == 775_872 * 2
-    routed = 4 * 8 * 3 * 64 * 64
-    scales = 4 * 8 * 3 * 64 * 2
-    assert fp8.weights_fp8_bytes == (775_872 - routed) * 2 + routed + scales
-    assert fp8.weights_bf16_bytes == 775_872 * 2
+    assert bf16.weights_fp8_bytes == bf16.weights_bf16_bytes == 997_056 * 2
+    routed = 4 * 8 * 3 * 64 * 96  # 4 MoE layers x 8 experts x 3 Linear of 64 x 96
+    scales = 4 * 8 * (96 + 96 + 64) * 2  # one bf16 scale per output row
+    assert fp8.weights_fp8_bytes == (997_056 - routed) * 2 + routed + scales
+    assert fp8.weights_bf16_bytes == 997_056 * 2
     # 8 layers: 3 of every 4 are chunked (256 tokens); K and V of 2 heads x 16 dims in bf16.
     assert (fp8.full_layers, fp8.chunked_layers, fp8.chunk_size) == (2, 6, 256)
     assert fp8.kv_bytes_per_slot == 2 * 2 * 16 * 2
@@ -110,7 +110,7 @@ def test_demo_memory_by_hand(demo_bf16: Path, demo_fp8: Path) -> None:
     assert fp8.kv_cache_bytes(100) == 8 * 100 * 128
     # The compressed experts run one at a time: 2 x experts x hidden x 2 bytes a token.
     assert fp8.prompt_bytes_per_token == 2 * 8 * 64 * 2
-    assert bf16.prompt_bytes_per_token == 8 * (64 + 4 * 64) * 2
+    assert bf16.prompt_bytes_per_token == 8 * (64 + 4 * 96) * 2
 
 
 def test_demo_preflight_on_injected_gpus(demo_fp8: Path) -> None:
