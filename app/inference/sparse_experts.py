@@ -148,6 +148,9 @@ def _sparse_forward(self: Any, hidden_states: torch.Tensor) -> tuple[torch.Tenso
     router_scores, router_logits = self.router(hidden_states)
     chosen = torch.topk(router_logits, self.top_k, dim=1).indices  # [T, k], as the router's
     weights = router_scores.gather(1, chosen)  # sigmoid of the chosen logits, stock dtype
+    if chosen.numel() == 1:  # decoding one token with top-1: one expert, no gather
+        routed = self._sparse_run(self.experts, int(chosen), hidden_states * weights)
+        return self.shared_expert(hidden_states).add_(routed), router_logits
     flat = chosen.reshape(-1)
     order = torch.argsort(flat, stable=True)
     token_of = order // self.top_k
