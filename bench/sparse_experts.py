@@ -11,6 +11,10 @@ One process, side by side, on the same random model (`app.inference.demo_wide`):
 Peak memory is the growth of the process's resident set during the prefill
 (Linux: VmHWM reset through /proc/self/clear_refs, glibc trimmed first).
 
+Runs on one thread by default: on a machine shared with other work, two OpenMP
+threads spend most of each small matmul waiting for the one that is descheduled,
+which measures the scheduler, not the dispatch.
+
 Usage: python bench/sparse_experts.py [--hidden 512] [--intermediate 768] [--runs 3]
 """
 
@@ -86,9 +90,17 @@ def main() -> int:
     parser.add_argument("--prefill", type=int, default=2048)
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1: on a shared machine OpenMP waits for descheduled threads)",
+    )
     args = parser.parse_args()
 
     import torch
+
+    torch.set_num_threads(args.threads)
 
     from app.inference.demo import build_tokenizer
     from app.inference.demo_wide import build_wide, wide_sizes

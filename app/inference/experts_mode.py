@@ -38,3 +38,12 @@ def describe_mode(mode: str) -> str:
     if mode == "dense":
         return f"{DENSE_LABEL}: every routed expert runs for every token ({EXPERTS_ENV}=dense)"
     return f"sparse: only the routed expert runs per token ({EXPERTS_ENV}=dense: the stock path)"
+
+
+def dense_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``MAVERICK_DESK_EXPERTS`` asks for the dense path (what the preflight plans for).
+
+    An unknown value counts as sparse here; loading refuses it with `ExpertsModeError`.
+    """
+    env = os.environ if environ is None else environ
+    return env.get(EXPERTS_ENV, "").strip().lower() == "dense"
