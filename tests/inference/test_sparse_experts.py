@@ -181,3 +181,27 @@ def test_dense_mode_changes_nothing() -> None:
     report = apply_sparse_experts(model, "dense")
     assert report.label == DENSE_LABEL and report.moe_layers == 2 and report.sparse_layers == 0
     assert not any(is_sparse(m) for m in _moes(model))
+
+
+def test_device_hooks_of_device_map_stay_in_front() -> None:
+    """With device_map, accelerate wraps forward and calls `_old_forward`: that is replaced."""
+    from accelerate.hooks import ModelHook, add_hook_to_module
+
+    class Counting(ModelHook):  # type: ignore[misc]
+        calls = 0
+
+        def pre_forward(self, module: Any, *args: Any, **kwargs: Any) -> Any:
+            Counting.calls += 1
+            return args, kwargs
+
+    model, tokenizer = build_wide()
+    moe = _moes(model)[0]
+    add_hook_to_module(moe, Counting())
+    ids = tokenizer("A prompt for the hooked layer.", return_tensors="pt").input_ids
+    with torch.inference_mode():
+        dense = model(ids).logits
+    apply_sparse_experts(model, "sparse")
+    with _expert_calls(model) as calls, torch.inference_mode():
+        sparse = model(ids).logits
+    assert is_sparse(moe) and calls[0] == 0 and Counting.calls == 2
+    assert torch.equal(sparse, dense)
