@@ -146,7 +146,11 @@ class Worker:
                     "max_new_tokens": gen.max_new_tokens or 512,
                 },
                 warnings=loaded.warnings,
-                runtime={**runtime_versions(), "attention": loaded.attention},
+                runtime={
+                    **runtime_versions(),
+                    "attention": loaded.attention,
+                    "experts": loaded.experts,
+                },
             )
         )
 
