@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,8 @@ from app.storage.errors import ImportFileError, StorageError
 from app.storage.image_store import MIME_EXTENSION, inspect_image, is_sha256
 from app.storage.json_export import EXPORT_FORMAT, EXPORT_VERSION
 from app.storage.records import MessageStatus, Role
-from app.storage.store import ConversationStore, dump_json
+from app.storage.store import ConversationStore
+from app.storage.store_connection import dump_json
 from app.storage.titles import MAX_TITLE_LENGTH
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024
@@ -37,8 +39,11 @@ MAX_SIDE = 100_000
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-CONVERSATION_KEYS = {"title", "created", "updated", "settings", "messages"}
-MESSAGE_KEYS = {"role", "text", "status", "created", "updated", "stats", "attachments"}
+# Version 1 (before versions) has no tree fields: its messages are one path.
+CONVERSATION_KEYS_V1 = {"title", "created", "updated", "settings", "messages"}
+MESSAGE_KEYS_V1 = {"role", "text", "status", "created", "updated", "stats", "attachments"}
+CONVERSATION_KEYS = CONVERSATION_KEYS_V1 | {"shown_root"}
+MESSAGE_KEYS = MESSAGE_KEYS_V1 | {"parent", "shown_child"}
 ATTACHMENT_KEYS = {"sha256", "name", "mime", "width", "height", "bytes"}
 IMPORTABLE_STATUSES = {s.value for s in MessageStatus if s is not MessageStatus.STREAMING}
 
@@ -167,8 +172,17 @@ def _attachment(value: Any, where: str, images: dict[str, _Image]) -> tuple[Any,
     return (sha256, name, image.mime, width, height, size)
 
 
-def _message(value: Any, where: str, images: dict[str, _Image]) -> dict[str, Any]:
-    m = _object(value, where, MESSAGE_KEYS)
+def _index(value: Any, where: str, below: int) -> int | None:
+    """A message index (or null) that must be smaller than `below`."""
+    if value is None:
+        return None
+    if below <= 0:
+        _fail(where, "expected null: there is no message it could point to")
+    return _integer(value, where, 0, below - 1)
+
+
+def _message(value: Any, where: str, images: dict[str, _Image], version: int) -> dict[str, Any]:
+    m = _object(value, where, MESSAGE_KEYS if version >= 2 else MESSAGE_KEYS_V1)
     if m["role"] not in {r.value for r in Role}:
         _fail(f"{where}.role", f"{m['role']!r} is not 'user' or 'assistant'")
     if m["status"] not in IMPORTABLE_STATUSES:
@@ -177,6 +191,8 @@ def _message(value: Any, where: str, images: dict[str, _Image]) -> dict[str, Any
     if not isinstance(attachments, list) or len(attachments) > MAX_ATTACHMENTS:
         _fail(f"{where}.attachments", f"expected a list of at most {MAX_ATTACHMENTS}")
     return {
+        "parent": m.get("parent"),
+        "shown_child": m.get("shown_child"),
         "role": m["role"],
         "text": _string(m["text"], f"{where}.text", MAX_TEXT_CHARS),
         "status": m["status"],
@@ -189,18 +205,46 @@ def _message(value: Any, where: str, images: dict[str, _Image]) -> dict[str, Any
     }
 
 
-def _conversation(value: Any, where: str, images: dict[str, _Image]) -> dict[str, Any]:
-    c = _object(value, where, CONVERSATION_KEYS)
+def _conversation(
+    value: Any, where: str, images: dict[str, _Image], version: int
+) -> dict[str, Any]:
+    c = _object(value, where, CONVERSATION_KEYS if version >= 2 else CONVERSATION_KEYS_V1)
     messages = c["messages"]
     if not isinstance(messages, list) or len(messages) > MAX_MESSAGES:
         _fail(f"{where}.messages", f"expected a list of at most {MAX_MESSAGES:,} messages")
+    checked = [
+        _message(m, f"{where}.messages[{i}]", images, version) for i, m in enumerate(messages)
+    ]
+    if version >= 2:
+        shown_root = _tree(checked, c["shown_root"], f"{where}.messages")
+    else:  # one path: each message follows the one before it
+        for i, m in enumerate(checked):
+            m["parent"] = i - 1 if i else None
+            m["shown_child"] = i + 1 if i + 1 < len(checked) else None
+        shown_root = 0 if checked else None
     return {
         "title": _string(c["title"], f"{where}.title", MAX_TITLE_LENGTH, one_line=True),
         "created": _timestamp(c["created"], f"{where}.created"),
         "updated": _timestamp(c["updated"], f"{where}.updated"),
         "settings": _json_object(c["settings"], f"{where}.settings"),
-        "messages": [_message(m, f"{where}.messages[{i}]", images) for i, m in enumerate(messages)],
+        "shown_root": shown_root,
+        "messages": checked,
     }
+
+
+def _tree(messages: list[dict[str, Any]], shown_root: Any, where: str) -> int | None:
+    """Check the parents and shown versions; returns the shown first question's index."""
+    for i, m in enumerate(messages):
+        m["parent"] = _index(m["parent"], f"{where}[{i}].parent", i)
+    for i, m in enumerate(messages):
+        child = _index(m["shown_child"], f"{where}[{i}].shown_child", len(messages))
+        if child is not None and messages[child]["parent"] != i:
+            _fail(f"{where}[{i}].shown_child", f"message {child} does not follow this message")
+        m["shown_child"] = child
+    root = _index(shown_root, where.rsplit(".", 1)[0] + ".shown_root", len(messages))
+    if root is not None and messages[root]["parent"] is not None:
+        _fail(where.rsplit(".", 1)[0] + ".shown_root", f"message {root} is not a first question")
+    return root
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -233,7 +277,10 @@ def parse_import(raw: bytes) -> tuple[list[dict[str, Any]], dict[str, _Image]]:
     conversations = document["conversations"]
     if not isinstance(conversations, list) or not 1 <= len(conversations) <= MAX_CONVERSATIONS:
         _fail("conversations", f"expected a list of 1 to {MAX_CONVERSATIONS:,} conversations")
-    checked = [_conversation(c, f"conversations[{i}]", images) for i, c in enumerate(conversations)]
+    checked = [
+        _conversation(c, f"conversations[{i}]", images, version)
+        for i, c in enumerate(conversations)
+    ]
     used = {a[0] for c in checked for m in c["messages"] for a in m["attachments"]}
     unused = sorted(set(images) - used)
     if unused:
@@ -286,36 +333,58 @@ def _write(
                 )
                 if created:
                     made.append(store.images.path_for(stored.sha256, stored.mime))
-            ids = []
-            for c in conversations:
-                cursor = conn.execute(
-                    "INSERT INTO conversations (title, created, updated, settings) "
-                    "VALUES (?,?,?,?)",
-                    (c["title"], c["created"], c["updated"], c["settings"]),
-                )
-                cid = int(cursor.lastrowid or 0)
-                ids.append(cid)
-                for position, m in enumerate(c["messages"]):
-                    mid = conn.execute(
-                        "INSERT INTO messages (conversation, position, role, text, status, "
-                        "created, updated, stats) VALUES (?,?,?,?,?,?,?,?)",
-                        (
-                            cid,
-                            position,
-                            m["role"],
-                            m["text"],
-                            m["status"],
-                            m["created"],
-                            m["updated"],
-                            m["stats"],
-                        ),
-                    ).lastrowid
-                    conn.executemany(
-                        "INSERT INTO attachments (message, sha256, name, mime, width, height, "
-                        "bytes) VALUES (?,?,?,?,?,?,?)",
-                        [(mid, *a) for a in m["attachments"]],
-                    )
+            ids = [_insert_conversation(conn, c) for c in conversations]
     except BaseException:
         store.images.remove(made)
         raise
     return ids
+
+
+def _insert_conversation(conn: sqlite3.Connection, c: dict[str, Any]) -> int:
+    cid = int(
+        conn.execute(
+            "INSERT INTO conversations (title, created, updated, settings) VALUES (?,?,?,?)",
+            (c["title"], c["created"], c["updated"], c["settings"]),
+        ).lastrowid
+        or 0
+    )
+    ids: list[int] = []
+    depths: list[int] = []
+    for m in c["messages"]:
+        parent = None if m["parent"] is None else ids[m["parent"]]
+        depth = 0 if m["parent"] is None else depths[m["parent"]] + 1
+        mid = conn.execute(
+            "INSERT INTO messages (conversation, parent, position, role, text, status, "
+            "created, updated, stats) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                cid,
+                parent,
+                depth,
+                m["role"],
+                m["text"],
+                m["status"],
+                m["created"],
+                m["updated"],
+                m["stats"],
+            ),
+        ).lastrowid
+        ids.append(int(mid or 0))
+        depths.append(depth)
+        conn.executemany(
+            "INSERT INTO attachments (message, sha256, name, mime, width, height, "
+            "bytes) VALUES (?,?,?,?,?,?,?)",
+            [(mid, *a) for a in m["attachments"]],
+        )
+    conn.executemany(
+        "UPDATE messages SET shown_child = ? WHERE id = ?",
+        [
+            (ids[m["shown_child"]], ids[i])
+            for i, m in enumerate(c["messages"])
+            if m["shown_child"] is not None
+        ],
+    )
+    if c["shown_root"] is not None:
+        conn.execute(
+            "UPDATE conversations SET shown_root = ? WHERE id = ?", (ids[c["shown_root"]], cid)
+        )
+    return cid

@@ -86,7 +86,7 @@ def test_errors_are_one_line_with_a_non_zero_exit(
 def test_a_newer_database_is_refused_by_the_command_line(data_dir: Path) -> None:
     ConversationStore.open(data_dir).close()
     db = sqlite3.connect(data_dir / "conversations.sqlite3")
-    db.execute("PRAGMA user_version = 3")
+    db.execute("PRAGMA user_version = 99")
     db.close()
     before = (data_dir / "conversations.sqlite3").read_bytes()
     result = run("list")
