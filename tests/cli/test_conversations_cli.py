@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -103,3 +104,64 @@ def test_a_damaged_database_is_reported_and_replaced(data_dir: Path) -> None:
     assert result.returncode == 0
     assert "damaged" in result.stderr and "conversations-damaged-" in result.stderr
     assert "No saved conversations yet." in result.stderr
+
+
+def _tree(data_dir: Path, images: dict[str, Path]) -> int:
+    with ConversationStore.open(data_dir) as store:
+        cid = store.create_conversation("Versions")
+        store.add_user_message(cid, "Describe it", [images["wide"]])
+        a1 = store.begin_assistant_message(cid)
+        store.finish_assistant_message(a1, MessageStatus.COMPLETE, text="A circle.\n\nYellow.")
+        a1b = store.add_answer_version(a1)
+        store.finish_assistant_message(a1b, MessageStatus.STOPPED, text="A yel")
+        store.show_version(a1)
+        store.add_user_message(cid, "Bigger?")
+    return cid
+
+
+def test_show_prints_the_shown_path_or_every_version(
+    data_dir: Path, images: dict[str, Path]
+) -> None:
+    cid = _tree(data_dir, images)
+    shown = run("show", str(cid))
+    assert shown.returncode == 0, shown.stderr
+    stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    assert stamp.sub("T", shown.stdout).splitlines() == [
+        f"Versions (conversation {cid}): 3 messages; 1 other version(s), see --all-versions",
+        "",
+        "[You · T]",
+        "Describe it",
+        "[image: wide.png, 640x360]",
+        "",
+        "[Maverick · T · version 1/2]",
+        "A circle.",
+        "",
+        "Yellow.",
+        "",
+        "[You · T]",
+        "Bigger?",
+    ]
+    tree = run("show", str(cid), "--all-versions")
+    assert tree.returncode == 0, tree.stderr
+    assert stamp.sub("T", tree.stdout).splitlines() == [
+        f"Versions (conversation {cid}): 4 messages, 1 other version(s); * marks the "
+        "versions shown, - the others",
+        "* 1/1 You · T",
+        "    Describe it",
+        "    [image: wide.png, 640x360]",
+        "  * 1/2 Maverick · T",
+        "      A circle.",
+        "",
+        "      Yellow.",
+        "    * 1/1 You · T",
+        "        Bigger?",
+        "  - 2/2 Maverick · T (stopped)",
+        "      A yel",
+    ]
+
+    missing = run("show", "999")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        "maverick-desk conversations: There is no conversation 999; list them with "
+        "`maverick-desk conversations list`."
+    )
