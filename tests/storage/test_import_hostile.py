@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from app.storage import ConversationStore, ImportFileError, StorageError, export_json, import_json
-from app.storage.json_import import MAX_TEXT_CHARS
+from app.storage.import_checks import MAX_TEXT_CHARS
 
 Doc = dict[str, Any]
 
