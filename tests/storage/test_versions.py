@@ -257,3 +257,27 @@ def test_a_broken_shown_choice_is_reported_and_the_path_stops_before_it(
         conn.execute("UPDATE messages SET shown_child = ? WHERE id = ?", (q2, q1))
     assert store.check_tree(cid) == [f"message {q1} shows message {q2}, which does not follow it"]
     assert _texts(store, cid) == ["q1"]
+
+
+def test_an_answer_streams_on_a_branch_that_is_no_longer_shown(
+    store: ConversationStore, chat: tuple[int, list[int]]
+) -> None:
+    """The user switches versions while an answer is still being written."""
+    cid, (q1, a1, q2, a2, q3, a3) = chat
+    edited = store.add_question_version(q3, "q3 edited")
+    streaming = store.begin_assistant_message(cid)
+    store.append_streaming_text(streaming, "half")
+    store.show_version(q3)  # the user looks at the old question meanwhile
+    store.append_streaming_text(streaming, " and the rest")
+    store.finish_assistant_message(streaming, MessageStatus.COMPLETE)
+    assert _texts(store, cid)[-1] == "a3"
+    follow_up = store.add_user_message(cid, "a follow-up to the hidden answer", after=streaming)
+    assert (follow_up.parent_id, follow_up.position) == (streaming, 6)
+    assert _texts(store, cid)[-1] == "a3"  # adding below a hidden message shows nothing new
+    store.show_version(edited.id)
+    assert _texts(store, cid)[-3:] == [
+        "q3 edited",
+        "half and the rest",
+        "a follow-up to the hidden answer",
+    ]
+    _sound(store, cid)
