@@ -146,12 +146,16 @@ def other_version_count(conn: sqlite3.Connection, conversation_id: int) -> int:
 
 
 def load_messages(
-    conn: sqlite3.Connection, images: ImageStore, conversation_id: int, ids: Sequence[int] | None
+    conn: sqlite3.Connection, images: ImageStore, conversation_id: int, shown_only: bool
 ) -> list[Message]:
-    """Messages of a conversation with their attachments: `ids` in that order, or all by id."""
-    rows = conn.execute(
-        f"{MESSAGE_SELECT} WHERE m.conversation = ? ORDER BY m.id", (conversation_id,)
-    ).fetchall()
+    """A conversation's messages with attachments: the shown path in order, or all by id."""
+    if shown_only:
+        sql = f"{SHOWN_PATH} {MESSAGE_SELECT} JOIN path ON path.id = m.id ORDER BY m.position"
+        rows = conn.execute(sql, (conversation_id,)).fetchall()
+    else:
+        sql = f"{MESSAGE_SELECT} WHERE m.conversation = ? ORDER BY m.id"
+        rows = conn.execute(sql, (conversation_id,)).fetchall()
+    wanted = {int(row[0]) for row in rows}
     attachment_rows = conn.execute(
         "SELECT a.message, a.sha256, a.name, a.mime, a.width, a.height, a.bytes "
         "FROM attachments a JOIN messages m ON m.id = a.message "
@@ -160,13 +164,11 @@ def load_messages(
     ).fetchall()
     attachments: dict[int, list[Attachment]] = {}
     for message_id, sha256, name, mime, width, height, size in attachment_rows:
-        attachments.setdefault(message_id, []).append(
-            Attachment(sha256, name, mime, width, height, size, images.path_for(sha256, mime))
-        )
-    by_id = {int(row[0]): message_from_row(row, attachments.get(row[0], [])) for row in rows}
-    if ids is None:
-        return list(by_id.values())
-    return [by_id[i] for i in ids]
+        if message_id in wanted:
+            attachments.setdefault(message_id, []).append(
+                Attachment(sha256, name, mime, width, height, size, images.path_for(sha256, mime))
+            )
+    return [message_from_row(row, attachments.get(row[0], [])) for row in rows]
 
 
 def message_from_row(row: Sequence[Any], attachments: list[Attachment]) -> Message:

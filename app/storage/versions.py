@@ -71,22 +71,19 @@ class Versions(MessageWrites):
             ).fetchone()
             if head is None:
                 self._require_conversation(conn, conversation_id)
-            path = shown_path_ids(conn, conversation_id)
-            messages = load_messages(conn, self.images, conversation_id, None)
+            messages: list[Message] = []
+            if everything:
+                messages = load_messages(conn, self.images, conversation_id, shown_only=False)
+                by_id = {m.id: m for m in messages}
+                path = [by_id[i] for i in shown_path_ids(conn, conversation_id)]
+            else:
+                path = load_messages(conn, self.images, conversation_id, shown_only=True)
             others = other_version_count(conn, conversation_id)
-        by_id = {m.id: m for m in messages}
         cid, title, created, updated, deleted_at, settings = head
         conversation = Conversation(
-            cid,
-            title,
-            created,
-            updated,
-            deleted_at,
-            json.loads(settings),
-            tuple(by_id[i] for i in path),
-            others,
+            cid, title, created, updated, deleted_at, json.loads(settings), tuple(path), others
         )
-        return conversation, messages if everything else []
+        return conversation, messages
 
     def get_message(self, message_id: int) -> Message:
         """One message, without its attachments."""
