@@ -74,7 +74,7 @@ class ConversationSummary:
     created: str
     updated: str
     deleted_at: str | None
-    message_count: int
+    message_count: int  # every version counted
 
 
 @dataclass(frozen=True)
