@@ -165,3 +165,23 @@ def test_show_prints_the_shown_path_or_every_version(
         "maverick-desk conversations: There is no conversation 999; list them with "
         "`maverick-desk conversations list`."
     )
+
+
+def test_export_and_import_keep_every_version(
+    data_dir: Path, images: dict[str, Path], tmp_path: Path
+) -> None:
+    cid = _tree(data_dir, images)
+    first = tmp_path / "tree.json"
+    assert run("export", str(cid), "--format", "json", "--out", str(first)).returncode == 0
+    imported = run("import", str(first))
+    assert imported.returncode == 0, imported.stderr
+    new_id = int(imported.stdout.split()[-1])
+    again = tmp_path / "again.json"
+    assert run("export", str(new_id), "--format", "json", "--out", str(again)).returncode == 0
+    assert again.read_bytes() == first.read_bytes()
+    assert "- 2/2 Maverick" in run("show", str(new_id), "--all-versions").stdout
+    folder = tmp_path / "md"
+    assert run("export", str(new_id), "--format", "md", "--out", str(folder)).returncode == 0
+    markdown = (folder / "conversation.md").read_text("utf-8")
+    assert "1 other version (from Regenerate or Edit) is kept" in markdown
+    assert "A yel" not in markdown
