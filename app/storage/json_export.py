@@ -10,9 +10,9 @@ Format (``"format": "maverick-desk-conversations"``, ``"version": 2``)::
                                                        "height", "bytes"}]}]}],
      "images": {"<sha256>": "<base64 of the file>"}}
 
-`messages` holds the whole tree, oldest first; `parent` is the index in that list of
-the message it follows (null for a first question), always smaller than its own;
-messages with the same parent are versions of each other, in list order.
+`messages` holds the whole tree by depth, then oldest first; `parent` is the index in
+that list of the message it follows (null for a first question), always smaller than
+its own; messages with the same parent are versions of each other, in list order.
 `shown_child` (and the conversation's `shown_root`) is the index of the version shown
 below it, or null where the shown path ends. Version 1 files (before versions) have
 neither: their messages are one path, and they still import.

@@ -101,7 +101,11 @@ class Conversation:
 
 @dataclass(frozen=True)
 class ConversationTree:
-    """Every message of a conversation, oldest first, and which ones are shown."""
+    """Every message of a conversation and which ones are shown.
+
+    `messages` are by depth, then oldest first: a parent always comes before its
+    children, and versions (same parent) are oldest first.
+    """
 
     conversation: Conversation  # with the shown path as its messages
     messages: tuple[Message, ...]

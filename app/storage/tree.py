@@ -1,9 +1,8 @@
 """The message tree in SQL: the shown path, subtrees, ancestors, versions, shown choices.
 
-Functions on an open connection, used inside the store's transactions. A child's id is
-always larger than its parent's (a parent exists before its child is inserted, and
-SQLite gives a new row an id above every existing one), so every walk below also
-requires ids to grow: it ends even on a hand-edited database with a loop in it.
+Functions on an open connection, used inside the store's transactions. A message's
+`position` is its depth, one more than its parent's, so every walk below also requires
+the depth to grow along each step: it ends even on a hand-edited database with a loop.
 """
 
 from __future__ import annotations
@@ -17,13 +16,13 @@ from app.storage.image_store import ImageStore
 from app.storage.records import Attachment, Message, MessageStatus, Role
 
 SHOWN_PATH = """
-WITH RECURSIVE path(id, next) AS (
-    SELECT m.id, m.shown_child FROM conversations c
+WITH RECURSIVE path(id, next, depth) AS (
+    SELECT m.id, m.shown_child, m.position FROM conversations c
     JOIN messages m ON m.id = c.shown_root AND m.conversation = c.id AND m.parent IS NULL
     WHERE c.id = ?
     UNION ALL
-    SELECT m.id, m.shown_child FROM path
-    JOIN messages m ON m.id = path.next AND m.parent = path.id AND m.id > path.id
+    SELECT m.id, m.shown_child, m.position FROM path
+    JOIN messages m ON m.id = path.next AND m.parent = path.id AND m.position > path.depth
 )
 """
 
@@ -59,10 +58,11 @@ def ancestor_ids(conn: sqlite3.Connection, message_id: int) -> list[int]:
     """The path from the first question down to `message_id`, both included."""
     rows = conn.execute(
         """
-        WITH RECURSIVE up(id, parent) AS (
-            SELECT id, parent FROM messages WHERE id = ?
+        WITH RECURSIVE up(id, parent, depth) AS (
+            SELECT id, parent, position FROM messages WHERE id = ?
             UNION ALL
-            SELECT m.id, m.parent FROM up JOIN messages m ON m.id = up.parent AND m.id < up.id
+            SELECT m.id, m.parent, m.position FROM up
+            JOIN messages m ON m.id = up.parent AND m.position < up.depth
         )
         SELECT id FROM up
         """,
@@ -75,10 +75,11 @@ def subtree_ids(conn: sqlite3.Connection, message_id: int) -> list[int]:
     """`message_id` and everything under it, in every version."""
     rows = conn.execute(
         """
-        WITH RECURSIVE down(id) AS (
-            SELECT id FROM messages WHERE id = ?
+        WITH RECURSIVE down(id, depth) AS (
+            SELECT id, position FROM messages WHERE id = ?
             UNION ALL
-            SELECT m.id FROM down JOIN messages m ON m.parent = down.id AND m.id > down.id
+            SELECT m.id, m.position FROM down
+            JOIN messages m ON m.parent = down.id AND m.position > down.depth
         )
         SELECT id FROM down
         """,
@@ -148,12 +149,16 @@ def other_version_count(conn: sqlite3.Connection, conversation_id: int) -> int:
 def load_messages(
     conn: sqlite3.Connection, images: ImageStore, conversation_id: int, shown_only: bool
 ) -> list[Message]:
-    """A conversation's messages with attachments: the shown path in order, or all by id."""
+    """A conversation's messages with attachments.
+
+    The shown path in order, or all of them by depth, then oldest first (so that a
+    parent always comes before its children).
+    """
     if shown_only:
         sql = f"{SHOWN_PATH} {MESSAGE_SELECT} JOIN path ON path.id = m.id ORDER BY m.position"
         rows = conn.execute(sql, (conversation_id,)).fetchall()
     else:
-        sql = f"{MESSAGE_SELECT} WHERE m.conversation = ? ORDER BY m.id"
+        sql = f"{MESSAGE_SELECT} WHERE m.conversation = ? ORDER BY m.position, m.id"
         rows = conn.execute(sql, (conversation_id,)).fetchall()
     wanted = {int(row[0]) for row in rows}
     attachment_rows = conn.execute(
@@ -193,9 +198,9 @@ def message_from_row(row: Sequence[Any], attachments: list[Attachment]) -> Messa
 
 
 TREE_PROBLEMS = """
-SELECT 'message ' || m.id || ' follows a message of another conversation or a later one'
+SELECT 'message ' || m.id || ' follows a message of another conversation'
     FROM messages m JOIN messages p ON p.id = m.parent
-    WHERE m.conversation = ?1 AND (p.conversation != m.conversation OR p.id >= m.id)
+    WHERE m.conversation = ?1 AND p.conversation != m.conversation
 UNION ALL
 SELECT 'message ' || m.id || ' is at depth ' || m.position || ', not '
         || coalesce(p.position + 1, 0)

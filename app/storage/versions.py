@@ -52,7 +52,7 @@ class Versions(MessageWrites):
         return self._load(conversation_id, everything=False)[0]
 
     def load_tree(self, conversation_id: int) -> ConversationTree:
-        """Every message of a conversation (oldest first) with the shown path."""
+        """Every message of a conversation (by depth, then oldest first), the shown path."""
         conversation, messages = self._load(conversation_id, everything=True)
         with self.reading("load the conversation") as conn:
             choices = shown_children(conn, conversation_id)

@@ -48,8 +48,9 @@ def test_json_keeps_the_whole_tree_and_round_trips_byte_identical(
     (conversation,) = document["conversations"]
     messages = conversation["messages"]
     assert len(messages) == 9 and conversation["shown_root"] == 0
-    assert [m["parent"] for m in messages] == [None, 0, 0, 0, 1, 4, 4, 1, 7]
-    assert [m["shown_child"] for m in messages] == [1, 7, None, None, 5, None, None, 8, None]
+    # By depth, then oldest first: q1 | a1 a1' a1'' | q2 q2-edited | a2 a2' answer-to-edit
+    assert [m["parent"] for m in messages] == [None, 0, 0, 0, 1, 1, 4, 4, 5]
+    assert [m["shown_child"] for m in messages] == [1, 5, None, None, 6, 8, None, None, None]
     assert messages[-1]["status"] == "interrupted"
     with ConversationStore.open(tmp_path / "elsewhere") as other:
         (new_id,) = import_json(other, first)
@@ -59,7 +60,7 @@ def test_json_keeps_the_whole_tree_and_round_trips_byte_identical(
         hidden_q2 = other.load_tree(new_id).messages[4]
         other.show_version(hidden_q2.id)
         assert other.shown_path(new_id)[-1].text == "It is 240 pix"  # the remembered choice
-        other.show_version(other.load_tree(new_id).messages[7].id)
+        other.show_version(other.load_tree(new_id).messages[5].id)
         second = export_json(other, [new_id], tmp_path / "second.json")
     assert first.read_bytes() == second.read_bytes()
     (again,) = import_json(store, second)

@@ -117,3 +117,32 @@ def test_a_version_1_export_still_imports_as_one_path(
     again_ids = import_json(store, first)
     second = export_json(store, again_ids, tmp_path / "second.json")
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_an_upgraded_tree_follows_positions_even_where_ids_disagree(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """A hand-edited version-2 file whose ids are not in message order upgrades too."""
+    db = _copy_v2(data_dir)
+    conn = sqlite3.connect(db)
+    (first, second) = [
+        row[0]
+        for row in conn.execute("SELECT id FROM messages WHERE conversation = 4 ORDER BY position")
+    ]
+    conn.execute("UPDATE messages SET id = 1000 WHERE id = ?", (first,))
+    conn.commit()
+    conn.close()
+    with ConversationStore.open(data_dir) as store:
+        assert [m.id for m in store.shown_path(4)] == [1000, second]
+        assert [m.text for m in store.shown_path(4)] == ["Tell me about airships", "Airships are"]
+        assert store.check_tree(4) == []
+        assert {h.message_id for h in store.search("airships")} == {1000, second}
+        exported = export_json(store, [4], tmp_path / "odd.json")
+        (copy,) = import_json(store, exported)
+        assert [m.text for m in store.shown_path(copy)] == [
+            "Tell me about airships",
+            "Airships are",
+        ]
+        assert export_json(store, [copy], tmp_path / "again.json").read_bytes() == (
+            exported.read_bytes()
+        )

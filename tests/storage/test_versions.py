@@ -110,13 +110,13 @@ def test_the_shown_versions_survive_reopening(
         _sound(reopened, cid)
 
 
-def test_the_whole_tree_lists_every_version_oldest_first(
+def test_the_whole_tree_lists_every_version_by_depth_then_oldest_first(
     store: ConversationStore, chat: tuple[int, list[int]]
 ) -> None:
     cid, (q1, a1, q2, a2, q3, a3) = chat
     b = _regenerate(store, a1, "a1 b")
     tree = store.load_tree(cid)
-    assert [m.id for m in tree.messages] == sorted([q1, a1, q2, a2, q3, a3, b])
+    assert [m.id for m in tree.messages] == [q1, a1, b, q2, a2, q3, a3]
     assert [m.id for m in tree.children(None)] == [q1]
     assert [m.id for m in tree.children(q1)] == [a1, b]
     assert tree.shown_ids == {q1, b}
