@@ -41,11 +41,7 @@ def add_parser(subparsers: Any) -> None:
     test.add_argument(
         "--server", metavar="URL", help="e.g. http://gpu:8000/v1; with --preset, its address"
     )
-    test.add_argument("--preset", metavar="NAME", help="a name from `server presets`")
-    test.add_argument(
-        "--fill", action="append", default=[], metavar="NAME=VALUE",
-        help="a placeholder of the preset's address, e.g. resource=myfoundry or host=gpu1",
-    )  # fmt: skip
+    add_preset_arguments(test)
     test.add_argument("--api-key-env", metavar="VAR", help="environment variable with the key")
     test.set_defaults(handler=run_test)
 
@@ -106,8 +102,24 @@ def run_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings_from(args: argparse.Namespace) -> Any:
-    """The `ServerSettings` that `--server` or `--preset` and `--fill` describe."""
+def add_preset_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--preset NAME` and `--fill NAME=VALUE`, for `server test` and `ask`."""
+    parser.add_argument(
+        "--preset", metavar="NAME",
+        help="a hosted provider or server from `maverick-desk server presets` (address, model "
+        "name, key variable, headers); --server then replaces only its address",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fill", action="append", default=[], metavar="NAME=VALUE",
+        help="a placeholder of the preset's address, e.g. resource=myfoundry for Azure",
+    )  # fmt: skip
+
+
+def settings_from_args(args: argparse.Namespace, model: str = "") -> Any:
+    """The `ServerSettings` that `--server` or `--preset` and `--fill` describe.
+
+    Raises `ValueError` with a sentence for a missing or malformed part.
+    """
     from app.engines.openai_client import ServerSettings
     from app.engines.presets import preset_named
 
@@ -116,7 +128,7 @@ def _settings_from(args: argparse.Namespace) -> Any:
             raise ValueError("say where the server is: --server URL or --preset NAME.")
         if args.fill:
             raise ValueError("--fill only applies with --preset.")
-        return ServerSettings(base_url=args.server, model="", api_key_env=args.api_key_env)
+        return ServerSettings(base_url=args.server, model=model, api_key_env=args.api_key_env)
     values = {}
     for item in args.fill:
         name, sep, value = item.partition("=")
@@ -128,7 +140,7 @@ def _settings_from(args: argparse.Namespace) -> Any:
     except KeyError as exc:
         raise ValueError(exc.args[0]) from None
     # --server: another address for the same kind of server, so nothing to fill in.
-    settings = preset.settings(base_url=args.server, **values)
+    settings = preset.settings(base_url=args.server, model=model or None, **values)
     if args.api_key_env:
         settings = replace(settings, api_key_env=args.api_key_env)
     return settings
@@ -139,7 +151,7 @@ def run_test(args: argparse.Namespace) -> int:
     from app.engines.server_errors import ServerError
 
     try:
-        settings = _settings_from(args)
+        settings = settings_from_args(args)
     except ValueError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     started = time.monotonic()

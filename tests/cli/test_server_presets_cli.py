@@ -70,3 +70,26 @@ def test_test_with_a_preset_says_what_is_missing(tmp_path: Path) -> None:
     assert result.returncode == 2 and "There is no preset “nope”" in result.stderr
     result = run(["test"], tmp_path)
     assert result.returncode == 2 and "--server URL or --preset NAME" in result.stderr
+
+
+def test_ask_with_a_preset_uses_its_model_and_headers(
+    tmp_path: Path, images: dict[str, Path]
+) -> None:
+    with running("openrouter") as provider:
+        result = subprocess.run(
+            [*CLI, "ask", "--preset", "openrouter", "--server", f"{provider.root}/api/v1",
+             "--image", str(images["wide"]), "--quiet", "What is this?"],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "MAVERICK_DESK_DATA_DIR": str(tmp_path / "data"),
+                 "OPENROUTER_API_KEY": SECRET},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Two cats on a sofa."
+    (seen,) = provider.seen
+    assert seen.path == "/api/v1/chat/completions"
+    assert seen.headers["authorization"] == f"Bearer {SECRET}"
+    body = seen.json()
+    assert body["model"] == "meta-llama/llama-4-maverick"
+    assert body["messages"][-1]["content"][-1]["image_url"]["url"].startswith("data:image/png")
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert leaks == []
