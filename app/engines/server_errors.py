@@ -129,7 +129,7 @@ def _classify(
             f"Nothing answered at {base_url}{reason}. Check the address and port, and that the "
             "server is running.",
         )
-    if isinstance(exc, openai.APIStatusError):
+    if isinstance(exc, openai.APIError):
         hosted = _hosted(exc, base_url)
         if hosted is not None:
             return hosted
@@ -152,10 +152,17 @@ def _classify(
     )
 
 
-def _hosted(exc: openai.APIStatusError, base_url: str) -> ServerError | None:
-    """The sentence for a hosted provider's own refusals, or None for other errors."""
+def _hosted(exc: openai.APIError, base_url: str) -> ServerError | None:
+    """The sentence for a hosted provider's own refusals, or None for other errors.
+
+    An HTTP status says which; an error event inside a stream (OpenRouter sends one
+    when the provider behind it fails mid-answer) carries the status as its `code`.
+    """
     detail = _server_detail(exc)
-    status = exc.status_code
+    status = getattr(exc, "status_code", None)
+    if status is None and isinstance(exc.body, dict):
+        code = exc.body.get("code")
+        status = code if isinstance(code, int) else None
     if _is_filtered(exc, detail):
         return content_filtered(base_url, detail)
     if status == 402:
@@ -166,7 +173,8 @@ def _hosted(exc: openai.APIStatusError, base_url: str) -> ServerError | None:
             "no_credit",
         )
     if status == 429:
-        wait = retry_after_s(exc.response.headers, detail)
+        response = getattr(exc, "response", None)
+        wait = retry_after_s(response.headers if response is not None else {}, detail)
         when = f"in {_seconds(wait)}" if wait is not None else "in a minute or so"
         return ServerError(
             "timeout",
@@ -184,7 +192,7 @@ def _hosted(exc: openai.APIStatusError, base_url: str) -> ServerError | None:
     return None
 
 
-def _is_filtered(exc: openai.APIStatusError, detail: str) -> bool:
+def _is_filtered(exc: openai.APIError, detail: str) -> bool:
     codes = [exc.code or "", str(getattr(exc, "type", "") or "")]
     body = exc.body
     if isinstance(body, dict):

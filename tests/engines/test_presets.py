@@ -243,3 +243,26 @@ def test_a_stream_stopped_by_the_content_filter_keeps_its_text(
     assert text == "Once upon "
     assert isinstance(final, p.Error) and final.error_kind == "bad_input"
     assert "content filter" in final.message and "The text so far is kept" in final.message
+
+
+def test_an_error_event_inside_the_stream_gets_the_hosted_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # OpenRouter keeps the HTTP 200 once streaming and reports a provider failure as an
+    # SSE event with the status in `code`.
+    monkeypatch.setenv("OPENROUTER_API_KEY", SECRET)
+    event = error_json(code=429, message="Rate limit exceeded upstream. Try again in 20s.")
+    with running("openrouter") as provider:
+        provider.answer(
+            Answer(
+                events=[
+                    ": OPENROUTER PROCESSING\n\n",
+                    chunk("openrouter", "Half "),
+                    f"data: {event.decode()}\n\n",
+                ]
+            )  # fmt: skip
+        )
+        text, final = ask(local(preset_named("openrouter"), provider), [p.ChatTurn("user", "Hi")])
+    assert text == "Half "
+    assert isinstance(final, p.Error) and final.error_kind == "timeout"
+    assert "rate-limiting" in final.message and "Try again in 20 s" in final.message
