@@ -8,7 +8,9 @@ such as the command line.
 
 The API key lives only in memory: `ServerSettings` stores the *name* of the
 environment variable that holds it, error messages are scrubbed of it, and the
-engine's repr never shows it.
+engine's repr never shows it. A hosted provider's extra headers and query parameters
+(`app.engines.presets`) are part of the settings; they never carry the key, which goes
+in `Authorization: Bearer …` or, for Azure, in the header named by `api_key_header`.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from app.engines.chat_messages import openai_messages
 from app.engines.server_errors import (
     ServerError,
     classify,
+    content_filtered,
     malformed_reply,
     redact,
     stream_ended_early,
@@ -55,6 +58,12 @@ class ServerSettings:
     api_key_env: str | None = None  # the name of the environment variable holding the key
     timeout_s: float = 600.0  # longest silence while waiting for the next part of an answer
     connect_timeout_s: float = 10.0
+    headers: Mapping[str, str] = field(default_factory=dict)  # never the key
+    query: Mapping[str, str] = field(default_factory=dict)  # e.g. Azure's api-version
+    api_key_header: str | None = None  # send the key in this header instead of Bearer
+    max_images: int | None = None  # images per request the provider takes
+    context_tokens: int | None = None  # the context window it documents, for the meter
+    preset: str | None = None  # the `presets.Preset` these came from, if any
 
     def api_key(self) -> str | None:
         """The key from the named environment variable; raises `ServerError` if it is unset."""
@@ -74,8 +83,24 @@ class ServerSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServerSettings:
-        names = {"base_url", "model", "api_key_env", "timeout_s", "connect_timeout_s"}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        names = {
+            "base_url", "model", "api_key_env", "timeout_s", "connect_timeout_s",
+            "api_key_header", "max_images", "context_tokens", "preset",
+        }  # fmt: skip
+        values = {k: v for k, v in data.items() if k in names}
+        for name in ("headers", "query"):
+            pairs = data.get(name) or {}
+            if not isinstance(pairs, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()
+            ):
+                raise ValueError(f"The server setting “{name}” must map names to text.")
+            values[name] = dict(pairs)
+        return cls(**values)
+
+    def _auth_headers(self, secret: str | None) -> dict[str, str]:
+        if secret and self.api_key_header:
+            return {self.api_key_header: secret}
+        return {}
 
 
 @dataclass
@@ -114,6 +139,12 @@ class ServerEngine:
             api_key=self._secret or NO_KEY,
             max_retries=0,  # a retry would replay a half-streamed answer
             timeout=openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
+            default_headers={**settings.headers, **settings._auth_headers(self._secret)},
+            default_query=dict(settings.query) or None,
+        )
+        # With the key in its own header, Authorization is left out altogether.
+        self._request_headers: dict[str, Any] = (
+            {"Authorization": openai.Omit()} if settings.api_key_header else {}
         )
         self._tasks: dict[str, asyncio.Task[p.Message]] = {}
 
@@ -125,7 +156,7 @@ class ServerEngine:
     async def list_models(self) -> list[str]:
         """The model ids the server serves (``GET /v1/models``); raises `ServerError`."""
         try:
-            page = await self._client.models.list()
+            page = await self._client.models.list(extra_headers=self._request_headers or None)
             return [model.id async for model in page]
         except (AttributeError, TypeError) as exc:
             # The library could not parse the body as a model list (e.g. an HTML page).
@@ -203,6 +234,9 @@ class ServerEngine:
                 body = openai_messages(request.messages)
             except ImageError as exc:
                 return _finish(deliver, p.Error(rid, "bad_input", str(exc)))
+            too_many = self._too_many_images(request.messages)
+            if too_many:
+                return _finish(deliver, p.Error(rid, "bad_input", too_many))
             log.info("request %s to %s (%s)", rid, self.settings.base_url, self.settings.model)
             stream = await self._client.chat.completions.create(
                 model=self.settings.model,
@@ -214,12 +248,15 @@ class ServerEngine:
                 top_p=request.top_p,
                 seed=openai.omit if request.seed is None else request.seed,
                 extra_body=dict(extra_body) if extra_body else None,
+                extra_headers=self._request_headers or None,
             )
             async for chunk in stream:
                 for text in self._absorb(chunk, progress):
                     deliver(p.Token(rid, text, []))
             if progress.finish_reason is None:
                 raise stream_ended_early(self.settings.base_url)
+            if progress.finish_reason == "content_filter":
+                raise content_filtered(self.settings.base_url)
         except asyncio.CancelledError:
             await _close(stream)
             deliver(p.Cancelled(rid, progress.generated))
@@ -233,6 +270,18 @@ class ServerEngine:
         return _finish(deliver, _done(rid, progress, started))
 
     # ------------------------------------------------------------ internals
+    def _too_many_images(self, turns: Sequence[p.ChatTurn]) -> str | None:
+        """The sentence for a request with more images than the provider takes, if it has."""
+        limit = self.settings.max_images
+        count = sum(len(turn.images) for turn in turns)
+        if limit is None or count <= limit:
+            return None
+        return (
+            f"This request sends {count} images, and {self.settings.base_url} takes at most "
+            f"{limit} per request (every image of the conversation is sent again). Start a new "
+            "conversation, or send fewer images."
+        )
+
     def _absorb(self, chunk: Any, progress: _Progress) -> list[str]:
         """The texts in one chunk; records usage and the finish reason."""
         choices = getattr(chunk, "choices", None)
