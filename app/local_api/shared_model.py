@@ -11,6 +11,8 @@ overlap on the worker. Events are delivered by the worker client's reader thread
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
 import re
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -28,6 +30,8 @@ from app.workers.client import (
     describe_exit,
     new_request_id,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,25 +60,38 @@ class Finish:
     completion_tokens: int
 
 
+@dataclass(frozen=True)
+class Abandoned:
+    """A generation whose caller left: tokens the worker had sent by then, and in all."""
+
+    tokens_when_left: int
+    tokens_generated: int
+
+
 class _Run:
     """The sink of one generation's events, on the reader thread, until its caller leaves."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_abandoned_end: Callable[[], None]):
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, on_abandoned_end: Callable[[p.Message, int], None]
+    ) -> None:
         self.events: asyncio.Queue[p.Message] = asyncio.Queue()
         self._loop = loop
         self._on_abandoned_end = on_abandoned_end
         self._lock = threading.Lock()
         self._ended = False
         self._abandoned = False
+        self._tokens = 0  # token ids received before the caller left
 
     def __call__(self, event: p.Message) -> None:
         terminal = isinstance(event, TERMINAL)
         with self._lock:
             self._ended = self._ended or terminal
             abandoned = self._abandoned
+            if isinstance(event, p.Token) and not abandoned:
+                self._tokens += len(event.token_ids)
         if abandoned:
             if terminal:
-                self._on_abandoned_end()
+                self._on_abandoned_end(event, self._tokens)
             return
         self._loop.call_soon_threadsafe(self.events.put_nowait, event)
 
@@ -94,6 +111,8 @@ class SharedModel:
         self.scheduler = scheduler
         self.ready: p.Ready | None = None
         self.unavailable = "The model is still loading; try again when it is ready."
+        # The last generations whose callers left, for the log and the tests.
+        self.abandoned: collections.deque[Abandoned] = collections.deque(maxlen=16)
 
     @property
     def model_id(self) -> str:
@@ -176,7 +195,17 @@ class SharedModel:
             self.scheduler.release(ticket, served)
             on_end()
 
-        run = _Run(asyncio.get_running_loop(), lambda: end(False))
+        def abandoned_end(event: p.Message, tokens_when_left: int) -> None:
+            generated = event.generated_tokens if isinstance(event, p.Cancelled) else -1
+            self.abandoned.append(Abandoned(tokens_when_left, generated))
+            log.info(
+                "a client left after %d tokens; the worker stopped after %d",
+                tokens_when_left,
+                generated,
+            )
+            end(False)
+
+        run = _Run(asyncio.get_running_loop(), abandoned_end)
         sent = False
         finished = False
         try:
