@@ -48,7 +48,7 @@ async def resolve_images(
     paths = []
     for index, url in enumerate(urls, start=first):
         data, suffix = await _image_bytes(url, policy)
-        path = folder / f"image-{index}{suffix}"
+        path = folder / f"image-{index + 1}{suffix}"  # the first image of the request is 1
         path.write_bytes(data)
         paths.append(str(path))
     return paths
@@ -113,6 +113,9 @@ async def _fetch(url: str, policy: ImagePolicy) -> tuple[bytes, str]:
                         f"Fetching the image at {url:.200} answered HTTP {reply.status_code}.",
                         "image_url",
                     )
+                length = reply.headers.get("content-length", "")
+                if length.isdigit() and int(length) > policy.max_image_bytes:
+                    raise _too_large(int(length), policy)
                 mime = reply.headers.get("content-type", "").split(";")[0].strip().lower()
                 suffix = _SUFFIXES.get(mime, ".img")
                 data = bytearray()
@@ -133,7 +136,7 @@ async def _fetch(url: str, policy: ImagePolicy) -> tuple[bytes, str]:
 def _too_large(size: int, policy: ImagePolicy) -> ApiError:
     return ApiError(
         413,
-        f"An image is over {policy.max_image_bytes // MIB} MiB ({size / MIB:.1f} MiB); "
+        f"An image is over {policy.max_image_bytes / MIB:.3g} MiB ({size / MIB:.3g} MiB); "
         "send a smaller one.",
         param="image_url",
         code="image_too_large",
