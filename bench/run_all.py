@@ -31,6 +31,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("store_search.py", [], "6. conversation store: search"),
     ("prepare_inputs.py", [], "7. preparation of inputs"),
     ("scaling.py", ["--runs", "2"], "8. scaling with context and images"),
+    ("local_api.py", [], "9. the local API (maverick-desk serve)"),
 ]
 
 
