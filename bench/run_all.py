@@ -35,6 +35,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("prepare_inputs.py", [], "7. preparation of inputs"),
     ("scaling.py", ["--runs", "2"], "8. scaling with context and images"),
     ("sparse_experts.py", [], "9. sparse experts: only the routed expert runs (issue 16)"),
+    ("local_api.py", [], "10. the local API (maverick-desk serve)"),
 ]
 
 

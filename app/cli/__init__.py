@@ -15,6 +15,7 @@ from app.cli import (
     install_desktop_entry,
     models,
     preflight,
+    serve,
     server,
 )
 from app.logs import setup_logging
@@ -28,6 +29,7 @@ SUBCOMMANDS = (
     conversations,
     install_desktop_entry,
     server,
+    serve,
 )
 
 
