@@ -53,9 +53,11 @@ class Load(Message):
 class ChatTurn:
     """A message of the conversation as the worker receives it."""
 
-    role: str
+    role: str  # system, user, assistant, or tool (a tool's result)
     text: str
     images: list[str] = field(default_factory=list)
+    # On an assistant turn: the tool calls it made, each {"name": str, "arguments": {...}}.
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class Generate(Message):
     temperature: float = 0.6
     top_p: float = 0.9
     seed: int | None = None
+    # Tool definitions for the chat template: {"type": "function", "function": {name,
+    # description, parameters}}; empty for a plain chat.
+    tools: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

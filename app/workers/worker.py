@@ -190,12 +190,14 @@ class Worker:
                 raise InjectedFault(f"fault injected after {self._fault_after} tokens")
             self._writer.send_tokens(rid, decoder, ids, now=count == len(ids))
 
-        messages = [ChatMessage(t.role, t.text, tuple(t.images)) for t in job.messages]
+        messages = [
+            ChatMessage(t.role, t.text, tuple(t.images), tuple(t.tool_calls)) for t in job.messages
+        ]
         params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed)
         end: p.Message
         try:
             result = self._engine.generate(
-                messages, params, on_tokens, lambda: self._is_cancelled(rid)
+                messages, params, on_tokens, lambda: self._is_cancelled(rid), tools=job.tools
             )
         except (ImageError, InputError) as exc:
             end = p.Error(rid, "bad_input", str(exc), traceback.format_exc())
