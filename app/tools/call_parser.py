@@ -37,6 +37,9 @@ class ToolCall:
 
     name: str
     arguments: dict[str, Any]
+    # Set when the call cannot run as it is (its arguments were not JSON): the sentence
+    # goes back to the model as the call's result.
+    problem: str = ""
 
 
 @dataclass

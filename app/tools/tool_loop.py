@@ -175,6 +175,9 @@ class ToolLoop:
     def _one_call(self, call: ToolCall, seen: dict[str, int], notices: list[str]) -> ToolResult:
         if self.stop_requested:
             return ToolResult.failure("The user stopped the answer before this call ran.")
+        if call.problem:
+            notices.append(call.problem)
+            return ToolResult.failure(call.problem)
         tool = self._catalog.get(call.name)
         if tool is None:
             names = ", ".join(self._catalog.names()) or "none"

@@ -58,6 +58,7 @@ class ChatTurn:
     images: list[str] = field(default_factory=list)
     # On an assistant turn: the tool calls it made, each {"name": str, "arguments": {...}}.
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_id: str = ""  # on a tool turn: the call it answers (servers need it)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,9 @@ class Done(Message):
     time_to_first_token_s: float
     tokens_per_s: float
     finish_reason: str
+    # From a server engine, when finish_reason is "tool_calls": each {"id", "name",
+    # "arguments": {...}} (or "problem": a sentence, when the arguments are not JSON).
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
