@@ -16,6 +16,7 @@ from app.cli import (
     models,
     preflight,
     server,
+    tools,
 )
 from app.logs import setup_logging
 
@@ -28,6 +29,7 @@ SUBCOMMANDS = (
     conversations,
     install_desktop_entry,
     server,
+    tools,
 )
 
 
