@@ -8,11 +8,8 @@ and the next with text. The tool runs on a real MCP server.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,89 +20,20 @@ from app.tools.host import ToolHost
 from app.tools.results import ToolImage
 from app.tools.tool_loop import Approval, LoopTurn, ToolLoop
 from app.workers import protocol as p
-from tests.local_http import serving
+from tests.scripted_openai import Scripted, scripted_server, text_reply, tool_call_reply
 from tests.tools.conftest import stdio_config
 
 
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-    body = {
-        "id": "c",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "m",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return "data: " + json.dumps(body) + "\n\n"
-
-
-def tool_call_reply(name: str, arguments: str, call_id: str = "call_abc") -> list[str]:
-    half = len(arguments) // 2
-    return [
-        _chunk({"role": "assistant", "content": None}),
-        _chunk(
-            {
-                "tool_calls": [
-                    {
-                        "index": 0,
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": name, "arguments": ""},
-                    }
-                ]
-            }
-        ),
-        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[:half]}}]}),
-        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[half:]}}]}),
-        _chunk({}, "tool_calls"),
-        "data: [DONE]\n\n",
-    ]
-
-
-def text_reply(text: str) -> list[str]:
-    pieces = [word + " " for word in text.split(" ")]
-    pieces[-1] = pieces[-1].rstrip()
-    return [_chunk({"content": piece}) for piece in pieces] + [
-        _chunk({}, "stop"),
-        "data: [DONE]\n\n",
-    ]
-
-
-class Scripted:
-    def __init__(self) -> None:
-        self.replies: list[list[str]] = []
-        self.bodies: list[dict[str, Any]] = []
-        self.release = threading.Event()
+@pytest.fixture
+def scripted() -> Iterator[tuple[Scripted, str]]:
+    with scripted_server() as server:
+        yield server
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[ToolHost]:
     with ToolHost(call_timeout_s=20, logs=tmp_path / "logs") as tool_host:
         yield tool_host
-
-
-@pytest.fixture
-def scripted() -> Iterator[tuple[Scripted, str]]:
-    state = Scripted()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            state.bodies.append(json.loads(self.rfile.read(length)))
-            data = "".join(state.replies.pop(0)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            self.close_connection = True
-
-    with serving(Handler, state.release, "scripted-openai") as base_url:
-        yield state, base_url
 
 
 def test_streamed_tool_call_deltas_come_back_on_done(scripted: tuple[Scripted, str]) -> None:
