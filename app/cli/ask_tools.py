@@ -151,8 +151,10 @@ def run_loop(
 
 
 def _stats(done: p.Done, rounds: int) -> str:
+    # Servers report the prompt as a whole; the local worker counts its parts.
+    tools = f", {done.tool_tokens} tool definitions" if done.tool_tokens else ""
     return (
-        f"[prompt {done.prompt_tokens} tokens ({done.image_tokens} image), "
+        f"[prompt {done.prompt_tokens} tokens ({done.image_tokens} image{tools}), "
         f"{done.generated_tokens} generated, first token {done.time_to_first_token_s:.2f} s, "
         f"{done.tokens_per_s:.1f} tokens/s, finish: {done.finish_reason}, "
         f"model steps: {rounds}]"

@@ -61,6 +61,7 @@ class PreparedInputs:
     prompt_tokens: int
     image_tokens: int
     image_count: int
+    tool_tokens: int = 0  # what the tool definitions add to the prompt
 
 
 @dataclass
@@ -74,6 +75,7 @@ class GenerationResult:
     tokens_per_s: float
     finish_reason: str  # "stop", "length" or "cancelled"
     token_ids: list[int] = field(default_factory=list)
+    tool_tokens: int = 0
 
 
 class IncrementalDecoder:
@@ -202,7 +204,13 @@ class Engine:
                 value = value.to(device)
             tensors[key] = value
         image_tokens = int((input_ids == self._patch_id).sum())
-        return PreparedInputs(tensors, prompt_tokens, image_tokens, len(images))
+        tool_tokens = 0
+        if tools:  # the same conversation without tools, through the tokenizer only
+            plain = self.render_prompt(messages)
+            plain_tokens = len(self._tokenizer(plain, add_special_tokens=False)["input_ids"])
+            with_tools = len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+            tool_tokens = max(0, with_tools - plain_tokens)
+        return PreparedInputs(tensors, prompt_tokens, image_tokens, len(images), tool_tokens)
 
     def decoder(self) -> IncrementalDecoder:
         """A fresh decoder for the text of one generation."""
@@ -266,6 +274,7 @@ class Engine:
             tokens_per_s=rate,
             finish_reason=reason,
             token_ids=generated,
+            tool_tokens=prepared.tool_tokens,
         )
 
 

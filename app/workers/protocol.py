@@ -169,6 +169,7 @@ class Done(Message):
     # From a server engine, when finish_reason is "tool_calls": each {"id", "name",
     # "arguments": {...}} (or "problem": a sentence, when the arguments are not JSON).
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_tokens: int = 0  # of prompt_tokens: what the tool definitions cost (local worker)
 
 
 @dataclass(frozen=True)

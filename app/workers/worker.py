@@ -217,6 +217,7 @@ class Worker:
                     time_to_first_token_s=result.time_to_first_token_s,
                     tokens_per_s=result.tokens_per_s,
                     finish_reason=result.finish_reason,
+                    tool_tokens=result.tool_tokens,
                 )
         finally:
             with self._lock:

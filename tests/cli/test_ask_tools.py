@@ -111,3 +111,5 @@ def test_local_worker_gets_the_tool_definitions(tmp_path: Path, demo_bf16: Path)
     # The ten tool definitions travel in the prompt (the demo tokenizer is tiny: many tokens).
     assert _prompt_tokens(with_tools.stderr) > _prompt_tokens(plain.stderr) + 500
     assert "model steps: 1]" in with_tools.stderr
+    tool_tokens = int(re.search(r"image, (\d+) tool definitions\)", with_tools.stderr).group(1))  # type: ignore[union-attr]
+    assert tool_tokens == _prompt_tokens(with_tools.stderr) - _prompt_tokens(plain.stderr)

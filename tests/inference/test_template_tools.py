@@ -56,6 +56,9 @@ def test_first_user_message_keeps_its_images_with_tools(
     without = engine.prepare([message])
     assert with_tools.image_tokens == without.image_tokens > 0
     assert with_tools.prompt_tokens > without.prompt_tokens
+    # What the definitions cost, counted once so the context meter can show it apart.
+    assert with_tools.tool_tokens == with_tools.prompt_tokens - without.prompt_tokens
+    assert without.tool_tokens == 0
 
 
 def test_tool_call_and_result_turns(engine: Engine, images: dict[str, Path]) -> None:
