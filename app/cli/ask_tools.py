@@ -65,8 +65,9 @@ def _ask_on_terminal(proposal: ProposedCall) -> Approval:
             return Approval("run")
         if answer.lower() in {"a", "always"}:
             return Approval("always")
-        if answer[:1].lower() == "n":
-            return Approval("deny", reason=answer[1:].strip().removeprefix("o").strip())
+        word, _, reason = answer.partition(" ")
+        if word.lower() in {"n", "no"}:
+            return Approval("deny", reason=reason.strip())
 
 
 def approver_for(args: argparse.Namespace) -> Callable[[ProposedCall], Approval]:
@@ -117,7 +118,7 @@ def run_loop(
     host = ToolHost(settings.call_timeout_s, settings.result_limit)
     with host, tempfile.TemporaryDirectory(prefix="maverick-tools-") as images:
         host.start(enabled)
-        host.wait_ready(START_TIMEOUT_S)
+        host.wait_started(START_TIMEOUT_S)
         for state in host.states():
             if state.status != "ready":
                 say(f"warning: {state.error or f'the tool server {state.name!r} did not start.'}")

@@ -114,7 +114,7 @@ def _list(servers: list[ServerConfig], settings: ToolSettings) -> int:
     enabled = [server for server in servers if settings.is_enabled(server)]
     with _host(settings) as host:
         host.start(enabled)
-        host.wait_ready(START_TIMEOUT_S)
+        host.wait_started(START_TIMEOUT_S)
         for server in servers:
             print(f"{server.name} ({server.transport}): {server.describe()}")
             state = host.state(server.name)
@@ -148,7 +148,7 @@ def _call(server: ServerConfig, settings: ToolSettings, args: argparse.Namespace
         )
     with _host(settings) as host:
         host.start([server])
-        if not host.wait_ready(START_TIMEOUT_S):
+        if not host.wait_started(START_TIMEOUT_S):
             state = host.state(server.name)
             why = state.error if state and state.error else "it did not start in time."
             return _fail(why)

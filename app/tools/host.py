@@ -89,6 +89,15 @@ class ToolHost:
 
         return asyncio.run_coroutine_threadsafe(all_ready(), self._loop).result(timeout + 5)
 
+    def wait_started(self, timeout: float = 30.0) -> bool:
+        """Wait until every server started or failed once (no waiting out a broken one)."""
+        runners = list(self._runners.values())
+
+        async def all_settled() -> bool:
+            return all(await asyncio.gather(*(r.wait_settled(timeout) for r in runners)))
+
+        return asyncio.run_coroutine_threadsafe(all_settled(), self._loop).result(timeout + 5)
+
     def states(self) -> list[ServerState]:
         return [runner.state for runner in self._runners.values()]
 

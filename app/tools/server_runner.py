@@ -83,6 +83,7 @@ class ServerRunner:
         self._stop = asyncio.Event()
         self._dead = asyncio.Event()
         self._ready = asyncio.Event()
+        self._settled = asyncio.Event()  # ready, or failed at least once
 
     def _note(self, line: str) -> None:
         path = self.state.log_path
@@ -115,6 +116,7 @@ class ServerRunner:
             attempt += 1
             self.state.status, self.state.error = "failed", error
             self.state.restarts += 1
+            self._settled.set()
             self._note(f"failed: {error} Restarting in {pause:g} s.")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), pause)
@@ -158,6 +160,7 @@ class ServerRunner:
             self._session = session
             self.state.status, self.state.error = "ready", None
             self._ready.set()
+            self._settled.set()
             self._note(f"ready with {len(self.state.tools)} tools")
             try:
                 await self._watch(session)
@@ -209,6 +212,12 @@ class ServerRunner:
 
     def stop(self) -> None:
         self._stop.set()
+
+    async def wait_settled(self, timeout: float) -> bool:
+        """Wait until the first start succeeded or failed; True if the server is ready."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), timeout)
+        return self._ready.is_set()
 
     async def wait_ready(self, timeout: float) -> bool:
         with contextlib.suppress(TimeoutError):

@@ -92,6 +92,14 @@ def default_settings_path(config_path: Path | None = None) -> Path:
 def _server_from(raw: Any, where: str) -> ServerSettings:
     if not isinstance(raw, dict):
         raise SettingsError(f"{where} must be an object.")
+    if not isinstance(raw.get("tool_policies", {}), dict):
+        raise SettingsError(f"{where}: tool_policies must be an object.")
+    disabled = raw.get("disabled_tools", [])
+    if not isinstance(disabled, list) or not all(isinstance(t, str) for t in disabled):
+        raise SettingsError(f"{where}: disabled_tools must be a list of tool names.")
+    fingerprint = raw.get("enabled_fingerprint")
+    if fingerprint is not None and not isinstance(fingerprint, str):
+        raise SettingsError(f"{where}: enabled_fingerprint must be a string.")
     policies = {"policy": raw.get("policy", "ask"), **raw.get("tool_policies", {})}
     for name, policy in policies.items():
         if policy not in POLICIES:

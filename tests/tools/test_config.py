@@ -117,6 +117,10 @@ def test_newer_settings_are_refused_and_left_alone(tmp_path: Path) -> None:
     path.write_text('{"format_version": 1, "servers": {"a": {"policy": "maybe"}}}')
     with pytest.raises(SettingsError, match="'maybe'"):
         load_settings(path)
+    for bad in ('{"tool_policies": []}', '{"disabled_tools": "x"}', '{"enabled_fingerprint": 1}'):
+        path.write_text('{"format_version": 1, "servers": {"a": ' + bad + "}}")
+        with pytest.raises(SettingsError, match="server 'a'"):
+            load_settings(path)
     path.write_text("{\n  nope")
     with pytest.raises(SettingsError, match="line 2"):
         load_settings(path)
