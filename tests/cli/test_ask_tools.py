@@ -113,3 +113,41 @@ def test_local_worker_gets_the_tool_definitions(tmp_path: Path, demo_bf16: Path)
     assert "model steps: 1]" in with_tools.stderr
     tool_tokens = int(re.search(r"image, (\d+) tool definitions\)", with_tools.stderr).group(1))  # type: ignore[union-attr]
     assert tool_tokens == _prompt_tokens(with_tools.stderr) - _prompt_tokens(plain.stderr)
+
+
+def test_on_a_terminal_each_call_is_asked_about(
+    scripted: tuple[Scripted, str], tmp_path: Path
+) -> None:
+    """The default approver: the prompt shows server, tool and arguments; 'n REASON' denies."""
+    import pty
+    import select
+    import time
+
+    state, url = scripted
+    state.replies += [tool_call_reply("echo", '{"text": "rm -rf /"}'), text_reply("Fine.")]
+    config = enabled_config(tmp_path)
+    master, slave = pty.openpty()
+    env = {**os.environ, "MAVERICK_DESK_DATA_DIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [*CLI, "ask", "Say it.", "--server", url, "--model", "m", "--tools",
+         "--tools-config", config],
+        stdin=slave, stderr=slave, stdout=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"[n REASON] deny: " not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1)
+        if ready:
+            seen += os.read(master, 4096)
+    os.write(master, b"n too risky\n")
+    stdout, _ = process.communicate(timeout=120)
+    os.close(master)
+    assert process.returncode == 0
+    text = seen.decode()
+    assert "The model wants to call 'echo' on the server 'local' with:" in text
+    assert '"text": "rm -rf /"' in text
+    assert stdout == "Fine.\n"
+    assert state.bodies[1]["messages"][-1]["content"] == (
+        "The user declined the call to 'echo'. Their reason: too risky"
+    )
