@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.tools.server_runner import ToolInfo
 from app.tools.tool_settings import ToolSettings
+
+if TYPE_CHECKING:  # the MCP SDK (and pydantic) load only when a server runs
+    from app.tools.server_runner import ToolInfo
 
 
 @dataclass(frozen=True)

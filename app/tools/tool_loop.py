@@ -15,13 +15,15 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.tools.call_parser import ToolCall
 from app.tools.catalog import OfferedTool, ToolCatalog, argument_problem
-from app.tools.host import PendingCall
 from app.tools.results import ToolImage, ToolResult
 from app.tools.tool_settings import DEFAULT_LOOP_LIMIT, ToolSettings
+
+if TYPE_CHECKING:  # the MCP SDK (and pydantic) load only when a server runs
+    from app.tools.host import PendingCall
 
 REPEAT_LIMIT = 2  # the same call with the same arguments, more often than this, is a loop
 
@@ -73,7 +75,7 @@ class Approval:
 
 Approver = Callable[[ProposedCall], Approval]
 Step = Callable[[list[LoopTurn]], ModelTurn]
-CallRunner = Callable[[str, str, dict[str, Any]], PendingCall]
+CallRunner = Callable[[str, str, dict[str, Any]], "PendingCall"]
 
 
 @dataclass
