@@ -17,6 +17,7 @@ from app.cli import (
     preflight,
     serve,
     server,
+    tools,
 )
 from app.logs import setup_logging
 
@@ -30,6 +31,7 @@ SUBCOMMANDS = (
     install_desktop_entry,
     server,
     serve,
+    tools,
 )
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import ask_attachments
+from app.cli import ask_attachments, ask_tools
 from app.cli import server as server_cli
 from app.documents.attachments import AttachmentError
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
@@ -52,6 +52,7 @@ def add_parser(subparsers: Any) -> None:
         "--image", action="append", default=[], metavar="FILE", help="attach an image (repeatable)"
     )
     ask_attachments.add_arguments(parser)
+    ask_tools.add_arguments(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt")
     parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
     parser.add_argument(
@@ -93,7 +94,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
         )
     if args.api_key_env and not (args.server or args.preset):
         return "--api-key-env only applies with --server or --preset."
-    return None
+    return ask_tools.check(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,6 +160,8 @@ def _converse(
         except AttachmentError as exc:
             return _fail(str(exc), EXIT_BAD_INPUT)
         messages[-1] = p.ChatTurn("user", text, images)
+    if args.tools:
+        return ask_tools.converse(client, args, messages, say)
 
     rid = client.generate(
         messages,
@@ -219,6 +222,8 @@ def _ask_server(args: argparse.Namespace, messages: list[p.ChatTurn]) -> int:
     except ServerError as exc:
         return _fail(exc.message, EXIT_BAD_INPUT)
     say(f"[{settings.model} at {settings.base_url}]")
+    if args.tools:
+        return ask_tools.ask_server(args, settings, messages, say)
 
     wrote = False
 

@@ -33,6 +33,7 @@ from app.engines.server_errors import (
     redact,
     stream_ended_early,
 )
+from app.engines.streamed_tool_calls import PartialCalls, absorb_tool_calls, finished_tool_calls
 from app.inference.images import ImageError
 from app.workers import protocol as p
 from app.workers.client import new_request_id
@@ -113,6 +114,8 @@ class _Progress:
     prompt_tokens: int = 0
     completion_tokens: int | None = None
     finish_reason: str | None = None
+    # Streamed tool calls by index: id, name and the arguments' JSON text so far.
+    tool_calls: PartialCalls = field(default_factory=dict)
 
     @property
     def generated(self) -> int:
@@ -174,14 +177,17 @@ class ServerEngine:
         seed: int | None = None,
         request_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> str:
         """Start a request on the running event loop; its events go to `on_event`.
 
         Call it from code running on the loop (a Qt slot under qasync is). Returns the
-        request id for `cancel`.
+        request id for `cancel`. With `tools`, a `Done` may carry the calls the model made.
         """
         rid = request_id or new_request_id()
-        request = p.Generate(rid, list(messages), max_new_tokens, temperature, top_p, seed)
+        request = p.Generate(
+            rid, list(messages), max_new_tokens, temperature, top_p, seed, tools=list(tools)
+        )
         deliver = self._on_event or (lambda event: None)
         task = asyncio.get_running_loop().create_task(self.run(request, deliver, extra_body))
         self._tasks[rid] = task
@@ -247,6 +253,7 @@ class ServerEngine:
                 temperature=request.temperature,
                 top_p=request.top_p,
                 seed=openai.omit if request.seed is None else request.seed,
+                tools=cast("Any", request.tools) if request.tools else openai.omit,
                 extra_body=dict(extra_body) if extra_body else None,
                 extra_headers=self._request_headers or None,
             )
@@ -306,6 +313,8 @@ class ServerEngine:
                 progress.last = now
                 progress.pieces += 1
                 texts.append(text)
+            if delta is not None:
+                absorb_tool_calls(getattr(delta, "tool_calls", None), progress.tool_calls)
             reason = getattr(choice, "finish_reason", None)
             if reason:
                 progress.finish_reason = str(reason)
@@ -340,6 +349,7 @@ def _done(rid: str, progress: _Progress, started: float) -> p.Done:
         time_to_first_token_s=first - started,
         tokens_per_s=rate,
         finish_reason=progress.finish_reason or "stop",
+        tool_calls=finished_tool_calls(progress.tool_calls),
     )
 
 
@@ -379,6 +389,7 @@ def ask_server(
     seed: int | None = None,
     api_key: str | None = None,
     extra_body: Mapping[str, Any] | None = None,
+    tools: Sequence[dict[str, Any]] = (),
 ) -> p.Message:
     """Run one request to the end in a fresh event loop; returns the terminal event.
 
@@ -389,7 +400,13 @@ def ask_server(
         engine = ServerEngine(settings, api_key=api_key)
         try:
             request = p.Generate(
-                new_request_id(), list(messages), max_new_tokens, temperature, top_p, seed
+                new_request_id(),
+                list(messages),
+                max_new_tokens,
+                temperature,
+                top_p,
+                seed,
+                tools=list(tools),
             )
             return await engine.run(request, on_event, extra_body)
         finally:

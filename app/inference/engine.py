@@ -23,6 +23,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, open_image
 from app.inference.loader import LoadedModel
+from app.inference.template_chat import template_chat
 
 TokenCallback = Callable[[list[int]], None]
 
@@ -38,6 +39,8 @@ class ChatMessage:
     role: str
     text: str
     images: tuple[str, ...] = ()
+    # On an assistant turn: the calls it made, each {"name": str, "arguments": dict}.
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class PreparedInputs:
     prompt_tokens: int
     image_tokens: int
     image_count: int
+    tool_tokens: int = 0  # what the tool definitions add to the prompt
 
 
 @dataclass
@@ -71,6 +75,7 @@ class GenerationResult:
     tokens_per_s: float
     finish_reason: str  # "stop", "length" or "cancelled"
     token_ids: list[int] = field(default_factory=list)
+    tool_tokens: int = 0
 
 
 class IncrementalDecoder:
@@ -150,21 +155,34 @@ class Engine:
     def context_length(self) -> int:
         return self.loaded.info.context_length
 
-    def prepare(self, messages: Sequence[ChatMessage], max_new_tokens: int = 0) -> PreparedInputs:
+    def render_prompt(
+        self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]] = ()
+    ) -> str:
+        """The prompt text the chat template makes of `messages` (and the tool definitions)."""
+        try:
+            chat = template_chat(messages, with_tools=bool(tools))
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        extra: dict[str, Any] = {"tools": list(tools)} if tools else {}
+        return str(
+            self._processor.apply_chat_template(
+                chat, add_generation_prompt=True, tokenize=False, **extra
+            )
+        )
+
+    def prepare(
+        self,
+        messages: Sequence[ChatMessage],
+        max_new_tokens: int = 0,
+        tools: Sequence[dict[str, Any]] = (),
+    ) -> PreparedInputs:
         """Apply the chat template and the image processor; raise `InputError`/`ImageError`."""
-        if not messages or messages[-1].role != "user":
-            raise InputError("A request must end with a user message.")
+        if not messages or messages[-1].role not in {"user", "tool", "ipython"}:
+            raise InputError("A request must end with a user message or a tool's result.")
         image_paths = [path for message in messages for path in message.images]
         check_image_count(len(image_paths), self.image_limit)
         images = [open_image(path) for path in image_paths]
-        chat = []
-        for message in messages:
-            if message.role not in {"system", "user", "assistant"}:
-                raise InputError(f"Unknown message role {message.role!r}.")
-            content: list[dict[str, str]] = [{"type": "image"} for _ in message.images]
-            content.append({"type": "text", "text": message.text})
-            chat.append({"role": message.role, "content": content})
-        text = self._processor.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        text = self.render_prompt(messages, tools)
         encoded = self._processor(text=text, images=images or None, return_tensors="pt")
         input_ids = encoded["input_ids"]
         prompt_tokens = int(input_ids.shape[1])
@@ -186,7 +204,13 @@ class Engine:
                 value = value.to(device)
             tensors[key] = value
         image_tokens = int((input_ids == self._patch_id).sum())
-        return PreparedInputs(tensors, prompt_tokens, image_tokens, len(images))
+        tool_tokens = 0
+        if tools:  # the same conversation without tools, through the tokenizer only
+            plain = self.render_prompt(messages)
+            plain_tokens = len(self._tokenizer(plain, add_special_tokens=False)["input_ids"])
+            with_tools = len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+            tool_tokens = max(0, with_tools - plain_tokens)
+        return PreparedInputs(tensors, prompt_tokens, image_tokens, len(images), tool_tokens)
 
     def decoder(self) -> IncrementalDecoder:
         """A fresh decoder for the text of one generation."""
@@ -198,6 +222,7 @@ class Engine:
         params: SamplingParams,
         on_tokens: TokenCallback,
         should_stop: Callable[[], bool] = lambda: False,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> GenerationResult:
         """Generate an answer, calling `on_tokens(token_ids)` as tokens arrive."""
         if params.max_new_tokens < 1:
@@ -207,7 +232,7 @@ class Engine:
         if params.temperature < 0:
             raise InputError("temperature must not be negative.")
         started = time.perf_counter()
-        prepared = self.prepare(messages, params.max_new_tokens)
+        prepared = self.prepare(messages, params.max_new_tokens, tools)
         generated: list[int] = []
         timing: dict[str, float] = {}
 
@@ -249,6 +274,7 @@ class Engine:
             tokens_per_s=rate,
             finish_reason=reason,
             token_ids=generated,
+            tool_tokens=prepared.tool_tokens,
         )
 
 

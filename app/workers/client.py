@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from app.workers import protocol as p
 
@@ -159,9 +159,14 @@ class WorkerClient:
         top_p: float = 0.9,
         seed: int | None = None,
         request_id: str | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> str:
         rid = request_id or new_request_id()
-        self.send(p.Generate(rid, list(messages), max_new_tokens, temperature, top_p, seed))
+        self.send(
+            p.Generate(
+                rid, list(messages), max_new_tokens, temperature, top_p, seed, tools=list(tools)
+            )
+        )
         return rid
 
     def cancel(self, request_id: str) -> None:
