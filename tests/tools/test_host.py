@@ -34,6 +34,17 @@ def test_stdio_server_lists_and_calls_tools(host: ToolHost) -> None:
     assert host.call("local", "add", {"a": 2, "b": 40}).result(30).text == "42"
 
 
+def test_env_and_cwd_reach_a_stdio_server(host: ToolHost, tmp_path: Path) -> None:
+    base = stdio_config()
+    config = ServerConfig(
+        "local", command=base.command, args=base.args, env={"MAVERICK_TEST_VALUE": "x y"},
+        cwd=str(tmp_path),
+    )  # fmt: skip
+    host.start([config])
+    assert host.wait_ready(30)
+    assert host.call("local", "where", {}).result(30).text == f"{tmp_path}|x y"
+
+
 def test_image_result_stays_an_image(host: ToolHost) -> None:
     host.start([stdio_config()])
     assert host.wait_ready(30)
