@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.tools.config import ServerConfig
 from app.tools.host import ToolHost
-from tests.tools.conftest import stdio_config
+from tests.tools.conftest import start_http_server, stdio_config, stop_http_server
 
 
 def _alive(pid: int) -> bool:
@@ -158,3 +158,22 @@ def test_unreachable_http_server_fails_with_a_sentence(host: ToolHost) -> None:
     state = host.state("gone")
     assert state is not None and state.error is not None
     assert "'gone'" in state.error
+
+
+def test_http_server_that_went_away_is_reconnected(host: ToolHost, http_port: int) -> None:
+    process = start_http_server(http_port)
+    try:
+        host.start([ServerConfig("web", url=f"http://127.0.0.1:{http_port}/mcp")])
+        assert host.wait_ready(30)
+        stop_http_server(process)
+        deadline = time.monotonic() + 30
+        while host.state("web").status == "ready" and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.1)
+        assert host.state("web").status != "ready"  # type: ignore[union-attr]
+        failed = host.call("web", "echo", {"text": "x"}).result(30)
+        assert failed.is_error
+        process = start_http_server(http_port)
+        assert host.wait_ready(40)
+        assert host.call("web", "echo", {"text": "back"}).result(30).text == "back"
+    finally:
+        stop_http_server(process)
