@@ -67,7 +67,7 @@ def test_server_answers_with_a_tool_call_then_text(
                  "--approve", "all", "--tools-config", config, data=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout == "It is 42.\n"
-    assert "[tools: 10 from 1 server(s)]" in result.stderr
+    assert "[tools: 11 from 1 server(s)]" in result.stderr
     assert "[tool call: add {'a': 19, 'b': 23}]" in result.stderr
     assert "[tool result: 42]" in result.stderr
     assert "model steps: 2]" in result.stderr
@@ -107,8 +107,8 @@ def test_local_worker_gets_the_tool_definitions(tmp_path: Path, demo_bf16: Path)
                      data=tmp_path)  # fmt: skip
     assert plain.returncode == 0, plain.stderr
     assert with_tools.returncode == 0, with_tools.stderr
-    assert "[tools: 10 from 1 server(s)]" in with_tools.stderr
-    # The ten tool definitions travel in the prompt (the demo tokenizer is tiny: many tokens).
+    assert "[tools: 11 from 1 server(s)]" in with_tools.stderr
+    # The eleven tool definitions travel in the prompt (the demo tokenizer is tiny: many tokens).
     assert _prompt_tokens(with_tools.stderr) > _prompt_tokens(plain.stderr) + 500
     assert "model steps: 1]" in with_tools.stderr
     tool_tokens = int(re.search(r"image, (\d+) tool definitions\)", with_tools.stderr).group(1))  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.tools.conftest import SERVER_SCRIPT, http_server  # noqa: F401  (a fixture)
+from tests.tools.conftest import SERVER_SCRIPT, http_port, http_server  # noqa: F401  (fixtures)
 
 CLI = [sys.executable, "-m", "app"]
 

@@ -27,32 +27,46 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def http_server() -> Iterator[str]:
-    """A streamable-HTTP MCP server process; yields its URL."""
-    port = _free_port()
+def start_http_server(port: int) -> subprocess.Popen[bytes]:
+    """A streamable-HTTP MCP server process on 127.0.0.1:`port`, once it accepts connections."""
     process = subprocess.Popen(
         [sys.executable, str(SERVER_SCRIPT), "http", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert process.poll() is None, "the HTTP test server exited"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # uvicorn waits for a hanging tool's thread
-            process.kill()
-            process.wait(timeout=10)
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            assert process.poll() is None, "the HTTP test server exited"
+            time.sleep(0.1)
+    return process
+
+
+def stop_http_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # uvicorn waits for a hanging tool's thread
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def http_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture
+def http_server(http_port: int) -> Iterator[str]:
+    """A streamable-HTTP MCP server process; yields its URL."""
+    process = start_http_server(http_port)
+    try:
+        yield f"http://127.0.0.1:{http_port}/mcp"
+    finally:
+        stop_http_server(process)
 
 
 @pytest.fixture

@@ -68,6 +68,12 @@ def pid() -> str:
 
 
 @server.tool()
+def where() -> str:
+    """The working folder and MAVERICK_TEST_VALUE, as the server sees them."""
+    return f"{os.getcwd()}|{os.environ.get('MAVERICK_TEST_VALUE', '')}"
+
+
+@server.tool()
 def spawn_child() -> str:
     """Start a long sleep in the server's process group; return its pid."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])

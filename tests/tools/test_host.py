@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.tools.config import ServerConfig
 from app.tools.host import ToolHost
-from tests.tools.conftest import stdio_config
+from tests.tools.conftest import start_http_server, stdio_config, stop_http_server
 
 
 def _alive(pid: int) -> bool:
@@ -32,6 +32,17 @@ def test_stdio_server_lists_and_calls_tools(host: ToolHost) -> None:
     assert add.input_schema["required"] == ["a", "b"]
     assert host.call("local", "echo", {"text": "héllo"}).result(30).text == "héllo"
     assert host.call("local", "add", {"a": 2, "b": 40}).result(30).text == "42"
+
+
+def test_env_and_cwd_reach_a_stdio_server(host: ToolHost, tmp_path: Path) -> None:
+    base = stdio_config()
+    config = ServerConfig(
+        "local", command=base.command, args=base.args, env={"MAVERICK_TEST_VALUE": "x y"},
+        cwd=str(tmp_path),
+    )  # fmt: skip
+    host.start([config])
+    assert host.wait_ready(30)
+    assert host.call("local", "where", {}).result(30).text == f"{tmp_path}|x y"
 
 
 def test_image_result_stays_an_image(host: ToolHost) -> None:
@@ -147,3 +158,22 @@ def test_unreachable_http_server_fails_with_a_sentence(host: ToolHost) -> None:
     state = host.state("gone")
     assert state is not None and state.error is not None
     assert "'gone'" in state.error
+
+
+def test_http_server_that_went_away_is_reconnected(host: ToolHost, http_port: int) -> None:
+    process = start_http_server(http_port)
+    try:
+        host.start([ServerConfig("web", url=f"http://127.0.0.1:{http_port}/mcp")])
+        assert host.wait_ready(30)
+        stop_http_server(process)
+        deadline = time.monotonic() + 30
+        while host.state("web").status == "ready" and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.1)
+        assert host.state("web").status != "ready"  # type: ignore[union-attr]
+        failed = host.call("web", "echo", {"text": "x"}).result(30)
+        assert failed.is_error
+        process = start_http_server(http_port)
+        assert host.wait_ready(40)
+        assert host.call("web", "echo", {"text": "back"}).result(30).text == "back"
+    finally:
+        stop_http_server(process)
