@@ -51,7 +51,9 @@ NOTES = [
     "torch thread: the machine is shared, and with two threads each small matmul waits on "
     "OpenMP barriers for a descheduled thread. The limit is the same widths with one routed "
     "expert per MoE layer on the stock path. Peak memory is the growth of the resident set "
-    "during the prefill (VmHWM reset through /proc/self/clear_refs).",
+    "during the prefill (VmHWM reset through /proc/self/clear_refs). The 2026-12-01 run shared "
+    "the machine with other work (load average about 16 on its 2 cores), so absolute tokens/s "
+    "are low and vary; the ratios, taken run by run, much less.",
     "",
     "The Maverick figures are estimates, not measurements (`bench/maverick_estimate.py`): "
     "weight bytes a decoded token reads, from Maverick FP8's config (routed experts FP8 with "
@@ -143,6 +145,11 @@ def main() -> int:
     docs = ROOT / "docs"
     if wanted:
         results, failures = _merged(docs / "benchmarks.json", results, failures, wanted)
+        earlier = docs / "benchmarks.json"
+        if earlier.is_file():
+            first = json.loads(earlier.read_text(encoding="utf-8")).get("date", "")
+            again = ", ".join(sorted(wanted))
+            report["date"] = f"{first.split(' (')[0]} ({again}: {report['date']})"
     report["results"] = results
     report["failures"] = failures
     (docs / "benchmarks.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -14,7 +14,9 @@ on them (their *input* scaled by the router score, as the stock code scales
 it), and adds the result to the shared expert's output. The modelling files are
 not forked: the router, shared expert and expert weights are the stock modules,
 called as they are, so FP8 Linear modules kept in FP8 run their own kernels.
-A module of any other shape keeps the stock path, with a logged warning.
+A module of any other shape keeps the stock path, with a logged warning, and so
+does one whose sparse output on a few probe tokens differs from the stock
+forward's (a transformers release that changed the MoE's arithmetic).
 
 ``MAVERICK_DESK_EXPERTS=dense`` keeps transformers' own path for every layer.
 """
@@ -176,14 +178,44 @@ def _sparse_forward(self: Any, hidden_states: torch.Tensor) -> tuple[torch.Tenso
     return out, router_logits
 
 
-def _install(moe: nn.Module, runner: Any) -> None:
+def _install(moe: nn.Module, runner: Any) -> Any:
+    """Put the sparse forward in place; return a function that puts the stock one back."""
     moe._sparse_run = runner  # type: ignore[assignment]
     bound = types.MethodType(_sparse_forward, moe)
     # accelerate's device hooks keep the original forward in `_old_forward` and call it.
-    if hasattr(moe, "_hf_hook") and hasattr(moe, "_old_forward"):
-        moe._old_forward = bound  # type: ignore[assignment]
-    else:
-        moe.forward = bound  # type: ignore[method-assign]
+    slot = (
+        "_old_forward" if hasattr(moe, "_hf_hook") and hasattr(moe, "_old_forward") else "forward"
+    )
+    had, before = slot in moe.__dict__, moe.__dict__.get(slot)
+    setattr(moe, slot, bound)
+
+    def undo() -> None:
+        del moe._sparse_run
+        if had:
+            setattr(moe, slot, before)
+        else:
+            delattr(moe, slot)
+
+    return undo
+
+
+@torch.no_grad()
+def _disagreement(moe: nn.Module, stock: torch.Tensor, probe: torch.Tensor) -> str:
+    """'' when the sparse forward gives the stock output on the probe tokens, else why not."""
+    sparse = moe(probe)[0].float()
+    scale = float(stock.abs().max()) or 1.0
+    worst = float((sparse - stock).abs().max())
+    if worst <= 1e-2 * scale:
+        return ""
+    return f"the sparse output differs from transformers' by {worst:.3g} (scale {scale:.3g})"
+
+
+def _probe(moe: Any) -> torch.Tensor:
+    """A few tokens on the router's device, enough to route to several experts."""
+    weight = moe.router.weight
+    gen = torch.Generator(device="cpu").manual_seed(16)
+    tokens = torch.randn(8, int(moe.hidden_dim), generator=gen)
+    return tokens.to(device=weight.device, dtype=weight.dtype)
 
 
 def is_sparse(moe: nn.Module) -> bool:
@@ -210,7 +242,17 @@ def apply_sparse_experts(model: nn.Module, mode: str | None = None) -> ExpertsRe
             log.warning(message)
             report.fallbacks.append(message)
             continue
-        _install(moe, _run_fused if layout.startswith("fused") else _run_per_expert)
+        probe = _probe(moe)
+        with torch.no_grad():
+            stock = moe(probe)[0].float()
+        undo = _install(moe, _run_fused if layout.startswith("fused") else _run_per_expert)
+        reason = _disagreement(moe, stock, probe)
+        if reason:
+            undo()
+            message = f"MoE layer {number} keeps transformers' dense path: {reason}"
+            log.warning(message)
+            report.fallbacks.append(message)
+            continue
         report.sparse_layers += 1
         report.top_k = int(getattr(moe, "top_k", 0))
         report.layouts.append(f"{layout} experts")

@@ -200,8 +200,27 @@ def test_device_hooks_of_device_map_stay_in_front() -> None:
     ids = tokenizer("A prompt for the hooked layer.", return_tensors="pt").input_ids
     with torch.inference_mode():
         dense = model(ids).logits
-    apply_sparse_experts(model, "sparse")
+    assert Counting.calls == 1
+    apply_sparse_experts(model, "sparse")  # its probe tokens pass the hook too, twice
     with _expert_calls(model) as calls, torch.inference_mode():
         sparse = model(ids).logits
-    assert is_sparse(moe) and calls[0] == 0 and Counting.calls == 2
+    assert is_sparse(moe) and calls[0] == 0 and Counting.calls == 4
     assert torch.equal(sparse, dense)
+
+
+def test_a_stock_forward_that_changed_keeps_dense(caplog: pytest.LogCaptureFixture) -> None:
+    """If transformers' MoE arithmetic changes, the probe tokens catch it: stock path kept."""
+    model, _tokenizer = build_wide()
+    moe = _moes(model)[1]
+    stock = moe.forward
+
+    def changed(hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out, logits = stock(hidden)
+        return out * 1.5, logits  # e.g. a release that scales the experts' outputs instead
+
+    moe.forward = changed
+    with caplog.at_level(logging.WARNING, logger="app.inference.sparse_experts"):
+        report = apply_sparse_experts(model, "sparse")
+    assert report.sparse_layers == 1 and not is_sparse(moe) and is_sparse(_moes(model)[0])
+    assert "MoE layer 1 keeps transformers' dense path: the sparse output differs" in caplog.text
+    assert moe.forward is changed  # put back as it was
