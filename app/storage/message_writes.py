@@ -178,7 +178,8 @@ class MessageWrites(StoreConnection):
             if not 0 <= position < len(path):
                 return 0
             doomed = subtree_ids(conn, path[position])
-            # One statement, so that no parent is ever left without its children checked.
+            # One statement: the parent references are checked at its end, with the
+            # whole subtree gone (deleting a parent first would break its children's).
             count = conn.execute(
                 "DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))",
                 (json.dumps(doomed),),
