@@ -98,7 +98,8 @@ class ServerSettings:
             values[name] = dict(pairs)
         return cls(**values)
 
-    def _auth_headers(self, secret: str | None) -> dict[str, str]:
+    def key_headers(self, secret: str | None) -> dict[str, str]:
+        """The header that carries `secret` when it is not `Authorization: Bearer`."""
         if secret and self.api_key_header:
             return {self.api_key_header: secret}
         return {}
@@ -142,7 +143,7 @@ class ServerEngine:
             api_key=self._secret or NO_KEY,
             max_retries=0,  # a retry would replay a half-streamed answer
             timeout=openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
-            default_headers={**settings.headers, **settings._auth_headers(self._secret)},
+            default_headers={**settings.headers, **settings.key_headers(self._secret)},
             default_query=dict(settings.query) or None,
         )
         # With the key in its own header, Authorization is left out altogether.
@@ -236,13 +237,13 @@ class ServerEngine:
         stream: openai.AsyncStream[Any] | None = None
         started = time.perf_counter()
         try:
+            too_many = self._too_many_images(request.messages)
+            if too_many:
+                return _finish(deliver, p.Error(rid, "bad_input", too_many))
             try:
                 body = openai_messages(request.messages)
             except ImageError as exc:
                 return _finish(deliver, p.Error(rid, "bad_input", str(exc)))
-            too_many = self._too_many_images(request.messages)
-            if too_many:
-                return _finish(deliver, p.Error(rid, "bad_input", too_many))
             log.info("request %s to %s (%s)", rid, self.settings.base_url, self.settings.model)
             stream = await self._client.chat.completions.create(
                 model=self.settings.model,
