@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_data_path, user_log_path
+from platformdirs import user_config_path, user_data_path, user_log_path
 
 APP_NAME = "maverick-desk"
 DATA_DIR_ENV = "MAVERICK_DESK_DATA_DIR"
@@ -61,3 +61,11 @@ def packaged_file(folder: str, name: str) -> Path:
     except (ModuleNotFoundError, TypeError):
         pass
     return Path(__file__).resolve().parent.parent / folder / name
+
+
+def config_dir() -> Path:
+    """The app's config folder (mcp.json lives here); under the data dir when it is moved."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / "config"
+    return user_config_path(APP_NAME, appauthor=False)

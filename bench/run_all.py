@@ -3,6 +3,8 @@
 Each script prints a last line ``RESULTS [...]`` (see bench/common.py). A script that
 fails is reported in both files with its error, never dropped.
 
+With --only, the other scripts' figures already in docs/benchmarks.json are kept.
+
 Usage: python bench/run_all.py [--only streaming,scaling]
 """
 
@@ -18,6 +20,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +34,37 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("store_search.py", [], "6. conversation store: search"),
     ("prepare_inputs.py", [], "7. preparation of inputs"),
     ("scaling.py", ["--runs", "2"], "8. scaling with context and images"),
-    ("prompt_cache.py", [], "9. follow-up questions from the KV cache (issue 17)"),
+    ("sparse_experts.py", [], "9. sparse experts: only the routed expert runs (issue 16)"),
+    ("local_api.py", [], "10. the local API (maverick-desk serve)"),
+    ("prompt_cache.py", [], "11. follow-up questions from the KV cache (issue 17)"),
+]
+
+
+# Prose under the table: how figures that are not plain measurements were obtained.
+NOTES = [
+    "",
+    "## Sparse experts (section 9)",
+    "",
+    "`bench/sparse_experts.py` compares the sparse expert dispatch "
+    "(`app/inference/sparse_experts.py`) with transformers' dense path on the 128-expert "
+    "*wide* demo (`app/inference/demo_wide.py`: 128 routed experts top-1, hidden 512, expert "
+    "intermediate 768, 4 layers of which 2 MoE, bf16, random weights), in one process, on one "
+    "torch thread: the machine is shared, and with two threads each small matmul waits on "
+    "OpenMP barriers for a descheduled thread. The limit is the same widths with one routed "
+    "expert per MoE layer on the stock path. Peak memory is the growth of the resident set "
+    "during the prefill (VmHWM reset through /proc/self/clear_refs). The 2026-12-01 run shared "
+    "the machine with other work (load average about 16 on its 2 cores), so absolute tokens/s "
+    "are low and vary; the ratios, taken run by run, much less.",
+    "",
+    "The Maverick figures are estimates, not measurements (`bench/maverick_estimate.py`): "
+    "weight bytes a decoded token reads, from Maverick FP8's config (routed experts FP8 with "
+    "per-channel scales, everything else bf16: attention 48 x 62.9 M, dense MLP 24 x 251.7 M, "
+    "shared expert and router 24 x 126.5 M, lm_head 1.03 B parameters, plus 24 routed experts "
+    "of 125.8 M in FP8 for top-1 or 24 x 128 of them for the dense path), divided by one "
+    'H100\'s 3.35 TB/s at 70 %: `device_map="auto"` runs the layers in turn, so 8 GPUs add '
+    "memory, not bandwidth. KV cache reads at short context and kernel launch overheads are "
+    "left out; the dense path's 9,216 small FP8 matmuls a token make it slower than its "
+    "bandwidth bound. `bash scripts/gpu-check.sh` measures the real widths on one GPU.",
 ]
 
 
@@ -111,8 +144,13 @@ def main() -> int:
             print(f"FAILED: {error}", flush=True)
         print(f"    ({took:.0f} s)", flush=True)
     docs = ROOT / "docs"
-    if wanted:  # keep the figures of the scripts not run this time
-        results, failures = _kept(docs / "benchmarks.json", wanted) + results, failures
+    if wanted:
+        results, failures = _merged(docs / "benchmarks.json", results, failures, wanted)
+        earlier = docs / "benchmarks.json"
+        if earlier.is_file():
+            first = json.loads(earlier.read_text(encoding="utf-8")).get("date", "")
+            again = ", ".join(sorted(wanted))
+            report["date"] = f"{first.split(' (')[0]} ({again}: {report['date']})"
     report["results"] = results
     report["failures"] = failures
     (docs / "benchmarks.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -121,14 +159,21 @@ def main() -> int:
     return 1 if failures else 0
 
 
-def _kept(path: Path, rerun: set[str]) -> list[dict[str, object]]:
-    """The results of an earlier run whose scripts are not in `rerun`."""
-    try:
-        earlier = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    names = {f"bench/{name}.py" for name in rerun}
-    return [r for r in earlier.get("results", []) if r.get("script") not in names]
+def _merged(
+    path: Path, results: list[dict[str, object]], failures: list[dict[str, str]], wanted: set[str]
+) -> tuple[list[dict[str, object]], list[dict[str, str]]]:
+    """The earlier report's figures of the scripts not run now, then the new ones, in order."""
+    if not path.is_file():
+        return results, failures
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+
+    def kept(item: dict[str, Any]) -> bool:
+        return Path(str(item.get("script", ""))).stem not in wanted
+
+    order = [f"bench/{script}" for script, _, _ in SCRIPTS]
+    merged = [r for r in earlier.get("results", []) if kept(r)] + results
+    merged.sort(key=lambda r: order.index(str(r["script"])) if r["script"] in order else 99)
+    return merged, [f for f in earlier.get("failures", []) if kept(f)] + failures
 
 
 def markdown(report: dict[str, object]) -> str:
@@ -150,6 +195,7 @@ def markdown(report: dict[str, object]) -> str:
             f"| {r['section']} | {r['name']} | {r['value']:.4g} {r['unit']} | "
             f"{r['target'] or '—'} | {met} | {r['detail']} |"
         )
+    lines += NOTES
     failures = report["failures"]
     if failures:
         lines += ["", "## Scripts that failed", ""]

@@ -61,7 +61,7 @@ def main() -> int:
     import psutil
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
-    from app.ui.bridge import WorkerBridge
+    from app.ui.bridge.bridge import WorkerBridge
     from app.workers import protocol as p
 
     qt = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])

@@ -41,17 +41,22 @@ def fill(store: ConversationStore, conversations: int, messages_each: int, seed:
                 (sentence(rng, 6)[:60], stamp, stamp),
             ).lastrowid
             first = first or int(cid or 0)
-            rows = []
+            parent = None
             for position in range(messages_each):
                 role = "user" if position % 2 == 0 else "assistant"
                 size = rng.randint(8, 40) if role == "user" else rng.randint(80, 400)
                 text = "\n\n".join(sentence(rng, size // 4) for _ in range(4))
-                rows.append((cid, position, role, text, "complete", stamp, stamp))
-            conn.executemany(
-                "INSERT INTO messages (conversation, position, role, text, status, created, "
-                "updated) VALUES (?,?,?,?,?,?,?)",
-                rows,
-            )
+                mid = conn.execute(
+                    "INSERT INTO messages (conversation, parent, position, role, text, status, "
+                    "created, updated) VALUES (?,?,?,?,?,?,?,?)",
+                    (cid, parent, position, role, text, "complete", stamp, stamp),
+                ).lastrowid
+                # One path, shown: as if each message had been added in the window.
+                if parent is None:
+                    conn.execute("UPDATE conversations SET shown_root = ? WHERE id = ?", (mid, cid))
+                else:
+                    conn.execute("UPDATE messages SET shown_child = ? WHERE id = ?", (mid, parent))
+                parent = mid
     return first
 
 

@@ -99,7 +99,7 @@ class ThroughBridge:
     def __init__(self, folder: Path) -> None:
         from PySide6.QtCore import QCoreApplication, QEventLoop
 
-        from app.ui.bridge import WorkerBridge
+        from app.ui.bridge.bridge import WorkerBridge
 
         self.app = QCoreApplication.instance() or QCoreApplication([])
         self.loop_cls = QEventLoop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +28,17 @@ def test_import_contracts_hold() -> None:
     result = subprocess.run([str(lint_imports), "--no-cache"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 0 broken" in result.stdout or " 0 broken" in result.stdout
+
+
+def test_the_bridge_room_imports_no_widgets() -> None:
+    """app.ui.bridge turns the model's events into signals: QtCore only, never a widget."""
+    bridge = Path(__file__).resolve().parent.parent / "app" / "ui" / "bridge"
+    qt: set[str] = set()
+    for module in bridge.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                qt.add(node.module)
+            elif isinstance(node, ast.Import):
+                qt.update(alias.name for alias in node.names)
+    qt = {name for name in qt if name.startswith("PySide6")}
+    assert qt and qt <= {"PySide6.QtCore"}, qt

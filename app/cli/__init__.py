@@ -15,7 +15,9 @@ from app.cli import (
     install_desktop_entry,
     models,
     preflight,
+    serve,
     server,
+    tools,
 )
 from app.logs import setup_logging
 
@@ -28,6 +30,8 @@ SUBCOMMANDS = (
     conversations,
     install_desktop_entry,
     server,
+    serve,
+    tools,
 )
 
 

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import ask_attachments
+from app.cli import ask_attachments, ask_tools
+from app.cli import server as server_cli
 from app.documents.attachments import AttachmentError
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
 from app.paths import default_model
@@ -46,10 +47,12 @@ def add_parser(subparsers: Any) -> None:
         metavar="VAR",
         help="with --server: the environment variable that holds the API key",
     )
+    server_cli.add_preset_arguments(parser)
     parser.add_argument(
         "--image", action="append", default=[], metavar="FILE", help="attach an image (repeatable)"
     )
     ask_attachments.add_arguments(parser)
+    ask_tools.add_arguments(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt")
     parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
     parser.add_argument(
@@ -89,14 +92,14 @@ def _check_args(args: argparse.Namespace) -> str | None:
         return "--top-p must be greater than 0 and at most 1."
     if not args.prompt.strip():
         return "the prompt is empty."
-    if args.server and not args.model:
+    if args.server and not args.model and not args.preset:
         return (
             "--server needs --model NAME, the name the server serves "
             "(`maverick-desk server test --server URL` lists them)."
         )
-    if args.api_key_env and not args.server:
-        return "--api-key-env only applies with --server."
-    return None
+    if args.api_key_env and not (args.server or args.preset):
+        return "--api-key-env only applies with --server or --preset."
+    return ask_tools.check(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_BAD_INPUT)
     try:
         args.planned_attachments = ask_attachments.plan(args)
-        if args.planned_attachments and getattr(args, "server", None):
+        if args.planned_attachments and (args.server or args.preset):
             # A server's model: pages are drawn for Maverick's tiles, with no local meter.
             say = ask_attachments.stderr_say(args.quiet)
             plans, args.planned_attachments = args.planned_attachments, []
@@ -121,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.system:
         messages.append(p.ChatTurn("system", args.system))
     messages.append(p.ChatTurn("user", args.prompt, images))
-    if args.server:
+    if args.server or args.preset:
         return _ask_server(args, messages)
     model = Path(args.model).expanduser() if args.model else default_model()
 
@@ -162,6 +165,8 @@ def _converse(
         except AttachmentError as exc:
             return _fail(str(exc), EXIT_BAD_INPUT)
         messages[-1] = p.ChatTurn("user", text, images)
+    if args.tools:
+        return ask_tools.converse(client, args, messages, say)
 
     rid = client.generate(
         messages,
@@ -210,16 +215,20 @@ _USER_ERRORS = ("bad_input", "unknown_model", "context_too_long", "unauthorized"
 def _ask_server(args: argparse.Namespace, messages: list[p.ChatTurn]) -> int:
     """Stream the answer from an OpenAI-compatible server (`--server URL --model NAME`)."""
     # Loaded only here: the openai client takes a moment to import.
-    from app.engines.openai_client import ServerSettings, ask_server
+    from app.engines.openai_client import ask_server
     from app.engines.server_errors import ServerError
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
-    settings = ServerSettings(base_url=args.server, model=args.model, api_key_env=args.api_key_env)
     try:
+        settings = server_cli.settings_from_args(args, model=args.model or "")
         settings.api_key()
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
     except ServerError as exc:
         return _fail(exc.message, EXIT_BAD_INPUT)
-    say(f"[{args.model} at {args.server}]")
+    say(f"[{settings.model} at {settings.base_url}]")
+    if args.tools:
+        return ask_tools.ask_server(args, settings, messages, say)
 
     wrote = False
 

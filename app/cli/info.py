@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from app.inference.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
+from app.inference.experts_mode import ExpertsModeError, describe_mode, experts_mode
 from app.paths import default_model
 
 
@@ -25,6 +26,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = inspect_checkpoint(folder)
     except CheckpointError as exc:
+        print(f"maverick-desk info: {exc}", file=sys.stderr)
+        return 1
+    try:
+        mode = experts_mode()
+    except ExpertsModeError as exc:
         print(f"maverick-desk info: {exc}", file=sys.stderr)
         return 1
     text = info.config.get("text_config") or {}
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             f"{experts} routed experts (top-{text.get('num_experts_per_tok')}) "
             f"+ shared expert every {moe_every} layers",
         ),
+        ("experts", describe_mode(mode)),
         (
             "vision model",
             f"{vision.get('num_hidden_layers')} layers, hidden {vision.get('hidden_size')}, "

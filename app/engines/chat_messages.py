@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,37 @@ def openai_messages(turns: Sequence[ChatTurn]) -> list[dict[str, Any]]:
     parts, the text first, then one ``image_url`` part per image.
     """
     messages: list[dict[str, Any]] = []
+    tool_images: list[str] = []
     for turn in turns:
+        if turn.role != "tool" and tool_images:
+            messages.append(_tool_images_message(tool_images))
+            tool_images = []
+        if turn.role == "tool":
+            # A tool message holds text only; its images follow as a user message.
+            messages.append(
+                {"role": "tool", "tool_call_id": turn.tool_call_id, "content": turn.text}
+            )
+            tool_images.extend(turn.images)
+            continue
+        if turn.role == "assistant" and turn.tool_calls:
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": turn.text or None,
+                    "tool_calls": [
+                        {
+                            "id": call.get("id", f"call_{index}"),
+                            "type": "function",
+                            "function": {
+                                "name": call["name"],
+                                "arguments": json.dumps(call["arguments"], ensure_ascii=False),
+                            },
+                        }
+                        for index, call in enumerate(turn.tool_calls)
+                    ],
+                }
+            )
+            continue
         if not turn.images:
             messages.append({"role": turn.role, "content": turn.text})
             continue
@@ -56,4 +87,16 @@ def openai_messages(turns: Sequence[ChatTurn]) -> list[dict[str, Any]]:
         for image in turn.images:
             parts.append({"type": "image_url", "image_url": {"url": image_data_url(image)}})
         messages.append({"role": turn.role, "content": parts})
+    if tool_images:
+        messages.append(_tool_images_message(tool_images))
     return messages
+
+
+TOOL_IMAGES_NOTE = "(The images the tools returned.)"
+
+
+def _tool_images_message(images: Sequence[str]) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [{"type": "text", "text": TOOL_IMAGES_NOTE}]
+    for image in images:
+        parts.append({"type": "image_url", "image_url": {"url": image_data_url(image)}})
+    return {"role": "user", "content": parts}

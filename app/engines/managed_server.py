@@ -41,7 +41,9 @@ LineCallback = Callable[[str], None]
 TEMPLATES: dict[str, str] = {
     "vllm": (
         "vllm serve {model} --tensor-parallel-size {gpus} --max-model-len {context} "
-        """--limit-mm-per-prompt '{"image": 5}' --host {host} --port {port}"""
+        """--limit-mm-per-prompt '{"image": 5}' """
+        # Tool use: the server reads Maverick's pythonic calls into OpenAI tool_calls.
+        "--enable-auto-tool-choice --tool-call-parser llama4_pythonic --host {host} --port {port}"
     ),
     "sglang": (
         "python3 -m sglang.launch_server --model-path {model} --tp {gpus} "

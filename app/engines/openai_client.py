@@ -8,7 +8,9 @@ such as the command line.
 
 The API key lives only in memory: `ServerSettings` stores the *name* of the
 environment variable that holds it, error messages are scrubbed of it, and the
-engine's repr never shows it.
+engine's repr never shows it. A hosted provider's extra headers and query parameters
+(`app.engines.presets`) are part of the settings; they never carry the key, which goes
+in `Authorization: Bearer …` or, for Azure, in the header named by `api_key_header`.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from app.engines.chat_messages import openai_messages
 from app.engines.server_errors import (
     ServerError,
     classify,
+    content_filtered,
     malformed_reply,
     redact,
     stream_ended_early,
 )
+from app.engines.streamed_tool_calls import PartialCalls, absorb_tool_calls, finished_tool_calls
 from app.inference.images import ImageError
 from app.workers import protocol as p
 from app.workers.client import new_request_id
@@ -55,6 +59,12 @@ class ServerSettings:
     api_key_env: str | None = None  # the name of the environment variable holding the key
     timeout_s: float = 600.0  # longest silence while waiting for the next part of an answer
     connect_timeout_s: float = 10.0
+    headers: Mapping[str, str] = field(default_factory=dict)  # never the key
+    query: Mapping[str, str] = field(default_factory=dict)  # e.g. Azure's api-version
+    api_key_header: str | None = None  # send the key in this header instead of Bearer
+    max_images: int | None = None  # images per request the provider takes
+    context_tokens: int | None = None  # the context window it documents, for the meter
+    preset: str | None = None  # the `presets.Preset` these came from, if any
 
     def api_key(self) -> str | None:
         """The key from the named environment variable; raises `ServerError` if it is unset."""
@@ -74,8 +84,25 @@ class ServerSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServerSettings:
-        names = {"base_url", "model", "api_key_env", "timeout_s", "connect_timeout_s"}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        names = {
+            "base_url", "model", "api_key_env", "timeout_s", "connect_timeout_s",
+            "api_key_header", "max_images", "context_tokens", "preset",
+        }  # fmt: skip
+        values = {k: v for k, v in data.items() if k in names}
+        for name in ("headers", "query"):
+            pairs = data.get(name) or {}
+            if not isinstance(pairs, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()
+            ):
+                raise ValueError(f"The server setting “{name}” must map names to text.")
+            values[name] = dict(pairs)
+        return cls(**values)
+
+    def key_headers(self, secret: str | None) -> dict[str, str]:
+        """The header that carries `secret` when it is not `Authorization: Bearer`."""
+        if secret and self.api_key_header:
+            return {self.api_key_header: secret}
+        return {}
 
 
 @dataclass
@@ -88,6 +115,8 @@ class _Progress:
     prompt_tokens: int = 0
     completion_tokens: int | None = None
     finish_reason: str | None = None
+    # Streamed tool calls by index: id, name and the arguments' JSON text so far.
+    tool_calls: PartialCalls = field(default_factory=dict)
 
     @property
     def generated(self) -> int:
@@ -114,6 +143,12 @@ class ServerEngine:
             api_key=self._secret or NO_KEY,
             max_retries=0,  # a retry would replay a half-streamed answer
             timeout=openai.Timeout(settings.timeout_s, connect=settings.connect_timeout_s),
+            default_headers={**settings.headers, **settings.key_headers(self._secret)},
+            default_query=dict(settings.query) or None,
+        )
+        # With the key in its own header, Authorization is left out altogether.
+        self._request_headers: dict[str, Any] = (
+            {"Authorization": openai.Omit()} if settings.api_key_header else {}
         )
         self._tasks: dict[str, asyncio.Task[p.Message]] = {}
 
@@ -125,7 +160,7 @@ class ServerEngine:
     async def list_models(self) -> list[str]:
         """The model ids the server serves (``GET /v1/models``); raises `ServerError`."""
         try:
-            page = await self._client.models.list()
+            page = await self._client.models.list(extra_headers=self._request_headers or None)
             return [model.id async for model in page]
         except (AttributeError, TypeError) as exc:
             # The library could not parse the body as a model list (e.g. an HTML page).
@@ -143,14 +178,17 @@ class ServerEngine:
         seed: int | None = None,
         request_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> str:
         """Start a request on the running event loop; its events go to `on_event`.
 
         Call it from code running on the loop (a Qt slot under qasync is). Returns the
-        request id for `cancel`.
+        request id for `cancel`. With `tools`, a `Done` may carry the calls the model made.
         """
         rid = request_id or new_request_id()
-        request = p.Generate(rid, list(messages), max_new_tokens, temperature, top_p, seed)
+        request = p.Generate(
+            rid, list(messages), max_new_tokens, temperature, top_p, seed, tools=list(tools)
+        )
         deliver = self._on_event or (lambda event: None)
         task = asyncio.get_running_loop().create_task(self.run(request, deliver, extra_body))
         self._tasks[rid] = task
@@ -199,6 +237,9 @@ class ServerEngine:
         stream: openai.AsyncStream[Any] | None = None
         started = time.perf_counter()
         try:
+            too_many = self._too_many_images(request.messages)
+            if too_many:
+                return _finish(deliver, p.Error(rid, "bad_input", too_many))
             try:
                 body = openai_messages(request.messages)
             except ImageError as exc:
@@ -213,13 +254,17 @@ class ServerEngine:
                 temperature=request.temperature,
                 top_p=request.top_p,
                 seed=openai.omit if request.seed is None else request.seed,
+                tools=cast("Any", request.tools) if request.tools else openai.omit,
                 extra_body=dict(extra_body) if extra_body else None,
+                extra_headers=self._request_headers or None,
             )
             async for chunk in stream:
                 for text in self._absorb(chunk, progress):
                     deliver(p.Token(rid, text, []))
             if progress.finish_reason is None:
                 raise stream_ended_early(self.settings.base_url)
+            if progress.finish_reason == "content_filter":
+                raise content_filtered(self.settings.base_url)
         except asyncio.CancelledError:
             await _close(stream)
             deliver(p.Cancelled(rid, progress.generated))
@@ -233,6 +278,18 @@ class ServerEngine:
         return _finish(deliver, _done(rid, progress, started))
 
     # ------------------------------------------------------------ internals
+    def _too_many_images(self, turns: Sequence[p.ChatTurn]) -> str | None:
+        """The sentence for a request with more images than the provider takes, if it has."""
+        limit = self.settings.max_images
+        count = sum(len(turn.images) for turn in turns)
+        if limit is None or count <= limit:
+            return None
+        return (
+            f"This request sends {count} images, and {self.settings.base_url} takes at most "
+            f"{limit} per request (every image of the conversation is sent again). Start a new "
+            "conversation, or send fewer images."
+        )
+
     def _absorb(self, chunk: Any, progress: _Progress) -> list[str]:
         """The texts in one chunk; records usage and the finish reason."""
         choices = getattr(chunk, "choices", None)
@@ -257,6 +314,8 @@ class ServerEngine:
                 progress.last = now
                 progress.pieces += 1
                 texts.append(text)
+            if delta is not None:
+                absorb_tool_calls(getattr(delta, "tool_calls", None), progress.tool_calls)
             reason = getattr(choice, "finish_reason", None)
             if reason:
                 progress.finish_reason = str(reason)
@@ -291,6 +350,7 @@ def _done(rid: str, progress: _Progress, started: float) -> p.Done:
         time_to_first_token_s=first - started,
         tokens_per_s=rate,
         finish_reason=progress.finish_reason or "stop",
+        tool_calls=finished_tool_calls(progress.tool_calls),
     )
 
 
@@ -330,6 +390,7 @@ def ask_server(
     seed: int | None = None,
     api_key: str | None = None,
     extra_body: Mapping[str, Any] | None = None,
+    tools: Sequence[dict[str, Any]] = (),
 ) -> p.Message:
     """Run one request to the end in a fresh event loop; returns the terminal event.
 
@@ -340,7 +401,13 @@ def ask_server(
         engine = ServerEngine(settings, api_key=api_key)
         try:
             request = p.Generate(
-                new_request_id(), list(messages), max_new_tokens, temperature, top_p, seed
+                new_request_id(),
+                list(messages),
+                max_new_tokens,
+                temperature,
+                top_p,
+                seed,
+                tools=list(tools),
             )
             return await engine.run(request, on_event, extra_body)
         finally:

@@ -4,12 +4,21 @@ Every failure of an OpenAI-compatible server ends up as a `ServerError` with a
 `kind` from `SERVER_ERROR_KINDS` (also listed in `protocol.ERROR_KINDS`) and a
 message that says what happened and what to do. The API key never appears in a
 message: `redact` removes it from anything the server or a library wrote.
+
+Hosted providers add failures a local server never has: no credit left (402), a rate
+limit (429, with the wait from Retry-After or the provider's message), a request too
+large (413) and a content filter (a provider error code, or `finish_reason`
+"content_filter" in the stream). Each has its own sentence; their `kind` stays one
+the window already advises on, and `reason` names the case precisely.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import re
+import time
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import openai
@@ -35,15 +44,25 @@ _CONTEXT_HINTS = (
     "too many tokens",
 )
 _MODEL_HINTS = ("does not exist", "not found", "unknown model", "no such model")
+# Error codes and words providers use for a request their content filter refused:
+# Azure "content_filter", OpenRouter's moderation 403 "flagged", others "moderation".
+_FILTER_CODES = ("content_filter", "content_policy_violation", "moderation", "flagged")
+# "Please try again in 7.66s" (Groq), "try again in 250ms", "retry after 20 seconds".
+_RETRY_TEXT = re.compile(
+    r"(?:try again|retry) (?:in|after) (\d+(?:\.\d+)?) ?(ms|s|sec|seconds|m|min|minutes)\b"
+)
 
 
 class ServerError(Exception):
     """A server request failed; `kind` is one of SERVER_ERROR_KINDS (or 'bad_input')."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        # The precise case where `kind` is broader: "no_credit", "rate_limited",
+        # "too_large" or "content_filtered".
+        self.reason = reason
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -83,7 +102,7 @@ def classify(
     the server dying mid-answer, not a server that was never there.
     """
     error = _classify(exc, base_url=base_url, model=model, timeout_s=timeout_s, started=started)
-    return ServerError(error.kind, redact(error.message, secret))
+    return ServerError(error.kind, redact(error.message, secret), error.reason)
 
 
 def _classify(
@@ -110,6 +129,10 @@ def _classify(
             f"Nothing answered at {base_url}{reason}. Check the address and port, and that the "
             "server is running.",
         )
+    if isinstance(exc, openai.APIError):
+        hosted = _hosted(exc, base_url)
+        if hosted is not None:
+            return hosted
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return ServerError(
             "unauthorized",
@@ -127,6 +150,101 @@ def _classify(
     return ServerError(
         "server_error", f"The request to {base_url} failed: {type(exc).__name__}: {exc}"
     )
+
+
+def _hosted(exc: openai.APIError, base_url: str) -> ServerError | None:
+    """The sentence for a hosted provider's own refusals, or None for other errors.
+
+    An HTTP status says which; an error event inside a stream (OpenRouter sends one
+    when the provider behind it fails mid-answer) carries the status as its `code`.
+    """
+    detail = _server_detail(exc)
+    status = getattr(exc, "status_code", None)
+    if status is None and isinstance(exc.body, dict):
+        code = exc.body.get("code")
+        status = code if isinstance(code, int) else None
+    if _is_filtered(exc, detail):
+        return content_filtered(base_url, detail)
+    if status == 402:
+        return ServerError(
+            "server_error",
+            f"The provider at {base_url} refused the request for lack of credit (HTTP 402: "
+            f"{detail}). Add credit or a payment method in your account there, then press Retry.",
+            "no_credit",
+        )
+    if status == 429:
+        response = getattr(exc, "response", None)
+        wait = retry_after_s(response.headers if response is not None else {}, detail)
+        when = f"in {_seconds(wait)}" if wait is not None else "in a minute or so"
+        return ServerError(
+            "timeout",
+            f"The provider at {base_url} is rate-limiting this key (HTTP 429: {detail}). Try "
+            f"again {when}, or raise the key's limit in your account there.",
+            "rate_limited",
+        )
+    if status == 413:
+        return ServerError(
+            "bad_input",
+            f"The request is too large for {base_url} (HTTP 413: {detail}). Send fewer or "
+            "smaller images, or start a new conversation.",
+            "too_large",
+        )
+    return None
+
+
+def _is_filtered(exc: openai.APIError, detail: str) -> bool:
+    codes = [exc.code or "", str(getattr(exc, "type", "") or "")]
+    body = exc.body
+    if isinstance(body, dict):
+        codes.append(str(body.get("code", "")))
+        metadata = body.get("metadata")
+        if isinstance(metadata, dict) and metadata.get("reasons"):
+            codes.append("flagged")  # OpenRouter's moderation: {"metadata": {"reasons": [...]}}
+    words = " ".join(codes).lower() + " " + detail.lower()
+    return any(code in words for code in _FILTER_CODES)
+
+
+def content_filtered(base_url: str, detail: str = "") -> ServerError:
+    """The provider's content filter refused the prompt or stopped the answer."""
+    said = f" ({detail})" if detail else ""
+    return ServerError(
+        "bad_input",
+        f"The content filter at {base_url} refused this request or stopped the answer{said}. "
+        "The text so far is kept; rephrase the message or leave out the image, then send again.",
+        "content_filtered",
+    )
+
+
+def retry_after_s(headers: Any, detail: str = "") -> float | None:
+    """Seconds to wait from Retry-After (seconds or an HTTP date), retry-after-ms, or the text."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            try:
+                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+            except (TypeError, ValueError):
+                pass
+    match = _RETRY_TEXT.search(detail.lower())
+    if match:
+        amount, unit = float(match.group(1)), match.group(2)
+        return amount / 1000 if unit == "ms" else amount * 60 if unit.startswith("m") else amount
+    return None
+
+
+def _seconds(wait: float) -> str:
+    if wait < 1:
+        return "a second"
+    if wait < 90:
+        return f"{wait:.0f} s"
+    return f"{wait / 60:.0f} min"
 
 
 def _from_status(status: int, detail: str, base_url: str, model: str) -> ServerError:

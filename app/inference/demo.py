@@ -76,7 +76,7 @@ class DemoSizes:
     kv_heads: int = 2  # 8
     head_dim: int = 16  # 128
     experts: int = 8  # 128 routed experts, top-1, plus a shared expert
-    expert_intermediate: int = 64  # 8,192
+    expert_intermediate: int = 96  # 8,192; not `hidden`, so a transposed expert cannot load
     dense_intermediate: int = 128  # 16,384
     attention_chunk: int = 256  # 8,192
     context: int = 65536  # 1,048,576
@@ -263,7 +263,7 @@ def _write_marker(directory: Path, precision: str) -> None:
     (directory / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
 
 
-def write_demo_checkpoint(out_dir: Path, shard_size: str = "400KB") -> tuple[Path, Path]:
+def write_demo_checkpoint(out_dir: Path, shard_size: str = "450KB") -> tuple[Path, Path]:
     """Write ``out_dir/bf16`` and ``out_dir/fp8``; return both paths.
 
     Written to a temporary sibling first and renamed, so an interrupted run never

@@ -34,6 +34,7 @@ from app.inference.prefill import (
 )
 from app.inference.prompt_cache import CachedPrompt, PromptCache, free_memory_bytes, new_cache
 from app.inference.prompt_inputs import PromptBuilder, file_digest
+from app.inference.template_chat import template_chat
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class ChatMessage:
     role: str
     text: str
     images: tuple[str, ...] = ()
+    # On an assistant turn: the calls it made, each {"name": str, "arguments": dict}.
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class PreparedInputs:
     prompt_tokens: int
     image_tokens: int
     image_count: int
+    tool_tokens: int = 0  # what the tool definitions add to the prompt
     ids: list[int] = field(default_factory=list)
     # The KV cache the generation runs with: a kept one cut back to `cached_tokens`, or empty.
     cache: CachedPrompt | None = None
@@ -92,6 +96,7 @@ class GenerationResult:
     tokens_per_s: float
     finish_reason: str  # "stop", "length" or "cancelled"
     token_ids: list[int] = field(default_factory=list)
+    tool_tokens: int = 0
     cached_prompt_tokens: int = 0  # prompt tokens whose KV came from a kept cache
 
 
@@ -182,8 +187,27 @@ class Engine:
     def context_length(self) -> int:
         return self.loaded.info.context_length
 
+    def render_prompt(
+        self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]] = ()
+    ) -> str:
+        """The prompt text the chat template makes of `messages` (and the tool definitions)."""
+        try:
+            chat = template_chat(messages, with_tools=bool(tools))
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+        extra: dict[str, Any] = {"tools": list(tools)} if tools else {}
+        return str(
+            self._processor.apply_chat_template(
+                chat, add_generation_prompt=True, tokenize=False, **extra
+            )
+        )
+
     def prepare(
-        self, messages: Sequence[ChatMessage], max_new_tokens: int = 0, use_cache: bool = True
+        self,
+        messages: Sequence[ChatMessage],
+        max_new_tokens: int = 0,
+        tools: Sequence[dict[str, Any]] = (),
+        use_cache: bool = True,
     ) -> PreparedInputs:
         """Apply the chat template and the image processor; raise `InputError`/`ImageError`.
 
@@ -191,18 +215,11 @@ class Engine:
         (`PreparedInputs.cache` holds it, `cached_tokens` says how long it is), and the
         images inside that prefix are neither decoded nor processed again.
         """
-        if not messages or messages[-1].role != "user":
-            raise InputError("A request must end with a user message.")
+        if not messages or messages[-1].role not in {"user", "tool", "ipython"}:
+            raise InputError("A request must end with a user message or a tool's result.")
         image_paths = [path for message in messages for path in message.images]
         check_image_count(len(image_paths), self.image_limit)
-        chat = []
-        for message in messages:
-            if message.role not in {"system", "user", "assistant"}:
-                raise InputError(f"Unknown message role {message.role!r}.")
-            content: list[dict[str, str]] = [{"type": "image"} for _ in message.images]
-            content.append({"type": "text", "text": message.text})
-            chat.append({"role": message.role, "content": content})
-        text = self._processor.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        text = self.render_prompt(messages, tools)
         digests = [file_digest(path) for path in image_paths]
         known = self.prompt_cache.expansions() if use_cache else {}
         processed = {
@@ -245,16 +262,23 @@ class Engine:
             processed[i].pixel_values.to(device=device, dtype=self.loaded.dtype) for i in after
         ]
         skip = ids[spans[after[0]].start : cached].count(self._patch_id) if after else 0
+        tool_tokens = 0
+        if tools:  # the same conversation without tools, through the tokenizer only
+            plain = self.render_prompt(messages)
+            plain_tokens = len(self._tokenizer(plain, add_special_tokens=False)["input_ids"])
+            with_tools = len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+            tool_tokens = max(0, with_tools - plain_tokens)
         return PreparedInputs(
             tensors,
             prompt_tokens,
             ids.count(self._patch_id),
             len(image_paths),
-            ids,
-            entry,
-            cached,
-            pixels,
-            skip,
+            tool_tokens,
+            ids=ids,
+            cache=entry,
+            cached_tokens=cached,
+            pixels=pixels,
+            skip_rows=skip,
         )
 
     def decoder(self) -> IncrementalDecoder:
@@ -267,6 +291,7 @@ class Engine:
         params: SamplingParams,
         on_tokens: TokenCallback,
         should_stop: Callable[[], bool] = lambda: False,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> GenerationResult:
         """Generate an answer, calling `on_tokens(token_ids)` as tokens arrive."""
         if params.max_new_tokens < 1:
@@ -276,7 +301,7 @@ class Engine:
         if params.temperature < 0:
             raise InputError("temperature must not be negative.")
         started = time.perf_counter()
-        prepared = self.prepare(messages, params.max_new_tokens)
+        prepared = self.prepare(messages, params.max_new_tokens, tools)
         generated: list[int] = []
         timing: dict[str, float] = {}
 
@@ -302,7 +327,7 @@ class Engine:
                 raise
             # Out of memory in the prefill, with caches kept: drop them and try once more.
             log.warning("out of memory in the prefill; dropping the prompt cache and retrying")
-            prepared = self._without_caches(messages, params, prepared)
+            prepared = self._without_caches(messages, params, prepared, tools)
             self._run(prepared, params, kwargs, on_ids, should_stop)
         if should_stop():
             reason = "cancelled"
@@ -321,6 +346,7 @@ class Engine:
             tokens_per_s=rate,
             finish_reason=reason,
             token_ids=generated,
+            tool_tokens=prepared.tool_tokens,
             cached_prompt_tokens=prepared.cached_tokens,
         )
 
@@ -367,7 +393,11 @@ class Engine:
         self.prompt_cache.keep_after(entry, prepared.ids + produced, exact)
 
     def _without_caches(
-        self, messages: Sequence[ChatMessage], params: SamplingParams, failed: PreparedInputs
+        self,
+        messages: Sequence[ChatMessage],
+        params: SamplingParams,
+        failed: PreparedInputs,
+        tools: Sequence[dict[str, Any]],
     ) -> PreparedInputs:
         failed.cache = None
         failed.tensors.clear()
@@ -376,7 +406,7 @@ class Engine:
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        return self.prepare(messages, params.max_new_tokens, use_cache=False)
+        return self.prepare(messages, params.max_new_tokens, tools, use_cache=False)
 
 
 __all__ = [

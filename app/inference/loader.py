@@ -28,12 +28,14 @@ from transformers import (
 
 from app.inference.checkpoint import CheckpointInfo, human_bytes, inspect_checkpoint
 from app.inference.devices import Device
+from app.inference.experts_mode import DENSE_LABEL, experts_mode
 from app.inference.preflight import (
     ATTENTION_IMPLEMENTATIONS,
     max_memory_plan,
     model_memory,
     preflight,
 )
+from app.inference.sparse_experts import apply_sparse_experts
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class LoadedModel:
     quantisation: str
     devices: list[str]
     warnings: list[str] = field(default_factory=list)
+    # Which expert path runs: "sparse top-1 (...)" or "dense (transformers)".
+    experts: str = DENSE_LABEL
 
     @property
     def dtype(self) -> torch.dtype:
@@ -197,6 +201,7 @@ def load_model(
     """
     report = progress or (lambda *args: None)
     stop = should_stop or (lambda: False)
+    mode = experts_mode()  # a bad MAVERICK_DESK_EXPERTS fails before minutes of loading
     if attn_implementation not in ATTENTION_IMPLEMENTATIONS:
         raise ValueError(
             f"Unknown attention implementation {attn_implementation!r}: use one of "
@@ -236,6 +241,7 @@ def load_model(
             torch.cuda.empty_cache()
         raise
     model.eval()
+    experts = apply_sparse_experts(model, mode)
     report("loading processor", 0, 1)
     processor = AutoProcessor.from_pretrained(
         str(info.path), local_files_only=True, trust_remote_code=False
@@ -247,5 +253,6 @@ def load_model(
         info=info,
         quantisation=label,
         devices=describe_devices(),
-        warnings=warnings,
+        warnings=warnings + experts.fallbacks[:1],
+        experts=experts.label,
     )

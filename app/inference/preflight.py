@@ -12,14 +12,20 @@ of what transformers 5 allocates:
   `DynamicSlidingWindowLayer` of `attention_chunk_size` tokens and full-attention
   (NoPE) layers one slot per token; each slot is 2 (K and V) x KV heads x
   head_dim x 2 bytes (bf16).
-- **The prompt pass**: transformers' Llama 4 MoE multiplies every token by every
-  routed expert. The fused bf16 experts peak at experts x tokens x
-  (hidden + 4 x expert intermediate) x 2 bytes on the GPU running the layer; the
-  compressed-tensors experts run one expert at a time and peak at
-  2 x experts x tokens x hidden x 2 bytes. The chat engine sends the whole
-  conversation as one prompt, so the prompt can be as long as the context, and
-  every GPU must have room for it because every GPU holds MoE layers. With
-  sdpa the chunked-attention mask adds tokens^2 bytes; flex_attention does not.
+- **The prompt pass**: with the sparse expert dispatch (the default,
+  `app.inference.sparse_experts`) each token runs only its routed expert, so the
+  transient no longer grows with the number of experts: per token, the larger of
+  a dense MLP layer, (hidden + 4 x dense intermediate) x 2 bytes, and a MoE
+  layer, (8 x hidden + 4 x expert intermediate) x 2 bytes for the gathered and
+  scattered hidden states and the routed and shared experts' intermediates, plus
+  12 bytes per expert for the router's scores. With ``MAVERICK_DESK_EXPERTS=dense``
+  transformers multiplies every token by every routed expert: the fused bf16
+  experts peak at experts x tokens x (hidden + 4 x expert intermediate) x 2 bytes,
+  the compressed-tensors experts (one at a time) at 2 x experts x tokens x hidden
+  x 2 bytes. The chat engine sends the whole conversation as one prompt, so the
+  prompt can be as long as the context, and every GPU must have room for it
+  because every GPU holds layers of both kinds. With sdpa the chunked-attention
+  mask adds tokens^2 bytes; flex_attention does not.
 - **A margin** on each device of 2 GiB (CUDA context, cuBLAS workspace) plus 5 %
   of its free memory (allocator fragmentation).
 """
@@ -33,6 +39,7 @@ from typing import Any
 
 from app.inference.checkpoint import CheckpointInfo, human_bytes
 from app.inference.devices import Device
+from app.inference.experts_mode import dense_requested
 from app.inference.model_size import parameters_from_config, text_config
 
 GIB = 1024**3
@@ -59,6 +66,7 @@ class ModelMemory:
     prompt_bytes_per_token: int  # transient of the prompt pass on the GPU running a layer
     max_context: int
     routed_experts: int
+    sparse_experts: bool = True  # the prompt pass runs only the routed experts
 
     def weights_bytes(self, fp8_kernels: bool) -> int:
         return self.weights_fp8_bytes if fp8_kernels else self.weights_bf16_bytes
@@ -99,12 +107,16 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
     inter = int(text.get("intermediate_size") or 0)
     quant = config.get("quantization_config") or {}
     compressed = isinstance(quant, dict) and quant.get("quant_method") == "compressed-tensors"
-    if experts > 1 and compressed:
+    sparse = not dense_requested()
+    mlp = (hidden + 4 * int(text.get("intermediate_size_mlp") or inter)) * BF16
+    if experts > 1 and not sparse and compressed:
         prompt = 2 * experts * hidden * BF16
-    elif experts > 1:
+    elif experts > 1 and not sparse:
         prompt = experts * (hidden + 4 * inter) * BF16
+    elif experts > 1:
+        prompt = max(mlp, (8 * hidden + 4 * inter) * BF16 + 12 * experts)
     else:
-        prompt = (hidden + 4 * int(text.get("intermediate_size_mlp") or inter)) * BF16
+        prompt = mlp
     full, chunked, chunk = _layer_kinds(text)
     return ModelMemory(
         name=name,
@@ -118,6 +130,7 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
         prompt_bytes_per_token=prompt,
         max_context=int(text.get("max_position_embeddings") or 0),
         routed_experts=experts,
+        sparse_experts=sparse,
     )
 
 
@@ -216,7 +229,14 @@ class Preflight:
             if self.requested is None and self.context < mem.max_context:
                 text += f" (the model allows {mem.max_context:,})"
             text += "."
-            if self.prompt_limited:
+            if self.prompt_limited and mem.sparse_experts:
+                mask = " and the sdpa mask's tokens² bytes" if self.attn != "flex_attention" else ""
+                text += (
+                    f" The prompt pass is the limit: {human_bytes(mem.prompt_bytes_per_token)} "
+                    f"a prompt token on each GPU for the MLP activations{mask}, while the KV "
+                    f"cache alone would hold {self.kv_only_context:,} tokens."
+                )
+            elif self.prompt_limited:
                 text += (
                     f" The prompt pass is the limit: transformers runs all {mem.routed_experts} "
                     f"experts on every prompt token ({human_bytes(mem.prompt_bytes_per_token)} "
@@ -295,6 +315,8 @@ class Preflight:
                 f"{human_bytes(per_token)} per prompt token on each device"
                 + (
                     f" (all {mem.routed_experts} experts run on every token)"
+                    if mem.routed_experts > 1 and not mem.sparse_experts
+                    else " (only the routed expert runs)"
                     if mem.routed_experts > 1
                     else ""
                 )

@@ -13,13 +13,16 @@ from app.storage.records import (
     Attachment,
     Conversation,
     ConversationSummary,
+    ConversationTree,
     Message,
     MessageStatus,
     Role,
     SearchHit,
+    Siblings,
 )
 from app.storage.search import HIT_END, HIT_START, hit_segments
 from app.storage.store import ConversationStore
+from app.storage.writer import StoreWriter
 
 __all__ = [
     "HIT_END",
@@ -28,13 +31,16 @@ __all__ = [
     "Conversation",
     "ConversationStore",
     "ConversationSummary",
+    "ConversationTree",
     "ImportFileError",
     "Message",
     "MessageStatus",
     "NewerVersionError",
     "Role",
     "SearchHit",
+    "Siblings",
     "StorageError",
+    "StoreWriter",
     "export_html",
     "export_json",
     "export_markdown",

@@ -122,14 +122,14 @@ def _connect(path: Path, images_dir: Path, notices: list[str]) -> sqlite3.Connec
                 "not support SQLite's write-ahead log (is it a network share?). Set "
                 "MAVERICK_DESK_DATA_DIR to a folder on a local disk."
             )
-        conn.execute("PRAGMA foreign_keys = ON")
         # FULL: a finished answer survives a power cut, not just a crash of the app.
         conn.execute("PRAGMA synchronous = FULL")
         if version < SCHEMA_VERSION:
             if version > 0:
                 notices.append(_backup_before_upgrade(conn, path, version))
-            with transaction(conn):
+            with transaction(conn):  # foreign keys still off: see schema.py
                 migrate(conn, version, images_dir)
+        conn.execute("PRAGMA foreign_keys = ON")
         return conn
     except BaseException:
         conn.close()

@@ -7,7 +7,12 @@ from html import escape
 from pathlib import Path
 
 from app.storage.atomic import atomic_write_text
-from app.storage.export_labels import display_title, message_heading, readable_time
+from app.storage.export_labels import (
+    display_title,
+    message_heading,
+    other_versions_line,
+    readable_time,
+)
 from app.storage.json_export import read_stored_image
 from app.storage.store import ConversationStore
 
@@ -48,6 +53,10 @@ def html_text(store: ConversationStore, conversation_id: int) -> str:
         f"{escape(readable_time(conversation.created))}, "
         f"{len(conversation.messages)} messages.</p>",
     ]
+    if conversation.other_versions:
+        parts.append(
+            f'<p class="meta">{escape(other_versions_line(conversation.other_versions))}</p>'
+        )
     encoded: dict[str, str] = {}
     for message in conversation.messages:
         parts.append(

@@ -1,13 +1,21 @@
-"""Conversations as one JSON file that imports back exactly.
+"""Conversations as one JSON file that imports back exactly, every version included.
 
-Format (``"format": "maverick-desk-conversations"``, ``"version": 1``)::
+Format (``"format": "maverick-desk-conversations"``, ``"version": 2``)::
 
-    {"format": …, "version": 1,
-     "conversations": [{"title", "created", "updated", "settings",
-                        "messages": [{"role", "text", "status", "created", "updated", "stats",
+    {"format": …, "version": 2,
+     "conversations": [{"title", "created", "updated", "settings", "shown_root",
+                        "messages": [{"parent", "shown_child", "role", "text", "status",
+                                      "created", "updated", "stats",
                                       "attachments": [{"sha256", "name", "mime", "width",
                                                        "height", "bytes"}]}]}],
      "images": {"<sha256>": "<base64 of the file>"}}
+
+`messages` holds the whole tree by depth, then oldest first; `parent` is the index in
+that list of the message it follows (null for a first question), always smaller than
+its own; messages with the same parent are versions of each other, in list order.
+`shown_child` (and the conversation's `shown_root`) is the index of the version shown
+below it, or null where the shown path ends. Version 1 files (before versions) have
+neither: their messages are one path, and they still import.
 
 The file carries no database ids: messages are ordered by their place in the list and
 images are named by hash, so export → import → export gives byte-identical files.
@@ -27,11 +35,11 @@ from typing import Any
 
 from app.storage.atomic import atomic_write_text
 from app.storage.errors import StorageError
-from app.storage.records import Conversation, MessageStatus
+from app.storage.records import ConversationTree, MessageStatus
 from app.storage.store import ConversationStore
 
 EXPORT_FORMAT = "maverick-desk-conversations"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 
 
 def read_stored_image(store: ConversationStore, sha256: str, mime: str) -> bytes:
@@ -49,12 +57,19 @@ def read_stored_image(store: ConversationStore, sha256: str, mime: str) -> bytes
     return data
 
 
-def conversation_document(conversation: Conversation) -> dict[str, Any]:
+def conversation_document(tree: ConversationTree) -> dict[str, Any]:
+    """One conversation's whole tree, with indexes for parents and shown versions."""
+    index = {m.id: i for i, m in enumerate(tree.messages)}
+    path = tree.conversation.messages
     messages = []
-    for m in conversation.messages:
+    for m in tree.messages:
         status = MessageStatus.INTERRUPTED if m.status is MessageStatus.STREAMING else m.status
         messages.append(
             {
+                "parent": None if m.parent_id is None else index[m.parent_id],
+                "shown_child": (
+                    index[tree.shown_child[m.id]] if m.id in tree.shown_child else None
+                ),
                 "role": m.role.value,
                 "text": m.text,
                 "status": status.value,
@@ -74,21 +89,23 @@ def conversation_document(conversation: Conversation) -> dict[str, Any]:
                 ],
             }
         )
+    conversation = tree.conversation
     return {
         "title": conversation.title,
         "created": conversation.created,
         "updated": conversation.updated,
         "settings": conversation.settings,
+        "shown_root": index[path[0].id] if path else None,
         "messages": messages,
     }
 
 
 def export_json_text(store: ConversationStore, conversation_ids: Sequence[int]) -> str:
     """The export file's text for these conversations (deterministic)."""
-    conversations = [store.load_conversation(cid) for cid in conversation_ids]
+    trees = [store.load_tree(cid) for cid in conversation_ids]
     images: dict[str, str] = {}
-    for conversation in conversations:
-        for message in conversation.messages:
+    for tree in trees:
+        for message in tree.messages:
             for a in message.attachments:
                 if a.sha256 not in images:
                     data = read_stored_image(store, a.sha256, a.mime)
@@ -96,7 +113,7 @@ def export_json_text(store: ConversationStore, conversation_ids: Sequence[int]) 
     document = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
-        "conversations": [conversation_document(c) for c in conversations],
+        "conversations": [conversation_document(t) for t in trees],
         "images": images,
     }
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from app.storage.atomic import commit_staging_folder, new_staging_folder
 from app.storage.errors import StorageError, describe_os_error
-from app.storage.export_labels import display_title, message_heading, readable_time
+from app.storage.export_labels import (
+    display_title,
+    message_heading,
+    other_versions_line,
+    readable_time,
+)
 from app.storage.json_export import read_stored_image
 from app.storage.store import ConversationStore
 
@@ -29,6 +34,8 @@ def markdown_text(store: ConversationStore, conversation_id: int) -> tuple[str, 
         f"{len(conversation.messages)} messages.*",
         "",
     ]
+    if conversation.other_versions:
+        lines += [f"*{other_versions_line(conversation.other_versions)}*", ""]
     for message in conversation.messages:
         lines += [f"## {message_heading(message)}", "", message.text, ""]
         for a in message.attachments:

@@ -43,7 +43,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Message:
-    """One message of a conversation, in order of `position` (0, 1, 2, …)."""
+    """One message of a conversation's tree.
+
+    `position` is its depth (0 for a first question), which is its place in the shown
+    path when it is shown. Messages with the same `parent_id` are versions of each
+    other: this one is `version` (1 = the oldest) of `version_count`.
+    """
 
     id: int
     conversation_id: int
@@ -55,6 +60,9 @@ class Message:
     updated: str
     stats: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    parent_id: int | None = None
+    version: int = 1
+    version_count: int = 1
 
 
 @dataclass(frozen=True)
@@ -66,12 +74,16 @@ class ConversationSummary:
     created: str
     updated: str
     deleted_at: str | None
-    message_count: int
+    message_count: int  # every version counted
 
 
 @dataclass(frozen=True)
 class Conversation:
-    """A conversation with every message and attachment, as loaded for the window."""
+    """A conversation as the window shows it: the shown path through its tree, in order.
+
+    `other_versions` counts the versions not shown here and elsewhere in the tree (each
+    Regenerate or Edit made one); `ConversationStore.load_tree` has them all.
+    """
 
     id: int
     title: str
@@ -80,10 +92,50 @@ class Conversation:
     deleted_at: str | None
     settings: dict[str, Any]
     messages: tuple[Message, ...]
+    other_versions: int = 0
 
     def image_paths(self) -> list[Path]:
         """Every stored image of the conversation in order, to send again as context."""
         return [a.path for m in self.messages for a in m.attachments]
+
+
+@dataclass(frozen=True)
+class ConversationTree:
+    """Every message of a conversation and which ones are shown.
+
+    `messages` are by depth, then oldest first: a parent always comes before its
+    children, and versions (same parent) are oldest first.
+    """
+
+    conversation: Conversation  # with the shown path as its messages
+    messages: tuple[Message, ...]
+    # The version shown below each message that remembers one, hidden versions included.
+    shown_child: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def shown_ids(self) -> frozenset[int]:
+        return frozenset(m.id for m in self.conversation.messages)
+
+    def children(self, parent_id: int | None) -> tuple[Message, ...]:
+        """The versions that follow `parent_id` (None: the first questions), oldest first."""
+        return tuple(m for m in self.messages if m.parent_id == parent_id)
+
+
+@dataclass(frozen=True)
+class Siblings:
+    """The versions of one message: their ids oldest first, and which one it is."""
+
+    ids: tuple[int, ...]
+    index: int  # 0-based place of the message asked about
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    @property
+    def label(self) -> str:
+        """'2 / 3', as the window shows it."""
+        return f"{self.index + 1} / {self.count}"
 
 
 @dataclass(frozen=True)
@@ -96,3 +148,4 @@ class SearchHit:
     role: Role
     snippet: str
     created: str
+    shown: bool = True  # False: the hit is in a version not shown (see show_message)

@@ -3,7 +3,8 @@
 ``PRAGMA user_version`` holds the schema version. Version 1 is the first schema
 (kept here as history: every database ever written starts from it); each later
 version is one function that moves a database up by one, inside the caller's
-transaction. Never edit a migration that has shipped; add a new one.
+transaction, with foreign keys off (a table rebuild must not cascade). Never edit a
+migration that has shipped; add a new one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.storage.image_store import stored_path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 V1_SCHEMA = """
 CREATE TABLE conversations (
@@ -73,6 +74,59 @@ END;
 INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
 """
 
+# Version 3: messages form a tree. `parent` is the message answered or followed (NULL for
+# a first question); siblings (same parent) are versions, oldest first by id. `position`
+# becomes the depth (0 for a first question), so UNIQUE (conversation, position) goes,
+# which SQLite can only do by rebuilding the table. The version shown at each fork is
+# the parent's `shown_child` (the conversation's `shown_root` for first questions);
+# NULL there means the shown path ends at that message. Ids are kept, so attachments,
+# the search index and the last-opened conversation stay valid.
+V3_CHANGES = """
+CREATE TABLE messages_v3 (
+    id INTEGER PRIMARY KEY,
+    conversation INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    parent INTEGER REFERENCES messages(id),
+    position INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL DEFAULT '',
+    stats TEXT NOT NULL DEFAULT '{}',
+    shown_child INTEGER REFERENCES messages(id) ON DELETE SET NULL
+);
+INSERT INTO messages_v3 (id, conversation, parent, position, role, text, status, created,
+                         updated, stats, shown_child)
+SELECT m.id, m.conversation,
+    (SELECT p.id FROM messages p WHERE p.conversation = m.conversation
+        AND p.position < m.position ORDER BY p.position DESC LIMIT 1),
+    (SELECT count(*) FROM messages p WHERE p.conversation = m.conversation
+        AND p.position < m.position),
+    m.role, m.text, m.status, m.created, m.updated, m.stats,
+    (SELECT c.id FROM messages c WHERE c.conversation = m.conversation
+        AND c.position > m.position ORDER BY c.position LIMIT 1)
+FROM messages m ORDER BY m.id;
+DROP TABLE messages;
+ALTER TABLE messages_v3 RENAME TO messages;
+CREATE INDEX messages_by_parent ON messages(conversation, parent);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+ALTER TABLE conversations ADD COLUMN shown_root INTEGER REFERENCES messages(id)
+    ON DELETE SET NULL;
+UPDATE conversations SET shown_root = (
+    SELECT m.id FROM messages m WHERE m.conversation = conversations.id AND m.parent IS NULL
+);
+"""
+
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the caller's transaction; run statement by statement.
@@ -100,6 +154,11 @@ def _to_v2(conn: sqlite3.Connection, images_dir: Path) -> None:
         )
 
 
+def _to_v3(conn: sqlite3.Connection, images_dir: Path) -> None:
+    """Messages become a tree, so that Regenerate and Edit keep every version."""
+    _execute_script(conn, V3_CHANGES)
+
+
 def _image_size(images_dir: Path, sha256: str, mime: str) -> tuple[int, int, int]:
     # Version 1 used the same store layout; a missing or unreadable file keeps zeros.
     path = stored_path(images_dir, sha256, mime)
@@ -111,7 +170,11 @@ def _image_size(images_dir: Path, sha256: str, mime: str) -> tuple[int, int, int
 
 
 # MIGRATIONS[n] moves a database from version n - 1 to version n.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Path], None]] = {1: _to_v1, 2: _to_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Path], None]] = {
+    1: _to_v1,
+    2: _to_v2,
+    3: _to_v3,
+}
 assert max(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -119,4 +182,7 @@ def migrate(conn: sqlite3.Connection, current: int, images_dir: Path) -> None:
     """Bring a database from `current` to SCHEMA_VERSION; the caller holds a transaction."""
     for version in range(current + 1, SCHEMA_VERSION + 1):
         MIGRATIONS[version](conn, images_dir)
+    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:  # raised inside the transaction: the database is left as it was
+        raise sqlite3.IntegrityError(f"the upgrade left broken references: {broken[:3]}")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")

@@ -18,13 +18,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.paths import MODEL_ENV, default_model
-from app.ui.bridge import WorkerBridge
-from app.ui.conversation_library import attach_conversations
-from app.ui.engine_store import SERVER, EngineStore
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.conversations.conversation_library import attach_conversations
+from app.ui.engine.engine_store import SERVER, EngineStore
+from app.ui.look.theme import apply_app_font
 from app.ui.main_window import MainWindow
 from app.ui.screenshot import take_screenshot
-from app.ui.settings_store import SettingsStore
-from app.ui.theme import apply_app_font
+from app.ui.settings.settings_store import SettingsStore
 from app.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)

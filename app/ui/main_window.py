@@ -29,22 +29,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.assistant_message_view import AssistantMessageView
-from app.ui.bridge import WorkerBridge
-from app.ui.composer import Composer
-from app.ui.composer_input import local_files
-from app.ui.conversation import Conversation, Message, Role, Status
-from app.ui.engine_dialog import EngineDialog
-from app.ui.error_block import ErrorBlock
-from app.ui.help_menu import HelpMenu
-from app.ui.render_warmup import RenderWarmUp
-from app.ui.settings_panel import SettingsPanel
-from app.ui.settings_store import SettingsStore
-from app.ui.status_bar import ModelStatusBar
-from app.ui.stored_conversation import answer_figures
-from app.ui.theme_controller import ThemeController
-from app.ui.transcript_view import COLUMN_MAX_WIDTH, TranscriptView
-from app.ui.user_message_view import UserMessageView
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.composer.composer import Composer
+from app.ui.composer.composer_input import local_files
+from app.ui.engine.engine_dialog import EngineDialog
+from app.ui.engine.status_bar import ModelStatusBar
+from app.ui.help.help_menu import HelpMenu
+from app.ui.markdown.render_warmup import RenderWarmUp
+from app.ui.settings.settings_panel import SettingsPanel
+from app.ui.settings.settings_store import SettingsStore
+from app.ui.settings.theme_controller import ThemeController
+from app.ui.transcript.assistant_message_view import AssistantMessageView
+from app.ui.transcript.conversation import Conversation, Message, Role, Status, answer_figures
+from app.ui.transcript.error_block import ErrorBlock
+from app.ui.transcript.transcript_view import COLUMN_MAX_WIDTH, TranscriptView
+from app.ui.transcript.user_message_view import UserMessageView
 from app.workers import protocol as p
 
 log = logging.getLogger(__name__)

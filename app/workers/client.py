@@ -1,6 +1,6 @@
 """The one client of the worker process, used by the window and the command line.
 
-Plain Python, no Qt: `app.ui.bridge` wraps it and re-emits its events as signals.
+Plain Python, no Qt: `app.ui.bridge.bridge` wraps it and re-emits its events as signals.
 A reader thread turns the worker's stdout into protocol messages and hands each
 to `on_event` (or to an internal queue that `events_for` reads). When the pipe
 closes without a `shutdown`, the client reports `WorkerDied` with the exit code at
@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from app.workers import protocol as p
 
@@ -169,9 +169,14 @@ class WorkerClient:
         top_p: float = 0.9,
         seed: int | None = None,
         request_id: str | None = None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> str:
         rid = request_id or new_request_id()
-        self.send(p.Generate(rid, list(messages), max_new_tokens, temperature, top_p, seed))
+        self.send(
+            p.Generate(
+                rid, list(messages), max_new_tokens, temperature, top_p, seed, tools=list(tools)
+            )
+        )
         return rid
 
     def free_cache(self) -> str:

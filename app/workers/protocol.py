@@ -61,9 +61,12 @@ class Load(Message):
 class ChatTurn:
     """A message of the conversation as the worker receives it."""
 
-    role: str
+    role: str  # system, user, assistant, or tool (a tool's result)
     text: str
     images: list[str] = field(default_factory=list)
+    # On an assistant turn: the tool calls it made, each {"name": str, "arguments": {...}}.
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_id: str = ""  # on a tool turn: the call it answers (servers need it)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ class Generate(Message):
     temperature: float = 0.6
     top_p: float = 0.9
     seed: int | None = None
+    # Tool definitions for the chat template: {"type": "function", "function": {name,
+    # description, parameters}}; empty for a plain chat.
+    tools: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,10 @@ class Done(Message):
     time_to_first_token_s: float
     tokens_per_s: float
     finish_reason: str
+    # From a server engine, when finish_reason is "tool_calls": each {"id", "name",
+    # "arguments": {...}} (or "problem": a sentence, when the arguments are not JSON).
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_tokens: int = 0  # of prompt_tokens: what the tool definitions cost (local worker)
     # How many of the prompt tokens came from a kept KV cache (were not prefilled again).
     cached_prompt_tokens: int = 0
 

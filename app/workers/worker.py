@@ -149,7 +149,11 @@ class Worker:
                     "max_new_tokens": gen.max_new_tokens or 512,
                 },
                 warnings=loaded.warnings,
-                runtime={**runtime_versions(), "attention": loaded.attention},
+                runtime={
+                    **runtime_versions(),
+                    "attention": loaded.attention,
+                    "experts": loaded.experts,
+                },
             )
         )
 
@@ -200,12 +204,14 @@ class Worker:
                 raise InjectedFault(f"fault injected after {self._fault_after} tokens")
             self._writer.send_tokens(rid, decoder, ids, now=count == len(ids))
 
-        messages = [ChatMessage(t.role, t.text, tuple(t.images)) for t in job.messages]
+        messages = [
+            ChatMessage(t.role, t.text, tuple(t.images), tuple(t.tool_calls)) for t in job.messages
+        ]
         params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed)
         end: p.Message
         try:
             result = self._engine.generate(
-                messages, params, on_tokens, lambda: self._is_cancelled(rid)
+                messages, params, on_tokens, lambda: self._is_cancelled(rid), tools=job.tools
             )
         except (ImageError, InputError) as exc:
             end = p.Error(rid, "bad_input", str(exc), traceback.format_exc())
@@ -226,6 +232,7 @@ class Worker:
                     tokens_per_s=result.tokens_per_s,
                     finish_reason=result.finish_reason,
                     cached_prompt_tokens=result.cached_prompt_tokens,
+                    tool_tokens=result.tool_tokens,
                 )
         finally:
             with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def test_errors_are_one_line_with_a_non_zero_exit(
 def test_a_newer_database_is_refused_by_the_command_line(data_dir: Path) -> None:
     ConversationStore.open(data_dir).close()
     db = sqlite3.connect(data_dir / "conversations.sqlite3")
-    db.execute("PRAGMA user_version = 3")
+    db.execute("PRAGMA user_version = 99")
     db.close()
     before = (data_dir / "conversations.sqlite3").read_bytes()
     result = run("list")
@@ -103,3 +104,84 @@ def test_a_damaged_database_is_reported_and_replaced(data_dir: Path) -> None:
     assert result.returncode == 0
     assert "damaged" in result.stderr and "conversations-damaged-" in result.stderr
     assert "No saved conversations yet." in result.stderr
+
+
+def _tree(data_dir: Path, images: dict[str, Path]) -> int:
+    with ConversationStore.open(data_dir) as store:
+        cid = store.create_conversation("Versions")
+        store.add_user_message(cid, "Describe it", [images["wide"]])
+        a1 = store.begin_assistant_message(cid)
+        store.finish_assistant_message(a1, MessageStatus.COMPLETE, text="A circle.\n\nYellow.")
+        a1b = store.add_answer_version(a1)
+        store.finish_assistant_message(a1b, MessageStatus.STOPPED, text="A yel")
+        store.show_version(a1)
+        store.add_user_message(cid, "Bigger?")
+    return cid
+
+
+def test_show_prints_the_shown_path_or_every_version(
+    data_dir: Path, images: dict[str, Path]
+) -> None:
+    cid = _tree(data_dir, images)
+    shown = run("show", str(cid))
+    assert shown.returncode == 0, shown.stderr
+    stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    assert stamp.sub("T", shown.stdout).splitlines() == [
+        f"Versions (conversation {cid}): 3 messages; 1 other version(s), see --all-versions",
+        "",
+        "[You · T]",
+        "Describe it",
+        "[image: wide.png, 640x360]",
+        "",
+        "[Maverick · T · version 1/2]",
+        "A circle.",
+        "",
+        "Yellow.",
+        "",
+        "[You · T]",
+        "Bigger?",
+    ]
+    tree = run("show", str(cid), "--all-versions")
+    assert tree.returncode == 0, tree.stderr
+    assert stamp.sub("T", tree.stdout).splitlines() == [
+        f"Versions (conversation {cid}): 4 messages, 1 other version(s); * marks the "
+        "versions shown, - the others",
+        "* 1/1 You · T",
+        "    Describe it",
+        "    [image: wide.png, 640x360]",
+        "  * 1/2 Maverick · T",
+        "      A circle.",
+        "",
+        "      Yellow.",
+        "    * 1/1 You · T",
+        "        Bigger?",
+        "  - 2/2 Maverick · T (stopped)",
+        "      A yel",
+    ]
+
+    missing = run("show", "999")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        "maverick-desk conversations: There is no conversation 999; list them with "
+        "`maverick-desk conversations list`."
+    )
+
+
+def test_export_and_import_keep_every_version(
+    data_dir: Path, images: dict[str, Path], tmp_path: Path
+) -> None:
+    cid = _tree(data_dir, images)
+    first = tmp_path / "tree.json"
+    assert run("export", str(cid), "--format", "json", "--out", str(first)).returncode == 0
+    imported = run("import", str(first))
+    assert imported.returncode == 0, imported.stderr
+    new_id = int(imported.stdout.split()[-1])
+    again = tmp_path / "again.json"
+    assert run("export", str(new_id), "--format", "json", "--out", str(again)).returncode == 0
+    assert again.read_bytes() == first.read_bytes()
+    assert "- 2/2 Maverick" in run("show", str(new_id), "--all-versions").stdout
+    folder = tmp_path / "md"
+    assert run("export", str(new_id), "--format", "md", "--out", str(folder)).returncode == 0
+    markdown = (folder / "conversation.md").read_text("utf-8")
+    assert "1 other version (from Regenerate or Edit) is kept" in markdown
+    assert "A yel" not in markdown

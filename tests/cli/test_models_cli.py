@@ -24,7 +24,7 @@ def test_models_lists_adds_and_chooses(
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "Llama 4 Maverick demo (random weights)" in out and str(hub) in out
-    assert "ready" in out and "fp8 (compressed-tensors)" in out and "776 K / " in out
+    assert "ready" in out and "fp8 (compressed-tensors)" in out and "997 K / " in out
 
     folder = tmp_path / "mine"
     shutil.copytree(demo_bf16, folder / "bf16")
@@ -59,7 +59,7 @@ def test_preflight_with_given_gpus(demo_fp8: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert out.startswith("Fits on 2 × 4 GB GPUs with ")
     assert "about 4,096 tokens of context" in out
-    assert "weights         1.1 MiB (FP8 experts)" in out
+    assert "weights         1.4 MiB (FP8 experts)" in out
 
     assert main(["preflight", "--model", str(demo_fp8), "--gpus", "1x1GB"]) == 3
     assert capsys.readouterr().out.startswith("Does not fit on 1 × 1 GB GPU:")

@@ -42,7 +42,8 @@ def test_server_start_dry_run_prints_the_vllm_command() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         "vllm serve meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8 --tensor-parallel-size 8 "
-        "--max-model-len 430000 --limit-mm-per-prompt '{\"image\": 5}' --host 127.0.0.1 "
+        "--max-model-len 430000 --limit-mm-per-prompt '{\"image\": 5}' "
+        "--enable-auto-tool-choice --tool-call-parser llama4_pythonic --host 127.0.0.1 "
         "--port 8000"
     )
 

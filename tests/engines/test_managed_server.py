@@ -44,6 +44,7 @@ def test_vllm_template_fills_and_keeps_json() -> None:
     assert argv == [
         "vllm", "serve", "/models/My Maverick", "--tensor-parallel-size", "8",
         "--max-model-len", "430000", "--limit-mm-per-prompt", '{"image": 5}',
+        "--enable-auto-tool-choice", "--tool-call-parser", "llama4_pythonic",
         "--host", "0.0.0.0", "--port", "8000",
     ]  # fmt: skip
 

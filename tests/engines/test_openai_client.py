@@ -213,7 +213,18 @@ def test_missing_key_variable_is_explained(monkeypatch: pytest.MonkeyPatch) -> N
 def test_saved_settings_hold_no_key() -> None:
     settings = ServerSettings("http://gpu:8000/v1", "meta-llama/Maverick", "MAVERICK_KEY")
     saved = settings.to_dict()
-    assert set(saved) == {"base_url", "model", "api_key_env", "timeout_s", "connect_timeout_s"}
+    assert set(saved) == {
+        "base_url", "model", "api_key_env", "timeout_s", "connect_timeout_s",
+        # a preset's extras: header *names* and values that are not the key
+        "headers", "query", "api_key_header", "max_images", "context_tokens", "preset",
+    }  # fmt: skip
     # A key pasted into a settings file by hand is ignored, never carried along.
     loaded = ServerSettings.from_dict({**saved, "api_key": "sk-pasted", "future_field": 1})
     assert loaded == settings
+    azure = ServerSettings.from_dict(
+        {**saved, "headers": {"X-Title": "Desk"}, "query": {"api-version": "2024-05-01-preview"},
+         "api_key_header": "api-key"}
+    )  # fmt: skip
+    assert azure.to_dict()["headers"] == {"X-Title": "Desk"} and azure.api_key_header == "api-key"
+    with pytest.raises(ValueError, match="“headers” must map names to text"):
+        ServerSettings.from_dict({**saved, "headers": {"X-Title": 3}})

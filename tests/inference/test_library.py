@@ -64,7 +64,7 @@ def test_finds_llama4_in_the_hub_cache_and_skips_other_models(hf_cache: Path) ->
     assert entry.source == "huggingface" and entry.ready and entry.problem == ""
     assert entry.architecture == "Llama4ForConditionalGeneration"
     assert entry.precision == "fp8 (compressed-tensors)"
-    assert entry.total_parameters == 775_872 and 0 < entry.active_parameters < 775_872
+    assert entry.total_parameters == 997_056 and 0 < entry.active_parameters < 997_056
     shards = sum(p.stat().st_size for p in entry.path.glob("*.safetensors"))
     assert entry.size_bytes == shards > 1_000_000
     assert entry.is_demo  # the marker travels with the files: the name says random weights
@@ -108,7 +108,7 @@ def test_missing_and_truncated_shards_are_incomplete(tmp_path: Path, demo_fp8: P
     assert entry.status == library.INCOMPLETE and not entry.ready
     assert "1 of 5 weight shards" in entry.problem and "model-00003-of-00005" in entry.problem
     # Parameters still come from config.json, so the picker can show what is downloading.
-    assert entry.total_parameters == 775_872
+    assert entry.total_parameters == 997_056
 
     truncated = _copy(demo_fp8, tmp_path / "truncated")
     shard = truncated / "model-00002-of-00005.safetensors"

@@ -91,26 +91,40 @@ def test_config_count_matches_the_headers_of_the_demo(
     info = inspect_checkpoint(request.getfixturevalue(twin))
     count = parameters_from_config(info.config)
     assert (count.total, count.active) == (info.total_parameters, info.active_parameters)
-    assert info.total_parameters == 775_872
+    assert info.total_parameters == 997_056
 
 
 def test_demo_memory_by_hand(demo_bf16: Path, demo_fp8: Path) -> None:
     bf16 = model_memory(inspect_checkpoint(demo_bf16))
     fp8 = model_memory(inspect_checkpoint(demo_fp8))
     # bf16: every parameter 2 bytes. FP8: routed experts 1 byte plus a bf16 scale per row.
-    assert bf16.weights_fp8_bytes == bf16.weights_bf16_bytes == 775_872 * 2
-    routed = 4 * 8 * 3 * 64 * 64
-    scales = 4 * 8 * 3 * 64 * 2
-    assert fp8.weights_fp8_bytes == (775_872 - routed) * 2 + routed + scales
-    assert fp8.weights_bf16_bytes == 775_872 * 2
+    assert bf16.weights_fp8_bytes == bf16.weights_bf16_bytes == 997_056 * 2
+    routed = 4 * 8 * 3 * 64 * 96  # 4 MoE layers x 8 experts x 3 Linear of 64 x 96
+    scales = 4 * 8 * (96 + 96 + 64) * 2  # one bf16 scale per output row
+    assert fp8.weights_fp8_bytes == (997_056 - routed) * 2 + routed + scales
+    assert fp8.weights_bf16_bytes == 997_056 * 2
     # 8 layers: 3 of every 4 are chunked (256 tokens); K and V of 2 heads x 16 dims in bf16.
     assert (fp8.full_layers, fp8.chunked_layers, fp8.chunk_size) == (2, 6, 256)
     assert fp8.kv_bytes_per_slot == 2 * 2 * 16 * 2
     assert fp8.kv_cache_bytes(1000) == 2 * 1000 * 128 + 6 * 256 * 128
     assert fp8.kv_cache_bytes(100) == 8 * 100 * 128
+    # Sparse experts: the larger of a dense MLP layer and a MoE layer's gather, scatter and
+    # routed + shared intermediates, plus the router's scores; both layouts alike.
+    assert fp8.sparse_experts and bf16.sparse_experts
+    sparse = max((64 + 4 * 128) * 2, (8 * 64 + 4 * 96) * 2 + 12 * 8)
+    assert fp8.prompt_bytes_per_token == bf16.prompt_bytes_per_token == sparse
+
+
+def test_demo_memory_dense_experts(
+    demo_bf16: Path, demo_fp8: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAVERICK_DESK_EXPERTS", "dense")
+    bf16 = model_memory(inspect_checkpoint(demo_bf16))
+    fp8 = model_memory(inspect_checkpoint(demo_fp8))
     # The compressed experts run one at a time: 2 x experts x hidden x 2 bytes a token.
     assert fp8.prompt_bytes_per_token == 2 * 8 * 64 * 2
-    assert bf16.prompt_bytes_per_token == 8 * (64 + 4 * 64) * 2
+    assert bf16.prompt_bytes_per_token == 8 * (64 + 4 * 96) * 2
+    assert not fp8.sparse_experts
 
 
 def test_demo_preflight_on_injected_gpus(demo_fp8: Path) -> None:
@@ -121,7 +135,7 @@ def test_demo_preflight_on_injected_gpus(demo_fp8: Path) -> None:
     assert result.kv_cache_bytes == 2 * 4096 * 128 + 6 * 256 * 128
 
     def need(n: int) -> int:  # KV cache plus, on both GPUs, the prompt pass and the sdpa mask
-        return 2 * n * 128 + 6 * min(n, 256) * 128 + 2 * (n * 2 * 8 * 64 * 2 + n * n)
+        return 2 * n * 128 + 6 * min(n, 256) * 128 + 2 * (n * memory.prompt_bytes_per_token + n * n)
 
     n = result.fitting_context
     assert need(n) <= left < need(n + 1)
@@ -131,7 +145,30 @@ def test_demo_preflight_on_injected_gpus(demo_fp8: Path) -> None:
     assert not tiny.fits and "Does not fit" in tiny.summary()
 
 
-def test_maverick_fp8_fits_eight_80gb_gpus_with_a_context_computed_by_hand() -> None:
+def test_maverick_fp8_sparse_context_on_80gb_and_141gb_gpus() -> None:
+    memory = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
+    # Per prompt token on each GPU: a dense MLP layer's (5,120 + 4 x 16,384) x 2 bytes or a
+    # MoE layer's (8 x 5,120 + 4 x 8,192) x 2 + 12 x 128, whichever is larger.
+    assert memory.prompt_bytes_per_token == (8 * H + 4 * I_EXP) * 2 + 12 * E == 148_992
+    for gpus, low, high, flex_low in (("8x80GB", 100_000, 110_000, 170_000),
+                                      ("8x141GB", 220_000, 240_000, 560_000)):  # fmt: skip
+        result = preflight(memory, parse_gpu_spec(gpus))
+        left = result.left_bytes
+
+        def need(n: int) -> int:
+            kv = 12 * n * 4096 + 36 * min(n, 8192) * 4096
+            return kv + 8 * (n * 148_992 + n * n)  # every GPU: MLP activations, sdpa mask
+
+        n = result.context
+        assert need(n) <= left < need(n + 1) and low < n < high
+        assert flex_low < result.fitting_flex  # without the sdpa mask
+        assert "The prompt pass is the limit: 145.5 KiB a prompt token" in result.summary()
+
+
+def test_maverick_fp8_dense_fits_eight_80gb_gpus_with_a_context_computed_by_hand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAVERICK_DESK_EXPERTS", "dense")
     memory = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
     count = parameters_from_config(MAVERICK)
     weights = (count.total - ROUTED) * 2 + ROUTED + 24 * E * (2 * I_EXP + H) * 2

@@ -23,11 +23,11 @@ from app.documents.attachments import (
     plan_attachments,
     prepare_attachment,
 )
-from app.ui.bridge import WorkerBridge
-from app.ui.conversation import Status
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.composer.pdf_page_dialog import PdfPageDialog
 from app.ui.main_window import MainWindow
-from app.ui.pdf_page_dialog import PdfPageDialog
-from app.ui.settings_store import SettingsStore
+from app.ui.settings.settings_store import SettingsStore
+from app.ui.transcript.conversation import Status
 
 from .bad_files import BAD_IMAGES, PASSWORD, TEXTS, write_bad_files
 from .conftest import record

@@ -24,12 +24,12 @@ from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QObject, QTi
 from PySide6.QtGui import QDesktopServices
 
 from app.storage import ConversationStore, MessageStatus, export_json
-from app.ui.assistant_message_view import AssistantMessageView
-from app.ui.bridge import WorkerBridge
-from app.ui.conversation import Message, Role, Status
+from app.ui.bridge.bridge import WorkerBridge
 from app.ui.main_window import MainWindow
-from app.ui.render_budget import PLAIN_NOTE
-from app.ui.settings_store import SettingsStore
+from app.ui.markdown.render_budget import PLAIN_NOTE
+from app.ui.settings.settings_store import SettingsStore
+from app.ui.transcript.assistant_message_view import AssistantMessageView
+from app.ui.transcript.conversation import Message, Role, Status
 
 from .conftest import record
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from app.ui.bridge import WorkerBridge
-from app.ui.conversation import Role, Status
+from app.ui.bridge.bridge import WorkerBridge
 from app.ui.main_window import MainWindow
-from app.ui.settings_store import SettingsStore
+from app.ui.settings.settings_store import SettingsStore
+from app.ui.transcript.conversation import Role, Status
 
 from .conftest import record
 

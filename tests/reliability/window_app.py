@@ -21,10 +21,10 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QTimer
 
 from app.ui.app import make_application
-from app.ui.bridge import WorkerBridge
-from app.ui.conversation_library import attach_conversations
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.conversations.conversation_library import attach_conversations
 from app.ui.main_window import MainWindow
-from app.ui.settings_store import SettingsStore
+from app.ui.settings.settings_store import SettingsStore
 
 
 def say(**event: object) -> None:

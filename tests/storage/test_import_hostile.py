@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from app.storage import ConversationStore, ImportFileError, StorageError, export_json, import_json
-from app.storage.json_import import MAX_TEXT_CHARS
+from app.storage.import_checks import MAX_TEXT_CHARS
 
 Doc = dict[str, Any]
 
@@ -62,6 +62,17 @@ def _set(path: str, value: Any) -> Callable[[Doc], None]:
     return mutate
 
 
+def _drop(path: str) -> Callable[[Doc], None]:
+    def mutate(d: Doc) -> None:
+        target: Any = d
+        keys = path.split(".")
+        for key in keys[:-1]:
+            target = target[int(key)] if key.isdigit() else target[key]
+        del target[keys[-1]]
+
+    return mutate
+
+
 def _swap_image_data(d: Doc) -> None:
     sha = next(iter(d["images"]))
     d["images"][sha] = base64.b64encode(_png((1, 2, 3))).decode()
@@ -88,7 +99,7 @@ CASES: list[tuple[str, Callable[[Doc], None] | bytes, str]] = [
     ("nested too deeply", b"[" * 200_000, "nested too deeply"),
     ("other format", _set("format", "chatgpt-export"), "not a Maverick Desk conversation export"),
     ("not an object", b"[1, 2, 3]", "not a Maverick Desk conversation export"),
-    ("newer version", _set("version", 2), "newer Maverick Desk (export format version 2"),
+    ("newer version", _set("version", 3), "newer Maverick Desk (export format version 3"),
     ("version as text", _set("version", "1"), "version: '1' is not a known export format"),
     ("version zero", _set("version", 0), "is not a known export format version"),
     ("unknown top field", _set("extra", 1), "unknown field 'extra'"),
@@ -126,6 +137,29 @@ CASES: list[tuple[str, Callable[[Doc], None] | bytes, str]] = [
         "not a plain file name",
     ),
     ("dot-dot name", _set(f"{M0}.attachments.0.name", ".."), "not a plain file name"),
+    ("parent of itself", _set(f"{M0}.parent", 0), "messages[0].parent: expected null"),
+    (
+        "parent after it",
+        _set("conversations.0.messages.1.parent", 1),
+        "messages[1].parent: 1 is outside 0…0",
+    ),
+    ("parent as text", _set("conversations.0.messages.1.parent", "0"), "expected a whole number"),
+    (
+        "shown child not a child",
+        _set("conversations.0.messages.1.shown_child", 0),
+        "messages[1].shown_child: message 0 does not follow this message",
+    ),
+    (
+        "shown child out of range",
+        _set(f"{M0}.shown_child", 7),
+        "messages[0].shown_child: 7 is outside 0…1",
+    ),
+    (
+        "shown root not a first question",
+        _set("conversations.0.shown_root", 1),
+        "conversations[0].shown_root: message 1 is not a first question",
+    ),
+    ("tree fields missing", _drop("conversations.0.shown_root"), "missing field 'shown_root'"),
     ("path field", _set(f"{M0}.attachments.0.path", "../../etc/passwd"), "unknown field 'path'"),
     ("width as bool", _set(f"{M0}.attachments.0.width", True), "expected a whole number"),
     ("width mismatch", _set(f"{M0}.attachments.0.width", 641), "do not match the image"),

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from app.ui.bridge import WorkerBridge
+from app.ui.bridge.bridge import WorkerBridge
 from app.ui.main_window import MainWindow
-from app.ui.settings_store import SettingsStore
+from app.ui.settings.settings_store import SettingsStore
 from tests.ui.engine_fixtures import engine_window, qt_event_loop, scripted_server  # noqa: F401
 
 LOAD_TIMEOUT_MS = 120_000

@@ -13,9 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
-from app.ui.bridge import CANCELLED_LOAD
-from app.ui.conversation import Role, Status
+from app.ui.bridge.bridge import CANCELLED_LOAD
 from app.ui.main_window import MainWindow
+from app.ui.transcript.conversation import Role, Status
 from tests.ui.drag_and_drop import drop_files
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,138 @@
+"""One model step of the tool loop, through either engine.
+
+`chat_turns` turns the loop's turns into protocol `ChatTurn`s (a tool's images are
+written to files, as the user's images are, so both engines read them the same way).
+`worker_step` streams an answer from the local worker and reads its tool calls with
+`ToolCallStream`; `server_step` asks an OpenAI-compatible server with ``tools`` and takes
+its streamed ``tool_calls``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.engines.openai_client import ServerSettings, ask_server
+from app.tools.call_parser import ToolCall, ToolCallStream
+from app.tools.tool_loop import LoopTurn, ModelTurn, Step
+from app.workers import protocol as p
+from app.workers.client import WorkerClient, describe_exit
+
+Say = Callable[[str], None]
+_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+}
+_names = itertools.count(1)
+
+
+class StepFailed(RuntimeError):
+    """The model step ended in an error, was cancelled, or the worker died (the sentence)."""
+
+    def __init__(self, message: str, event: p.Message | None = None) -> None:
+        super().__init__(message)
+        self.event = event
+
+
+def chat_turns(
+    base: Sequence[p.ChatTurn], turns: Sequence[LoopTurn], image_dir: Path
+) -> list[p.ChatTurn]:
+    """`base` followed by the loop's turns, as the engines take them."""
+    out = list(base)
+    for turn in turns:
+        if turn.role == "assistant":
+            out.append(p.ChatTurn("assistant", turn.text, tool_calls=list(turn.tool_calls)))
+            continue
+        paths = []
+        for image in turn.images:
+            image_dir.mkdir(parents=True, exist_ok=True)
+            path = image_dir / f"tool-{next(_names)}{_EXTENSIONS.get(image.mime_type, '.png')}"
+            path.write_bytes(image.data)
+            paths.append(str(path))
+        out.append(p.ChatTurn("tool", turn.text, paths, tool_call_id=turn.tool_call_id))
+    return out
+
+
+def _calls_from_done(done: p.Done) -> tuple[list[ToolCall], list[str]]:
+    calls = [
+        ToolCall(str(c.get("name", "")), dict(c.get("arguments") or {}), str(c.get("problem", "")))
+        for c in done.tool_calls
+    ]
+    return calls, [str(c.get("id", "")) for c in done.tool_calls]
+
+
+def worker_step(
+    client: WorkerClient,
+    base: Sequence[p.ChatTurn],
+    tools: Sequence[dict[str, Any]],
+    image_dir: Path,
+    on_text: Say,
+    on_done: Callable[[p.Done], None] = lambda done: None,
+    **sampling: Any,
+) -> Step:
+    """A step that asks the local worker; prose streams to `on_text` as it is decided."""
+
+    def step(turns: list[LoopTurn]) -> ModelTurn:
+        messages = chat_turns(base, turns, image_dir)
+        rid = client.generate(messages, tools=tools, **sampling)
+        stream = ToolCallStream()
+        for event in client.events_for(rid):
+            if isinstance(event, p.Token):
+                shown = stream.push(event.text)
+                if shown:
+                    on_text(shown)
+            elif isinstance(event, p.Done):
+                on_done(event)
+                parsed = stream.finish()
+                if parsed.content:
+                    on_text(parsed.content)
+                return ModelTurn(parsed.content, parsed.calls, parsed.problems)
+            elif isinstance(event, p.Error):
+                raise StepFailed(event.message, event)
+            elif isinstance(event, p.Cancelled):
+                raise StepFailed("The answer was stopped.", event)
+            elif isinstance(event, p.WorkerDied):
+                raise StepFailed(
+                    f"The model worker stopped mid-answer ({describe_exit(event.exit_code)}).",
+                    event,
+                )
+        raise StepFailed("The model worker sent no end to the answer.")
+
+    return step
+
+
+def server_step(
+    settings: ServerSettings,
+    base: Sequence[p.ChatTurn],
+    tools: Sequence[dict[str, Any]],
+    image_dir: Path,
+    on_text: Say,
+    on_done: Callable[[p.Done], None] = lambda done: None,
+    api_key: str | None = None,
+    **sampling: Any,
+) -> Step:
+    """A step that asks an OpenAI-compatible server with ``tools``."""
+
+    def step(turns: list[LoopTurn]) -> ModelTurn:
+        messages = chat_turns(base, turns, image_dir)
+        pieces: list[str] = []
+
+        def deliver(event: p.Message) -> None:
+            if isinstance(event, p.Token):
+                pieces.append(event.text)
+                on_text(event.text)
+
+        final = ask_server(settings, messages, deliver, api_key=api_key, tools=tools, **sampling)
+        if isinstance(final, p.Done):
+            on_done(final)
+            calls, ids = _calls_from_done(final)
+            return ModelTurn("".join(pieces), calls, (), ids)
+        if isinstance(final, p.Error):
+            raise StepFailed(final.message, final)
+        raise StepFailed("The answer was stopped.", final)
+
+    return step

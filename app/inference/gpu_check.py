@@ -1,0 +1,215 @@
+"""`scripts/gpu-check.sh`: Maverick's widths in FP8 on one GPU, dense against sparse experts.
+
+Writes a random checkpoint at Maverick's real widths with one dense and one MoE
+layer (`app.inference.wide_checkpoint`), loads it through the app's own loader
+(FP8 kept FP8 on compute capability 8.9+), then decodes and prefills with
+transformers' dense experts and with the sparse dispatch, and writes one JSON
+file: load time, the expert modules and their weight dtype, tokens/s, prefill
+time, peak memory, whether greedy tokens matched, and the extrapolation to
+Maverick's 48 layers on 8 GPUs. ``--smoke`` does the same at tiny widths on the
+CPU, so the test suite keeps this path alive.
+
+Exit status: 0 all ran and tokens matched, 1 tokens differ, 2 a package is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+NEEDED = ("torch", "transformers", "compressed_tensors", "safetensors", "accelerate", "PIL")
+
+
+def missing_packages() -> list[str]:
+    import importlib.util
+
+    return [name for name in NEEDED if importlib.util.find_spec(name) is None]
+
+
+def _sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _peak_reset() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _peak() -> int:
+    import torch
+
+    return int(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else 0
+
+
+def _timed(run: Any) -> float:
+    _sync()
+    started = time.perf_counter()
+    run()
+    _sync()
+    return time.perf_counter() - started
+
+
+def _layer_times(model: Any, run: Any) -> tuple[float, dict[str, float]]:
+    """Seconds of `run()` and of each decoder layer in it (dense / moe), by CUDA sync."""
+    times = {"dense": 0.0, "moe": 0.0}
+    starts: dict[int, float] = {}
+    handles = []
+    for index, layer in enumerate(model.language_model.model.layers):
+        kind = "moe" if layer.is_moe_layer else "dense"
+
+        def before(*_: Any, i: int = index) -> None:
+            _sync()
+            starts[i] = time.perf_counter()
+
+        def after(*_: Any, i: int = index, k: str = kind) -> None:
+            _sync()
+            times[k] += time.perf_counter() - starts[i]
+
+        handles += [layer.register_forward_pre_hook(before), layer.register_forward_hook(after)]
+    try:
+        _sync()
+        started = time.perf_counter()
+        run()
+        _sync()
+        return time.perf_counter() - started, times
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def measure(model: Any, prompt: Any, long_ids: Any, new_tokens: int) -> dict[str, Any]:
+    import torch
+
+    greedy = {"do_sample": False, "max_new_tokens": new_tokens, "min_new_tokens": new_tokens}
+    out: dict[str, Any] = {}
+    with torch.inference_mode():
+        model.generate(prompt, **{**greedy, "max_new_tokens": 2, "min_new_tokens": 2})  # warm-up
+        short = _timed(lambda: model.generate(prompt, **greedy))
+        one = _timed(lambda: model(prompt))
+        step, layers = _layer_times(model, lambda: model(prompt[:, -1:]))
+        tokens = model.generate(prompt, **greedy)[0, prompt.shape[1] :].tolist()
+        out["decode_tokens_per_s"] = (new_tokens - 1) / max(short - one, 1e-9)
+        out["decode_layer_s"] = layers
+        _peak_reset()
+        took, _ = _layer_times(model, lambda: model(long_ids, logits_to_keep=1))
+        out["prefill_s"] = took
+        out["prefill_peak_bytes"] = _peak()
+        out["greedy_tokens"] = tokens
+    return out
+
+
+def expert_modules(model: Any) -> dict[str, Any]:
+    """What the MoE layer's experts loaded as: classes and weight dtypes."""
+    moe = next(m for m in model.modules() if type(m).__name__ == "Llama4TextMoe")
+    experts = moe.experts
+    first = experts[0] if hasattr(experts, "__getitem__") else experts
+    linear = getattr(first, "gate_proj", None)
+    weight = getattr(linear, "weight", None) if linear is not None else None
+    return {
+        "experts_class": type(experts).__name__,
+        "expert_linear_class": type(linear).__name__ if linear is not None else None,
+        "expert_weight_dtype": str(weight.dtype) if weight is not None else None,
+        "stayed_fp8": bool(weight is not None and "float8" in str(weight.dtype)),
+    }
+
+
+def extrapolate(sparse: dict[str, Any], dense: dict[str, Any], layers: int = 48) -> dict[str, Any]:
+    """Decode tokens/s for Maverick's 48 layers (24 dense, 24 MoE) on 8 GPUs, layer by layer.
+
+    device_map runs the layers in turn, so GPUs add hops (about 7 transfers of one
+    token's hidden state, negligible) but not bandwidth; the lm_head and embedding
+    are counted once as measured.
+    """
+    result = {}
+    for name, run in (("sparse", sparse), ("dense", dense)):
+        per = run["decode_layer_s"]
+        rest = 1 / run["decode_tokens_per_s"] - per["dense"] - per["moe"]
+        token = layers // 2 * (per["dense"] + per["moe"]) + max(rest, 0.0)
+        result[f"{name}_tokens_per_s_48_layers_8_gpus"] = 1 / token
+    return result
+
+
+def run_check(folder: Path, smoke: bool, new_tokens: int, prefill: int) -> dict[str, Any]:
+    import torch
+
+    from app.inference.experts_mode import EXPERTS_ENV
+    from app.inference.loader import load_model
+    from app.inference.sparse_experts import apply_sparse_experts
+    from app.inference.wide_checkpoint import SMOKE, Widths, write_wide_fp8_checkpoint
+
+    widths = SMOKE if smoke else Widths()
+    started = time.perf_counter()
+    write_wide_fp8_checkpoint(folder, widths)
+    written = time.perf_counter() - started
+    os.environ[EXPERTS_ENV] = "dense"
+    started = time.perf_counter()
+    loaded = load_model(folder)
+    load_s = time.perf_counter() - started
+    model = loaded.model
+    device = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(16)
+    vocab = min(widths.vocab, len(loaded.processor.tokenizer)) - 20
+    prompt = torch.randint(0, vocab, (1, 32), generator=gen).to(device)
+    long_ids = torch.randint(0, vocab, (1, prefill), generator=gen).to(device)
+    dense = measure(model, prompt, long_ids, new_tokens)
+    report = apply_sparse_experts(model, "sparse")
+    sparse = measure(model, prompt, long_ids, new_tokens)
+    return {
+        "mode": "smoke (tiny widths, CPU)" if smoke else "Maverick widths",
+        "widths": widths.__dict__,
+        "device": loaded.devices,
+        "quantisation": loaded.quantisation,
+        "checkpoint_bytes": loaded.info.size_bytes,
+        "write_s": written,
+        "load_s": load_s,
+        **expert_modules(model),
+        "experts_label": report.label,
+        "prefill_tokens": prefill,
+        "dense": {k: v for k, v in dense.items() if k != "greedy_tokens"},
+        "sparse": {k: v for k, v in sparse.items() if k != "greedy_tokens"},
+        "decode_speedup": sparse["decode_tokens_per_s"] / dense["decode_tokens_per_s"],
+        "prefill_time_ratio": sparse["prefill_s"] / dense["prefill_s"],
+        "greedy_tokens_match": sparse["greedy_tokens"] == dense["greedy_tokens"],
+        "extrapolation": extrapolate(sparse, dense),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gpu-check.sh", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny widths on the CPU")
+    parser.add_argument("--out", type=Path, default=Path("gpu-check.json"))
+    parser.add_argument("--dir", type=Path, help="where to write the checkpoint (default: temp)")
+    parser.add_argument("--keep", action="store_true", help="keep the checkpoint afterwards")
+    args = parser.parse_args(argv)
+    missing = missing_packages()
+    if missing:
+        print(f"gpu-check: missing Python packages: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    new_tokens, prefill = (8, 256) if args.smoke else (64, 4096)
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="maverick-gpu-check-"))
+    try:
+        result = run_check(folder / "checkpoint", args.smoke, new_tokens, prefill)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder / "checkpoint", ignore_errors=True)
+    text = json.dumps(result, indent=2)
+    print(text)
+    args.out.write_text(text + "\n", encoding="utf-8")
+    print(f"gpu-check: wrote {args.out}", file=sys.stderr)
+    return 0 if result["greedy_tokens_match"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The composer: typing, attachments (images, PDF pages), the context meter, quick actions."""

@@ -1,0 +1,1 @@
+"""Saved conversations: saving, the sidebar, search, trash, export and import."""

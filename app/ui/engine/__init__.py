@@ -1,0 +1,1 @@
+"""The model and the engine: choosing them, servers, and the status bar showing them."""

@@ -1,0 +1,115 @@
+"""Which engine the window uses, remembered in the settings file beside the generation settings.
+
+Stored: the engine (local worker or server), the server's address, model name, the
+*name* of the environment variable holding its API key and the timeout, and the
+managed server's template and values. The API key itself is never written: only
+`ServerSettings.to_dict()` goes to disk, and it holds no key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from app.engines.openai_client import ServerSettings
+from app.inference.preflight import ATTENTION_IMPLEMENTATIONS
+from app.ui.settings.settings_store import FORMAT_VERSION, SettingsStore, as_float, as_int
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+SERVER = "server"
+ENGINES = (LOCAL, SERVER)
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+DEFAULT_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class ManagedServerValues:
+    """The managed server form: which template, its text, and the placeholders' values."""
+
+    engine: str = "vllm"
+    template: str = ""  # "" means the engine's default template
+    model: str = ""
+    gpus: int = 8
+    context: int = 430_000
+    port: int = 8000
+
+
+class EngineStore:
+    """Reads and writes the engine choice in the settings file (`SettingsStore.path`)."""
+
+    def __init__(self, store: SettingsStore) -> None:
+        self.path = store.path
+        self.read_only = store.read_only
+        self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    # ------------------------------------------------------------ engine
+    @property
+    def engine(self) -> str:
+        value = str(self._value("engine/kind", LOCAL))
+        return value if value in ENGINES else LOCAL
+
+    def server_settings(self) -> ServerSettings:
+        """The server form's values (defaults where nothing was saved)."""
+        data = {
+            "base_url": str(self._value("server/base_url", DEFAULT_BASE_URL)),
+            "model": str(self._value("server/model", "")),
+            "api_key_env": str(self._value("server/api_key_env", "")) or None,
+            "timeout_s": as_float(
+                self._value("server/timeout_s", DEFAULT_TIMEOUT_S), DEFAULT_TIMEOUT_S
+            ),
+        }
+        return ServerSettings.from_dict(data)
+
+    def save_engine(self, engine: str, server: ServerSettings | None = None) -> None:
+        """Remember the engine (and the server's settings, which hold no key)."""
+        values: dict[str, Any] = {"engine/kind": engine}
+        if server is not None:
+            saved = server.to_dict()
+            for name in ("base_url", "model", "api_key_env", "timeout_s"):
+                values[f"server/{name}"] = "" if saved[name] is None else saved[name]
+        self._write(values)
+
+    # ------------------------------------------------------------ local loading
+    @property
+    def attention(self) -> str:
+        """The attention implementation the local worker loads with (sdpa unless chosen)."""
+        value = str(self._value("engine/attention", ATTENTION_IMPLEMENTATIONS[0]))
+        return value if value in ATTENTION_IMPLEMENTATIONS else ATTENTION_IMPLEMENTATIONS[0]
+
+    def save_attention(self, attention: str) -> None:
+        self._write({"engine/attention": attention})
+
+    # ------------------------------------------------------------ managed server
+    def managed(self) -> ManagedServerValues:
+        d = ManagedServerValues()
+        return ManagedServerValues(
+            engine=str(self._value("managed/engine", d.engine)),
+            template=str(self._value("managed/template", d.template)),
+            model=str(self._value("managed/model", d.model)),
+            gpus=as_int(self._value("managed/gpus", d.gpus), d.gpus),
+            context=as_int(self._value("managed/context", d.context), d.context),
+            port=as_int(self._value("managed/port", d.port), d.port),
+        )
+
+    def save_managed(self, values: ManagedServerValues) -> None:
+        self._write({f"managed/{k}": v for k, v in values.__dict__.items()})
+
+    # ------------------------------------------------------------ internals
+    def _value(self, key: str, default: Any) -> Any:
+        if self.read_only or not self._settings.contains(key):
+            return default
+        return self._settings.value(key)
+
+    def _write(self, values: dict[str, Any]) -> None:
+        if self.read_only:
+            log.warning("%s is from a newer version; the engine choice is not saved", self.path)
+            return
+        self._settings.setValue("format_version", FORMAT_VERSION)
+        for key, value in values.items():
+            self._settings.setValue(key, value)
+        self._settings.sync()

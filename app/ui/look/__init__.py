@@ -1,0 +1,1 @@
+"""The look: palettes and the one window style sheet."""

@@ -1,0 +1,1 @@
+"""Markdown to safe HTML, streamed into text browsers; the renderer's warm-ups."""

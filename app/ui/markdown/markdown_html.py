@@ -1,0 +1,258 @@
+"""Model output (untrusted Markdown) to the HTML subset a QTextDocument shows.
+
+Plain Python, no Qt. markdown-it-py with raw HTML switched off, tables and strikethrough
+on; code fences highlighted by Pygments with a Copy link per block; every paragraph,
+heading, list and cell carries ``dir`` from its first strong character.
+
+Nothing in the output can make the document fetch anything: links survive only for
+``http``, ``https`` and ``mailto`` (they open in the browser when clicked), and images
+become a text label (with a link for web addresses), never an ``<img>``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from pygments.lexer import Lexer
+
+from app.ui.markdown.text_direction import first_strong_direction
+
+SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
+COPY_CODE_SCHEME = "copy-code"
+_DIRECTED_BLOCKS = frozenset(
+    {
+        "paragraph_open",
+        "heading_open",
+        "bullet_list_open",
+        "ordered_list_open",
+        "list_item_open",
+        "blockquote_open",
+        "th_open",
+        "td_open",
+    }
+)
+
+
+@dataclass
+class RenderedMarkdown:
+    """HTML for a QTextDocument, and the code blocks its Copy links refer to."""
+
+    html: str
+    code_blocks: list[str] = field(default_factory=list)
+
+
+def is_safe_link(url: str) -> bool:
+    """Whether a link may be shown as clickable: web and mail addresses only."""
+    return url.strip().lower().startswith(SAFE_LINK_SCHEMES)
+
+
+def render_markdown(
+    text: str, code_base: int = 0, code_style: str | None = None
+) -> RenderedMarkdown:
+    """Render `text`; Copy links number code blocks from `code_base` on.
+
+    `code_style` names the Pygments style of code blocks (the theme's; default `CODE_STYLE`).
+    """
+    env: dict[str, Any] = {
+        "code_blocks": [],
+        "code_base": code_base,
+        "code_style": code_style or CODE_STYLE,
+    }
+    body = _markdown().render(text, env)
+    return RenderedMarkdown(body, env["code_blocks"])
+
+
+def render_plain_text(text: str) -> str:
+    """A user's message as HTML: escaped, paragraphs by blank lines, each with its direction."""
+    parts = []
+    for paragraph in text.replace("\r\n", "\n").split("\n\n"):
+        if not paragraph.strip():
+            continue
+        body = html.escape(paragraph).replace("\n", "<br>")
+        parts.append(f"<p{_dir_attr(paragraph)}>{body}</p>")
+    return "".join(parts)
+
+
+def _dir_attr(text: str) -> str:
+    direction = first_strong_direction(text)
+    return f' dir="{direction}"' if direction else ""
+
+
+# ------------------------------------------------------------------ the parser
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.validateLink = _validate_link  # type: ignore[method-assign]
+    md.core.ruler.push("paragraph_direction", _set_directions)
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("code_block", _render_fence)
+    md.add_render_rule("image", _render_image)
+    md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("table_open", _render_table_open)
+    return md
+
+
+def _validate_link(url: str) -> bool:
+    return is_safe_link(url)
+
+
+def _set_directions(state: StateCore) -> None:
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type not in _DIRECTED_BLOCKS:
+            continue
+        text = _first_inline_text(tokens, i)
+        direction = first_strong_direction(text) if text else None
+        if direction:
+            token.attrSet("dir", direction)
+
+
+def _first_inline_text(tokens: Sequence[Token], start: int) -> str:
+    level = tokens[start].level
+    for token in tokens[start + 1 :]:
+        if token.type == "inline":
+            return token.content
+        if token.level <= level and token.nesting == -1:
+            return ""
+    return ""
+
+
+# ------------------------------------------------------------------ render rules
+
+
+def _render_fence(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]
+) -> str:
+    token = tokens[idx]
+    code = token.content
+    language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    blocks: list[str] = env.setdefault("code_blocks", [])
+    number = env.get("code_base", 0) + len(blocks)
+    blocks.append(code)
+    label = html.escape(language or "code")
+    highlighted = _highlight(code.rstrip("\n"), language, env.get("code_style", CODE_STYLE))
+    return (
+        '<table class="code" width="100%" cellspacing="0" cellpadding="0" dir="ltr">'
+        '<tr><td class="code-head">'
+        f'<span class="code-lang">{label}</span></td>'
+        f'<td class="code-head" align="right"><a class="copy" href="{COPY_CODE_SCHEME}:{number}">'
+        "Copy</a></td></tr>"
+        f'<tr><td class="code-body" colspan="2"><pre class="code">{highlighted}</pre></td></tr>'
+        "</table>\n"
+    )
+
+
+def _render_image(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]
+) -> str:
+    token = tokens[idx]
+    alt = html.escape(token.content or "image")
+    src = str(token.attrGet("src") or "")
+    if is_safe_link(src) and not src.lower().startswith("mailto:"):
+        return f'<a href="{html.escape(src)}">[image: {alt}]</a>'
+    return f"[image: {alt}]"
+
+
+def _render_link_open(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]
+) -> str:
+    href = str(tokens[idx].attrGet("href") or "")
+    if not is_safe_link(href):
+        return "<a>"
+    return f'<a href="{html.escape(href)}">'
+
+
+def _render_table_open(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]
+) -> str:
+    return (
+        '<table class="md" border="1" cellspacing="0" cellpadding="0" '
+        'style="border-collapse: collapse;">\n'
+    )
+
+
+# ------------------------------------------------------------------ code highlighting
+
+CODE_STYLE = "friendly"
+
+
+def _highlight(code: str, language: str, code_style: str = CODE_STYLE) -> str:
+    """Highlighted code with inline styles, one span per run of same-styled tokens.
+
+    Qt's HTML import is slow per element and slower still per CSS class rule, so this
+    writes as few spans as it can: unstyled tokens are bare text and whitespace joins
+    whatever run it sits in.
+    """
+    lexer = _lexer(language.lower())
+    if lexer is None:
+        return html.escape(code)
+    out: list[str] = []
+    run: list[str] = []
+    run_style = ""
+
+    def flush() -> None:
+        if run:
+            text = html.escape("".join(run))
+            out.append(f'<span style="{run_style}">{text}</span>' if run_style else text)
+            run.clear()
+
+    for token_type, value in lexer.get_tokens(code):
+        if value.isspace():
+            run.append(value)
+            continue
+        style = _inline_style(code_style, token_type)
+        if style != run_style:
+            flush()
+            run_style = style
+        run.append(value)
+    flush()
+    return "".join(out).rstrip("\n")
+
+
+@lru_cache(maxsize=1024)
+def _inline_style(code_style: str, token_type: Any) -> str:
+    from pygments.styles import get_style_by_name
+
+    style = get_style_by_name(code_style).style_for_token(token_type)
+    parts = []
+    if style.get("color"):
+        parts.append(f"color:#{style['color']}")
+    if style.get("bold"):
+        parts.append("font-weight:bold")
+    if style.get("italic"):
+        parts.append("font-style:italic")
+    return ";".join(parts)
+
+
+@lru_cache(maxsize=64)
+def _lexer(language: str) -> Lexer | None:
+    if not language:
+        return None
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+def preload_highlighting(languages: Sequence[str], code_styles: Sequence[str]) -> None:
+    """Look up these lexers and every token's style now, so later renders find them cached."""
+    from pygments.token import STANDARD_TYPES
+
+    for language in languages:
+        _lexer(language.lower())
+    for code_style in code_styles:
+        for token_type in STANDARD_TYPES:
+            _inline_style(code_style, token_type)

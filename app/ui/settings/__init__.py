@@ -1,0 +1,1 @@
+"""Settings: the settings dialog, settings.ini, appearance, following the system scheme."""

@@ -1,0 +1,1 @@
+"""The transcript: the window's conversation and the messages shown for it."""

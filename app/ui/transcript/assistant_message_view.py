@@ -1,0 +1,106 @@
+"""An answer from the model: a header, the rendered Markdown, a status and actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui.markdown.markdown_view import MarkdownView
+from app.ui.transcript.conversation import Message, Status
+from app.ui.transcript.message_actions import action_button, actions_row
+from app.ui.transcript.table_actions import TableActions
+
+AVATAR_PX = 26
+_STATUS_TEXT = {
+    Status.STREAMING: "",
+    Status.STOPPED: "stopped",
+    Status.ERROR: "incomplete: the answer failed",
+    Status.COMPLETE: "",
+    Status.INTERRUPTED: "interrupted: the app closed while it was written",
+}
+
+
+class AssistantMessageView(QWidget):
+    """An answer: avatar and name, the Markdown body, table buttons, Copy and Regenerate."""
+
+    regenerate_requested = Signal(str)  # message id
+    link_clicked = Signal(QUrl)
+
+    def __init__(
+        self, message: Message, name: str = "Maverick", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.message = message
+        self.setAccessibleName(f"Answer from {name}")
+        avatar = QLabel(name[:1].upper(), self)
+        avatar.setObjectName("avatar")
+        avatar.setFixedSize(AVATAR_PX, AVATAR_PX)
+        avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        avatar.setAccessibleName("")
+        self.role_label = QLabel(name, self)
+        self.role_label.setObjectName("roleLabel")
+        self.status_tag = QLabel(self)
+        self.status_tag.setObjectName("statusTag")
+        self.status_tag.setAccessibleName("Answer status")
+        header = QHBoxLayout()
+        header.setSpacing(8)
+        header.addWidget(avatar)
+        header.addWidget(self.role_label)
+        header.addWidget(self.status_tag)
+        header.addStretch(1)
+
+        self.body = MarkdownView(self)
+        self.body.setAccessibleName("Answer text")
+        self.body.link_clicked.connect(self.link_clicked)
+        self.regenerate_button = action_button(
+            "Regenerate", "Regenerate this answer", self._on_regenerate_clicked
+        )
+        self.copy_button = action_button("Copy", "Copy this answer", self._on_copy_clicked)
+        self.actions_bar = actions_row(
+            [self.copy_button, self.regenerate_button], align_right=False
+        )
+
+        body_column = QVBoxLayout()
+        body_column.setContentsMargins(AVATAR_PX + 8, 0, 0, 0)
+        body_column.setSpacing(2)
+        body_column.addWidget(self.body)
+        self.tables = TableActions(self)
+        body_column.addWidget(self.tables)
+        body_column.addWidget(self.actions_bar)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(header)
+        layout.addLayout(body_column)
+        if message.status is Status.STREAMING:
+            self.body.append(message.text)
+            self.tables.append(message.text)
+        else:
+            self.body.set_text(message.text)
+        self.set_status(message.status)
+
+    def append(self, text: str) -> None:
+        self.message.text += text
+        self.body.append(text)
+        self.tables.append(text)
+
+    def set_status(self, status: Status) -> None:
+        """Record where the answer stands; anything but streaming renders it as final."""
+        self.message.status = status
+        label = _STATUS_TEXT[status]
+        self.status_tag.setText(label)
+        self.status_tag.setVisible(bool(label))
+        self.status_tag.setProperty("failed", "true" if status is Status.ERROR else "false")
+        self.status_tag.style().unpolish(self.status_tag)
+        self.status_tag.style().polish(self.status_tag)
+        self.actions_bar.setVisible(status is not Status.STREAMING)
+        if status is not Status.STREAMING:
+            self.body.finish()
+            if not self.tables.blocks:
+                self.tables.set_markdown(self.message.text)
+
+    def _on_copy_clicked(self) -> None:
+        QApplication.clipboard().setText(self.message.text)
+
+    def _on_regenerate_clicked(self) -> None:
+        self.regenerate_requested.emit(self.message.id)

@@ -1,0 +1,147 @@
+"""A conversation as plain data: messages with role, text, images and status.
+
+No Qt here, so that storage can save and load it and tests can check it without a
+window. `to_dict`/`from_dict` give the JSON-ready form with a format version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from app.workers import protocol as p
+
+FORMAT_VERSION = 1
+
+
+class Role(StrEnum):
+    """Who wrote a message. Stored on disk: never change or reuse a value."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class Status(StrEnum):
+    """Where a message stands. Stored on disk: never change or reuse a value."""
+
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    STOPPED = "stopped"  # the user pressed Stop; the text so far stands
+    ERROR = "error"  # the worker reported an error or died mid-answer
+    INTERRUPTED = "interrupted"  # the app stopped while it streamed (a reopened answer)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Message:
+    """One message of a conversation."""
+
+    role: Role
+    text: str
+    images: list[str] = field(default_factory=list)
+    status: Status = Status.COMPLETE
+    id: str = field(default_factory=_new_id)
+    stats: dict[str, Any] = field(default_factory=dict)  # an answer's figures, when finished
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role.value,
+            "text": self.text,
+            "images": list(self.images),
+            "status": self.status.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        return cls(
+            role=Role(data["role"]),
+            text=str(data["text"]),
+            images=[str(path) for path in data.get("images", [])],
+            status=Status(data.get("status", Status.COMPLETE.value)),
+            id=str(data.get("id") or _new_id()),
+        )
+
+
+@dataclass
+class Conversation:
+    """The messages of one chat, oldest first."""
+
+    messages: list[Message] = field(default_factory=list)
+    id: str = field(default_factory=_new_id)
+    title: str = ""
+
+    def add(self, message: Message) -> Message:
+        self.messages.append(message)
+        if not self.title and message.role is Role.USER and message.text.strip():
+            self.title = message.text.strip().splitlines()[0][:80]
+        return message
+
+    def index_of(self, message_id: str) -> int:
+        for index, message in enumerate(self.messages):
+            if message.id == message_id:
+                return index
+        raise KeyError(message_id)
+
+    def truncate(self, index: int) -> list[Message]:
+        """Drop the messages from `index` on; returns them."""
+        dropped = self.messages[index:]
+        del self.messages[index:]
+        return dropped
+
+    def image_count(self) -> int:
+        return sum(len(message.images) for message in self.messages)
+
+    def turns(self, system_prompt: str = "") -> list[p.ChatTurn]:
+        """The conversation as the worker receives it.
+
+        Failed answers and empty ones are left out; stopped answers stay (their text is
+        what the user saw).
+        """
+        turns = [p.ChatTurn("system", system_prompt)] if system_prompt.strip() else []
+        for message in self.messages:
+            if message.role is Role.ASSISTANT and (
+                message.status in (Status.ERROR, Status.STREAMING) or not message.text
+            ):
+                continue
+            turns.append(p.ChatTurn(message.role.value, message.text, list(message.images)))
+        return turns
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "id": self.id,
+            "title": self.title,
+            "messages": [message.to_dict() for message in self.messages],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conversation:
+        version = data.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ValueError(
+                f"This conversation was saved by a newer Maverick Desk (format {version}); "
+                "update the app to open it."
+            )
+        return cls(
+            messages=[Message.from_dict(item) for item in data.get("messages", [])],
+            id=str(data.get("id") or _new_id()),
+            title=str(data.get("title", "")),
+        )
+
+
+def answer_figures(done: p.Done) -> dict[str, Any]:
+    """What is saved with a finished answer: the figures the status bar shows."""
+    return {
+        "prompt_tokens": done.prompt_tokens,
+        "image_tokens": done.image_tokens,
+        "generated_tokens": done.generated_tokens,
+        "time_to_first_token_s": round(done.time_to_first_token_s, 4),
+        "tokens_per_s": round(done.tokens_per_s, 3),
+        "finish_reason": done.finish_reason,
+    }

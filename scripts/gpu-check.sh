@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# GPU check for the sparse expert dispatch (issue 16), for a machine with one GPU of
+# 80-141 GB where python3 already has CUDA torch and transformers; installs nothing and
+# needs no network. Writes a random checkpoint at Maverick's real widths (one dense and
+# one MoE layer, compressed-tensors FP8, about 21 GB) to a temporary folder, loads it
+# through the app's loader (FP8 kept FP8 on compute capability >= 8.9), runs decode and a
+# 4,096-token prefill with transformers' dense experts and with the sparse dispatch, and
+# prints and writes gpu-check.json. At most about 8 minutes.
+#
+#   bash scripts/gpu-check.sh [--out FILE] [--dir TMPDIR] [--keep]
+#   bash scripts/gpu-check.sh --smoke      # tiny widths on the CPU (the test suite runs it)
+#
+# PYTHON=/path/to/python overrides python3. Exit 2: a package is missing (it says which).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-python3}"
+if ! command -v "$python" >/dev/null 2>&1; then
+    echo "gpu-check: $python not found (set PYTHON=/path/to/python)" >&2
+    exit 2
+fi
+export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
+exec "$python" -m app.inference.gpu_check "$@"

@@ -1,0 +1,237 @@
+"""Saving from the window, with the real worker and a real SQLite file in the data dir."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt
+
+from app.storage import ConversationStore, MessageStatus, Role
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.conversations.conversation_library import ConversationLibrary, attach_conversations
+from app.ui.conversations.conversation_saver import STREAM_SAVE_MS
+from app.ui.main_window import MainWindow
+from app.ui.settings.settings_store import SettingsStore
+from app.ui.transcript.conversation import Status
+from app.ui.window_state import WindowState
+
+pytestmark = pytest.mark.slow
+
+ANSWER_TIMEOUT_MS = 180_000
+LOAD_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def library(window: MainWindow, data_dir: Path) -> ConversationLibrary:
+    window.settings_panel.set_value("temperature", 0.0)
+    return attach_conversations(window, data_dir)
+
+
+@pytest.fixture
+def restart(qtbot: object, demo_bf16: Path, data_dir: Path) -> Iterator[object]:
+    """Builds a second window in the same data dir, as a restarted app would."""
+    made: list[MainWindow] = []
+
+    def build() -> tuple[MainWindow, ConversationLibrary, WindowState]:
+        window = MainWindow(WorkerBridge(demo_bf16), SettingsStore(data_dir / "settings.ini"))
+        library = attach_conversations(window, data_dir)
+        state = WindowState(window, window.splitter)
+        state.restore()
+        window.show()
+        made.append(window)
+        with qtbot.waitSignal(window.bridge.model_ready, timeout=LOAD_TIMEOUT_MS):  # type: ignore[attr-defined]
+            window.bridge.start()
+        return window, library, state
+
+    yield build
+    for window in made:
+        window.close()
+        window.bridge.close()
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def ask(qtbot: object, window: MainWindow, text: str, images: list[str] | None = None) -> str:
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:  # type: ignore[attr-defined]
+        assert window.send(text, images)
+    return str(ended.args[0])
+
+
+def stored(data_dir: Path) -> list[tuple[str, str, str]]:
+    """(role, text, status) of every message of the only conversation, read separately."""
+    with ConversationStore.open(data_dir) as other:
+        [summary] = other.list_conversations()
+        return [
+            (m.role.value, m.text, m.status.value)
+            for m in other.load_conversation(summary.id).messages
+        ]
+
+
+def shown(window: MainWindow) -> list[tuple[str, str, str]]:
+    return [(m.role.value, m.text, m.status.value) for m in window.conversation.messages]
+
+
+def test_a_sent_question_and_its_answer_are_saved_and_listed(
+    qtbot: object, window: MainWindow, library: ConversationLibrary, images: dict[str, Path]
+) -> None:
+    window.settings_panel.set_value("max_new_tokens", 12)
+    assert ask(qtbot, window, "Describe the yellow circle", [str(images["wide"])]) == "complete"
+    assert stored(library.store.folder) == shown(window)  # type: ignore[union-attr]
+    with ConversationStore.open(library.store.folder) as other:  # type: ignore[union-attr]
+        [summary] = other.list_conversations()
+        question, answer = other.load_conversation(summary.id).messages
+    assert summary.title == "Describe the yellow circle"
+    assert question.role is Role.USER and question.attachments[0].width == 640
+    assert answer.status is MessageStatus.COMPLETE and answer.text
+    assert answer.stats["generated_tokens"] > 0 and answer.stats["image_tokens"] > 0
+    assert library.current == summary.id
+    assert library.sidebar.conversations.currentItem().text() == "Describe the yellow circle"
+
+    # Ctrl+N: the next question starts a second saved conversation.
+    window.new_chat_action.trigger()
+    assert ask(qtbot, window, "A second chat") == "complete"
+    listed = library.sidebar.conversations
+    assert [listed.item(i).text() for i in range(listed.count())] == [
+        "A second chat",
+        "Describe the yellow circle",
+    ]
+    assert listed.currentItem().text() == "A second chat"
+
+
+def test_a_streaming_answer_is_saved_during_the_stream_not_per_token(
+    qtbot: object, window: MainWindow, library: ConversationLibrary, data_dir: Path
+) -> None:
+    window.settings_panel.set_value("max_new_tokens", 4000)  # greedy: no end for a long time
+    store = library.store
+    assert store is not None
+    saves: list[float] = []
+    real_append = store.append_streaming_text
+
+    def counted(message_id: int, chunk: str) -> None:  # the real write, counted
+        saves.append(time.monotonic())
+        real_append(message_id, chunk)
+
+    store.append_streaming_text = counted  # type: ignore[method-assign]
+    tokens: list[str] = []
+    window.bridge.token_received.connect(lambda rid, text: tokens.append(text))
+    database = sqlite3.connect(data_dir / "conversations.sqlite3")
+
+    def saved_answer() -> tuple[str, str]:
+        row = database.execute(
+            "SELECT status, text FROM messages WHERE role = 'assistant'"
+        ).fetchone()
+        return (row[0], row[1]) if row else ("", "")
+
+    started = time.monotonic()
+    assert window.send("Write a very long story.")
+    view = window.assistant_views()[-1]
+    qtbot.waitUntil(lambda: len(saved_answer()[1]) > 0, timeout=ANSWER_TIMEOUT_MS)  # type: ignore[attr-defined]
+    status, first = saved_answer()
+    assert status == "streaming" and view.message.text.startswith(first)
+    qtbot.wait(1500)  # type: ignore[attr-defined]
+    status, later = saved_answer()
+    assert status == "streaming" and len(later) > len(first)
+    assert view.message.text.startswith(later)
+    assert len(view.message.text) - len(later) < len(view.message.text)  # not lagging far
+    elapsed = time.monotonic() - started
+    assert 3 <= len(saves) <= elapsed * 1000 / STREAM_SAVE_MS + 2
+    assert len(tokens) > len(saves)
+    gaps = [b - a for a, b in zip(saves, saves[1:], strict=False)]
+    assert max(gaps) < 1.0  # at least once a second
+
+    with qtbot.waitSignal(window.answer_ended, timeout=60_000):  # type: ignore[attr-defined]
+        window.stop()
+    assert saved_answer() == ("stopped", view.message.text)
+    database.close()
+
+
+def test_reopen_after_a_restart_and_send_the_earlier_image_again(
+    qtbot: object,
+    window: MainWindow,
+    library: ConversationLibrary,
+    images: dict[str, Path],
+    data_dir: Path,
+    restart: object,
+) -> None:
+    window.settings_panel.set_value("max_new_tokens", 6)
+    state = WindowState(window, window.splitter)
+    window.resize(720, 540)  # inside the offscreen screen (800 × 600)
+    assert ask(qtbot, window, "What is in this picture?", [str(images["wide"])]) == "complete"
+    before = shown(window)
+    window.close()  # saves the window's size; the library closes the store
+    images["wide"].unlink()  # the saved conversation has its own copy
+
+    again, library2, state2 = restart()  # type: ignore[operator]
+    assert state.path == state2.path and again.size() == QSize(720, 540)
+    assert shown(again) == before
+    [image] = again.conversation.messages[0].images
+    assert Path(image).is_file() and Path(image).is_relative_to(data_dir / "images")
+    assert library2.sidebar.conversations.currentItem().text() == "What is in this picture?"
+
+    again.settings_panel.set_value("max_new_tokens", 6)
+    again.settings_panel.set_value("temperature", 0.0)
+    assert ask(qtbot, again, "And the colours?") == "complete"
+    assert again.conversation.turns()[0].images == [image]
+    with ConversationStore.open(data_dir) as other:
+        [summary] = other.list_conversations()
+        messages = other.load_conversation(summary.id).messages
+    assert [m.text for m in messages][:2] == [t for _, t, _ in before]
+    assert messages[3].stats["image_tokens"] > 0  # the stored image went to the model again
+
+
+def test_regenerate_and_edit_and_resend_keep_the_store_equal_to_the_window(
+    qtbot: object, window: MainWindow, library: ConversationLibrary, data_dir: Path
+) -> None:
+    window.settings_panel.set_value("max_new_tokens", 6)
+    assert ask(qtbot, window, "First question") == "complete"
+    assert ask(qtbot, window, "Second question") == "complete"
+    window.settings_panel.set_value("seed", 7)
+    window.settings_panel.set_value("temperature", 1.0)
+    view = window.assistant_views()[-1]
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS):  # type: ignore[attr-defined]
+        qtbot.mouseClick(view.regenerate_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert len(window.conversation.messages) == 4
+    assert stored(data_dir) == shown(window)
+
+    user_view = window._views[window.conversation.messages[0].id]
+    [edit] = [b for b in user_view.findChildren(type(view.copy_button)) if b.text() == "Edit"]
+    qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert window.conversation.messages == [] and stored(data_dir) == []
+    window.composer.input.setPlainText("First question, edited")
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS):  # type: ignore[attr-defined]
+        qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    assert stored(data_dir) == shown(window)
+    assert stored(data_dir)[0] == ("user", "First question, edited", "complete")
+    assert library.sidebar.search_box.isEnabled()
+    library.search("edited")
+    assert [h.message_id for h in library.sidebar.results.hits] != []
+
+
+def test_a_storage_error_keeps_the_conversation_and_saving_resumes(
+    qtbot: object, window: MainWindow, library: ConversationLibrary, data_dir: Path
+) -> None:
+    window.settings_panel.set_value("max_new_tokens", 6)
+    assert ask(qtbot, window, "Saved before the trouble") == "complete"
+    other = sqlite3.connect(data_dir / "conversations.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    failed: list[str] = []
+    library.saver.save_failed.connect(failed.append)  # type: ignore[union-attr]
+    assert window.send("Sent while the database is locked")  # waits, then cannot save
+    notice = library.sidebar.notice
+    assert failed and "Could not save your message" in notice.text
+    assert "busy" in notice.text and "stays in the window" in notice.text
+    assert notice.action_button.text() == "Try again"
+    assert window.conversation.messages[2].text == "Sent while the database is locked"
+    other.execute("ROLLBACK")
+    other.close()
+
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:  # type: ignore[attr-defined]
+        pass
+    assert ended.args == ["complete"]
+    assert notice.text == "Saving works again; the conversation is saved."
+    assert stored(data_dir) == shown(window)
+    assert len(shown(window)) == 4 and window.conversation.messages[3].status is Status.COMPLETE
