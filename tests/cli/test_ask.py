@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,9 @@ def test_ask_streams_an_answer(demo_bf16: Path, images: dict[str, Path]) -> None
     assert result.stdout.strip()
     assert "demo: random weights" in result.stderr
     assert "12 generated" in result.stderr and "tokens/s" in result.stderr
+    # A first question: nothing of its prompt comes from the worker's KV cache.
+    prompt = re.search(r"\[prompt (\d+) tokens", result.stderr)
+    assert prompt and f"0 of {int(prompt[1]):,} prompt tokens cached" in result.stderr
 
 
 def test_ask_same_seed_same_answer(demo_bf16: Path) -> None:

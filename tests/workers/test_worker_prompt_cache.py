@@ -16,6 +16,7 @@ from app.workers import protocol as p
 from app.workers.client import WorkerClient
 
 LONG = "Summarise the table on this page and compare it with the chart. " * 16  # 434 tokens
+SHORT = "Now the table on page four as CSV, please."
 CHUNK = PREFILL_CHUNK_TOKENS  # the cached prefix is a multiple of it (app/inference/prefill.py)
 
 
@@ -116,6 +117,7 @@ class Conversation:
         return text, done
 
 
+@pytest.mark.timeout(1500)  # about 30 requests; a shared 2-core machine makes each slow
 def test_answers_match_a_cold_worker_through_follow_ups_regenerate_edit_and_switch(
     warm: WorkerClient, cold: WorkerClient, processor: Any, pictures: dict[str, str]
 ) -> None:
@@ -128,7 +130,7 @@ def test_answers_match_a_cold_worker_through_follow_ups_regenerate_edit_and_swit
         turns = [
             *turns,
             p.ChatTurn("assistant", answer),
-            p.ChatTurn("user", f"Question {turn}: " + LONG, questions.get(turn, [])),
+            p.ChatTurn("user", f"Question {turn}: {SHORT}", questions.get(turn, [])),
         ]
         previous = done.prompt_tokens
         answer, done = talk.check(turns)
@@ -138,16 +140,17 @@ def test_answers_match_a_cold_worker_through_follow_ups_regenerate_edit_and_swit
     _, done = talk.check(turns)
     assert done.cached_prompt_tokens == exact_length(done.prompt_tokens, CHUNK)
     # Edit the second question: the cache is cut back into the first turn.
-    edited = [*turns[:2], p.ChatTurn("user", "Question 2, edited: " + LONG)]
+    edited = [*turns[:2], p.ChatTurn("user", f"Question 2, edited: {SHORT}")]
     _, done = talk.check(edited)
     assert 0 < done.cached_prompt_tokens < len(_prompt_ids(processor, turns[:3]))
     # Switch to another conversation, then back.
-    other = [p.ChatTurn("user", "Another document. " + LONG, [pictures["other"]])]
+    other = [p.ChatTurn("user", "Another document. " + SHORT, [pictures["other"]])]
     talk.check(other)
     _, done = talk.check(edited)
     assert done.cached_prompt_tokens == 0  # one conversation is kept, and it was the other
 
 
+@pytest.mark.timeout(900)
 def test_cancelled_request_leaves_a_usable_cache(
     warm: WorkerClient, cold: WorkerClient, processor: Any, pictures: dict[str, str]
 ) -> None:
@@ -162,7 +165,7 @@ def test_cancelled_request_leaves_a_usable_cache(
             if len(streamed) >= 3:
                 warm.cancel(rid)
     assert isinstance(event, p.Cancelled)
-    follow = [*turns, p.ChatTurn("assistant", text), p.ChatTurn("user", "Go on. " + LONG)]
+    follow = [*turns, p.ChatTurn("assistant", text), p.ChatTurn("user", "Go on. " + SHORT)]
     tokens, _, done = _ask(warm, follow)
     assert tokens == _ask(cold, follow)[0]
     ids = _prompt_ids(processor, follow)
@@ -181,15 +184,16 @@ def test_free_cache_empties_it(warm: WorkerClient, pictures: dict[str, str]) -> 
     assert _ask(warm, turns)[2].cached_prompt_tokens == 0
 
 
+@pytest.mark.timeout(1500)  # under a minute on a quiet machine
 def test_fifty_follow_ups_keep_the_worker_rss_flat(
     warm: WorkerClient, pictures: dict[str, str]
 ) -> None:
     assert warm.pid is not None
     process = psutil.Process(warm.pid)
-    turns = [p.ChatTurn("user", LONG, [pictures["wide"], pictures["square"]])]
+    turns = [p.ChatTurn("user", LONG, [pictures["wide"]])]
     rss = []
     for turn in range(50):
-        _, answer, done = _ask(warm, turns, max_new=4)
+        _, answer, done = _ask(warm, turns, max_new=2)
         if turn:
             assert done.cached_prompt_tokens >= CHUNK
         if turn == 4:  # after warm-up: allocator pools and lazy imports settled
