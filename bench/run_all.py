@@ -65,6 +65,18 @@ NOTES = [
     "memory, not bandwidth. KV cache reads at short context and kernel launch overheads are "
     "left out; the dense path's 9,216 small FP8 matmuls a token make it slower than its "
     "bandwidth bound. `bash scripts/gpu-check.sh` measures the real widths on one GPU.",
+    "",
+    "## Follow-up questions from the KV cache (section 11)",
+    "",
+    "`bench/prompt_cache.py` runs two real workers on the demo checkpoint, one keeping its KV "
+    "cache (the default) and one keeping none, and asks both the same ten-turn conversation: "
+    "five 1280 x 960 photos and about 3,000 tokens of text in the first question, short "
+    "follow-ups after, greedy, 16 new tokens, requests alternating between the two workers. "
+    "Time to first token is the worker's own figure (from the request to the first token, "
+    "chat template and image processing included). Each detail gives the machine's load "
+    "average before and after: the runs shared 2 cores with other work, so absolute times "
+    "vary a lot; the ratios, taken request by request, much less. docs/prompt_cache.png "
+    "plots turn N with and without the cache.",
 ]
 
 
