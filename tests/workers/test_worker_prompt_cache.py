@@ -184,20 +184,28 @@ def test_free_cache_empties_it(warm: WorkerClient, pictures: dict[str, str]) -> 
     assert _ask(warm, turns)[2].cached_prompt_tokens == 0
 
 
-@pytest.mark.timeout(1500)  # under a minute on a quiet machine
-def test_fifty_follow_ups_keep_the_worker_rss_flat(
-    warm: WorkerClient, pictures: dict[str, str]
+@pytest.mark.timeout(1500)  # about a minute on a quiet machine
+def test_fifty_follow_ups_the_cache_adds_no_rss_growth(
+    warm: WorkerClient, cold: WorkerClient, pictures: dict[str, str]
 ) -> None:
-    assert warm.pid is not None
-    process = psutil.Process(warm.pid)
-    turns = [p.ChatTurn("user", LONG, [pictures["wide"]])]
-    rss = []
-    for turn in range(50):
-        _, answer, done = _ask(warm, turns, max_new=2)
-        if turn:
-            assert done.cached_prompt_tokens >= CHUNK
-        if turn == 4:  # after warm-up: allocator pools and lazy imports settled
-            rss.append(process.memory_info().rss)
-        turns = [*turns, p.ChatTurn("assistant", answer), p.ChatTurn("user", f"And {turn}?")]
-    rss.append(process.memory_info().rss)
-    assert rss[1] <= rss[0] * 1.05, f"RSS grew from {rss[0]:,} to {rss[1]:,} bytes"
+    # Both workers' RSS grows about 5 MB a request on the CPU whatever the cache does
+    # (measured 2026-12-01: 1,141 -> 1,375 MB over 40 follow-ups with the cache off;
+    # oneDNN keeps a kernel per new shape), so the cache is held to adding nothing: its
+    # worker may grow no more than the cold one plus 5 % of where it started.
+    growth = []
+    for client in (warm, cold):
+        assert client.pid is not None
+        process = psutil.Process(client.pid)
+        turns = [p.ChatTurn("user", LONG, [pictures["wide"]])]
+        rss = []
+        for turn in range(50):
+            _, answer, done = _ask(client, turns, max_new=2)
+            if turn and client is warm:
+                assert done.cached_prompt_tokens >= CHUNK
+            if turn == 4:  # after warm-up: allocator pools and lazy imports settled
+                rss.append(process.memory_info().rss)
+            turns = [*turns, p.ChatTurn("assistant", answer), p.ChatTurn("user", f"And {turn}?")]
+        rss.append(process.memory_info().rss)
+        growth.append((rss[0], rss[1] - rss[0]))
+    (start, warm_growth), (_, cold_growth) = growth
+    assert warm_growth <= cold_growth + 0.05 * start, f"grew {warm_growth:,} vs {cold_growth:,}"
