@@ -39,7 +39,7 @@ from bench.common import ROOT, Result, demo_root, emit, spread  # noqa: E402
 QUESTION = "Tell me a long story about the picture."  # greedy, the demo does not stop early
 QUIET_S = 1.0
 SCRIPT = "bench/local_api.py"
-SECTION = "9. the local API (maverick-desk serve)"
+SECTION = "10. the local API (maverick-desk serve)"
 
 
 class StampingClient(WorkerClient):

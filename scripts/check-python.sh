@@ -72,7 +72,7 @@ set -e
 END=$(date +%s)
 {
     echo "python: $("$WORK/venv/bin/python" -V)"
-    grep -E '^(torch|torchvision|transformers|PySide6-Essentials|pyside6-essentials)==' \
+    grep -iE '^(torch|torchvision|transformers|pyside6[-_]essentials)==' \
         "$WORK/versions.txt" | tr '\n' ' '
     echo
     echo "install: $((INSTALLED - START)) s, tests: $((END - INSTALLED)) s"

@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     model = Path(args.model).expanduser() if args.model else default_model()
 
+    from app.local_api.api_server import is_loopback
     from app.local_api.serving import LocalApi, ServeOptions
 
     options = ServeOptions(
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(str(exc))
         label = "  [demo: random weights]" if ready.is_demo else ""
         say(f"[{ready.name}, {ready.quantisation}, {', '.join(ready.devices)}{label}]")
-        if not args.quiet and not is_local(args.host):
+        if not is_loopback(args.host):
             say(f"warning: the model is reachable from the network at {args.host}.")
         print(f"Serving {api.model.model_id} at {api.base_url} (Ctrl+C to stop)", flush=True)
         while not stop.wait(0.5):
@@ -144,9 +145,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         state = api.close()
         say(f"[served {state.served_api} request(s)]")
-
-
-def is_local(host: str) -> bool:
-    from app.local_api.api_server import is_loopback
-
-    return is_loopback(host)

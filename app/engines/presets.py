@@ -6,8 +6,8 @@ headers and query parameters it wants, and the limits it documents (images per
 request, context window). `settings()` turns a preset into the `ServerSettings` the
 server engine uses. No key is ever part of a preset: only the *name* of the variable.
 
-Sources (checked 2026-12-01; the README's hosted section lists them too): Together AI's
-model list (524,288 tokens for the FP8 Maverick), OpenRouter's model page
+Sources (checked 2026-12-01): Together AI's model list (524,288 tokens for the FP8
+Maverick), OpenRouter's model page
 (1,048,576), Groq's model card (131,072 tokens, up to 5 images), Fireworks' model page
 (1,048,576), Vercel's AI Gateway model page (`meta/llama-4-maverick`, context not
 stated: it routes to other providers, so the smallest of theirs is assumed), and

@@ -48,6 +48,9 @@ class ApiServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,
+            # Past this many open connections uvicorn answers 503 at once, so a flood of
+            # idle sockets cannot exhaust the process; the scheduler bounds the real work.
+            limit_concurrency=64,
         )
         self._server = uvicorn.Server(config)
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -247,7 +247,7 @@ class SharedModel:
                 if matcher.stopped:
                     self.client.cancel(rid)
                     final = await _terminal(run)
-                    prompt = final.prompt_tokens if isinstance(final, p.Done) else 0
+                    prompt = final.prompt_tokens if isinstance(final, p.Done | p.Cancelled) else 0
                     yield Finish("stop", prompt, completion)
                     return
             elif isinstance(event, p.Done):
@@ -273,9 +273,11 @@ async def _terminal(run: _Run) -> p.Message:
 def _failure(event: p.Message) -> ApiError:
     if isinstance(event, p.Error) and event.error_kind == "bad_input":
         return ApiError(400, event.message, code="bad_input")
+    sentence = _sentence(event)
+    sentence = sentence[:1].upper() + sentence[1:]
     if isinstance(event, p.WorkerDied):
-        return ApiError(503, _sentence(event), code="model_not_loaded")
-    return ApiError(500, _sentence(event), code="generation_failed")
+        return ApiError(503, sentence, code="model_not_loaded")
+    return ApiError(500, sentence, code="generation_failed")
 
 
 def _sentence(event: p.Message) -> str:

@@ -206,6 +206,9 @@ class Cancelled(Message):
     kind: ClassVar[str] = "cancelled"
     request_id: str
     generated_tokens: int
+    # The prompt's length when the generation had started (the local API's `usage` for an
+    # answer ended by a stop string); 0 when it was cancelled before.
+    prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,7 @@ class Worker:
             end = p.Error(rid, "generation_failed", message, traceback.format_exc())
         else:
             if result.finish_reason == "cancelled":
-                end = p.Cancelled(rid, result.generated_tokens)
+                end = p.Cancelled(rid, result.generated_tokens, result.prompt_tokens)
             else:
                 end = p.Done(
                     request_id=rid,

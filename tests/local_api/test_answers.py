@@ -102,6 +102,7 @@ def test_stop_string_ends_the_answer(api: LocalApi, openai_client: Any, demo_bf1
             reason = chunks[-1].choices[0].finish_reason
         else:
             text, reason = reply.choices[0].message.content, reply.choices[0].finish_reason
+            assert reply.usage.prompt_tokens > 5 and reply.usage.completion_tokens < 24
         assert (text, reason) == (expected, "stop")
     assert api.scheduler.state().running is None
 
