@@ -85,7 +85,7 @@ def test_cancel_mid_stream_then_serve_next(worker: WorkerClient) -> None:
     streamed = sum(len(e.token_ids) for e in events if isinstance(e, p.Token))
     assert events[-1].generated_tokens == streamed < 2000
     # The same worker serves the next request.
-    follow = _collect(worker, _greedy(worker, "Hello", [], max_new=5))
+    follow = _collect(worker, _greedy(worker, "Hi there", [], max_new=5))
     assert isinstance(follow[-1], p.Done) and follow[-1].generated_tokens == 5
 
 
