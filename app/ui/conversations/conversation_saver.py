@@ -1,11 +1,14 @@
 """Keeps the saved conversation equal to what the window shows.
 
-After every change in the window (a message sent, an answer started or ended,
-messages dropped by Regenerate or Edit) and twice a second while an answer streams,
-`sync` compares the window's messages with what it has saved and writes only the
-difference: new messages, the streamed text since the last save, a final status, or
-the removal of replaced messages. A StorageError stops nothing in the window: it is
-reported with `save_failed`, and the next sync writes whatever is still missing.
+After every change in the window (a message sent, an answer started or ended, another
+version shown) and twice a second while an answer streams, `sync` compares the window's
+messages with what it has saved and writes only the difference: new messages, the
+streamed text since the last save, a final status. Nothing is deleted: a message the
+window does not know yet goes under the one before it in the window, so Regenerate and
+Edit add a version beside the old one (docs/conversation-versions.md). An answer keeps
+being saved while it streams on a version no longer shown. A StorageError stops nothing
+in the window: it is reported with `save_failed`, and the next sync writes whatever is
+still missing.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ STREAM_SAVE_MS = 500  # a crash loses at most about this much of a streaming ans
 class _Saved:
     """What the store holds for one of the window's messages."""
 
-    window_id: str
+    message: Message  # the window's own object: an answer streaming is followed there
     store_id: int
     position: int
     status: Status
@@ -45,7 +48,10 @@ class _Record:
     """A window conversation and its saved counterpart."""
 
     store_id: int | None = None
-    saved: list[_Saved] = field(default_factory=list)
+    saved: dict[str, _Saved] = field(default_factory=dict)  # by window message id
+
+    def by_store_id(self, store_id: int) -> _Saved | None:
+        return next((s for s in self.saved.values() if s.store_id == store_id), None)
 
 
 class ConversationSaver(QObject):
@@ -75,31 +81,46 @@ class ConversationSaver(QObject):
     def window_id(self, store_message_id: int) -> str | None:
         """The window's id for a saved message of the conversation shown, if it has one."""
         record = self._records.get(self.window.conversation.id)
-        for saved in record.saved if record is not None else []:
-            if saved.store_id == store_message_id:
-                return saved.window_id
-        return None
+        saved = record.by_store_id(store_message_id) if record is not None else None
+        return None if saved is None else saved.message.id
+
+    def store_message_id(self, window_id: str) -> int | None:
+        """The stored id of a message of the conversation shown, once it is saved."""
+        record = self._records.get(self.window.conversation.id)
+        saved = record.saved.get(window_id) if record is not None else None
+        return None if saved is None else saved.store_id
 
     def adopt(self, conversation: Conversation, store_id: int, message_ids: list[int]) -> None:
-        """A conversation about to be shown, opened from the store: all of it is saved."""
+        """A conversation about to be shown, opened from the store: all of it is saved.
+
+        Another version of the conversation already shown keeps what this saver
+        follows: an answer still streaming is the window's own message again where
+        `conversation` shows it, and is saved on where it does not.
+        """
         record = _Record(store_id)
-        for position, (message, message_id) in enumerate(
+        same = [r for r in self._records.values() if r.store_id == store_id]
+        live = {s.store_id: s for r in same for s in r.saved.values() if _unfinished(s)}
+        for index, (message, message_id) in enumerate(
             zip(conversation.messages, message_ids, strict=True)
         ):
-            record.saved.append(
-                _Saved(
-                    message.id,
-                    message_id,
-                    position,
-                    message.status,
-                    len(message.text),
-                    dict(message.stats),
-                )
+            if message_id in live:
+                kept = live.pop(message_id)
+                kept.message.version = message.version
+                kept.message.version_count = message.version_count
+                conversation.messages[index] = message = kept.message
+                record.saved[message.id] = kept
+                continue
+            record.saved[message.id] = _Saved(
+                message, message_id, index, message.status, len(message.text), dict(message.stats)
             )
+        for saved in live.values():  # streaming on a version not shown
+            record.saved[saved.message.id] = saved
         # Called before the window shows it; the conversation still shown may have an
         # answer to finish, so its record stays until then. Older ones are done with.
         shown = self.window.conversation.id
-        self._records = {k: v for k, v in self._records.items() if k == shown}
+        self._records = {
+            k: v for k, v in self._records.items() if k == shown and v.store_id != store_id
+        }
         self._records[conversation.id] = record
 
     # ------------------------------------------------------------ saving
@@ -137,41 +158,50 @@ class ConversationSaver(QObject):
             record.store_id = self.store.create_conversation()
             changed = True
         cid = record.store_id
-        kept = 0
-        for saved, message in zip(record.saved, conversation.messages, strict=False):
-            if saved.window_id != message.id:
-                break
-            kept += 1
-        if kept < len(record.saved):
-            self.store.delete_messages_from(cid, record.saved[kept].position)
-            del record.saved[kept:]
-            changed = True
-        for saved, message in zip(record.saved, conversation.messages, strict=False):
-            if message.role is Role.ASSISTANT:
-                changed = self._update_answer(saved, message) or changed
-        for message in conversation.messages[len(record.saved) :]:
-            self._add(cid, record, message)
-            changed = True
+        parent: _Saved | None = None
+        for index, message in enumerate(conversation.messages):
+            saved = record.saved.get(message.id)
+            if saved is None:
+                saved = self._add(cid, record, message, parent, index)
+                changed = True
+            parent = saved
+        on_path = {m.id for m in conversation.messages}
+        for saved in list(record.saved.values()):
+            if saved.message.role is Role.ASSISTANT:
+                changed = self._update_answer(saved) or changed
+                if saved.message.id not in on_path and _discarded(saved):
+                    changed = self._delete(cid, record, saved) or changed
         return changed
 
-    def _add(self, cid: int, record: _Record, message: Message) -> None:
+    def _add(
+        self, cid: int, record: _Record, message: Message, parent: _Saved | None, index: int
+    ) -> _Saved:
+        """Save a message under `parent`: beside the versions already there, if any."""
+        after = None if parent is None else parent.store_id
         if message.role is Role.USER:
-            stored = self.store.add_user_message(
-                cid, message.text, [Path(p) for p in message.images]
-            )
-            record.saved.append(
-                _Saved(message.id, stored.id, stored.position, message.status, len(message.text))
-            )
-            return
-        position = record.saved[-1].position + 1 if record.saved else 0
+            images = [Path(p) for p in message.images]
+            root = next((s for s in record.saved.values() if s.position == 0), None)
+            if after is None and root is not None:  # a first question edited
+                stored = self.store.add_question_version(root.store_id, message.text, images)
+            else:
+                stored = self.store.add_user_message(cid, message.text, images, after=after)
+            saved = _Saved(message, stored.id, index, message.status, len(message.text))
+            record.saved[message.id] = saved
+            return saved
         saved = _Saved(
-            message.id, self.store.begin_assistant_message(cid), position, Status.STREAMING, 0
+            message,
+            self.store.begin_assistant_message(cid, after=after),
+            index,
+            Status.STREAMING,
+            0,
         )
-        record.saved.append(saved)  # before its text: a failure there must not add it twice
-        self._update_answer(saved, message)
+        record.saved[message.id] = saved  # before its text: a failure there must not add it twice
+        self._update_answer(saved)
+        return saved
 
-    def _update_answer(self, saved: _Saved, message: Message) -> bool:
+    def _update_answer(self, saved: _Saved) -> bool:
         """Bring a saved answer up to date; True if its status changed."""
+        message = saved.message
         if message.status is Status.STREAMING:
             if len(message.text) > saved.length:
                 self.store.append_streaming_text(saved.store_id, message.text[saved.length :])
@@ -191,6 +221,14 @@ class ConversationSaver(QObject):
         saved.status, saved.length, saved.stats = message.status, len(message.text), message.stats
         return True
 
+    def _delete(self, cid: int, record: _Record, saved: _Saved) -> bool:
+        """Remove an empty failed answer the window dropped (it is no version worth keeping)."""
+        del record.saved[saved.message.id]
+        path = self.store.shown_path(cid)
+        if saved.position < len(path) and path[saved.position].id == saved.store_id:
+            return self.store.delete_messages_from(cid, saved.position) > 0
+        return False  # shown no longer: it stays, as the failed version it is
+
     def close(self) -> None:
         """Last save before the window closes; an answer still streaming is saved as stopped."""
         self._timer.stop()
@@ -199,12 +237,11 @@ class ConversationSaver(QObject):
         if not self.sync():
             return
         record = self._records.get(self.window.conversation.id)
-        by_id = {m.id: m for m in self.window.conversation.messages}
-        for saved in record.saved if record is not None else []:
-            if saved.status is Status.STREAMING and saved.window_id in by_id:
+        for saved in list(record.saved.values()) if record is not None else []:
+            if saved.status is Status.STREAMING and saved.message.role is Role.ASSISTANT:
                 try:
                     self.store.finish_assistant_message(
-                        saved.store_id, MessageStatus.STOPPED, text=by_id[saved.window_id].text
+                        saved.store_id, MessageStatus.STOPPED, text=saved.message.text
                     )
                 except StorageError:
                     log.exception("could not save the last answer while closing")
@@ -224,3 +261,11 @@ class ConversationSaver(QObject):
             self._timer.stop()
         if not self.failing:  # a failing disk is retried at the next message, not twice a second
             self.sync()
+
+
+def _unfinished(saved: _Saved) -> bool:
+    return saved.message.role is Role.ASSISTANT and saved.status is Status.STREAMING
+
+
+def _discarded(saved: _Saved) -> bool:
+    return saved.message.status is Status.ERROR and not saved.message.text

@@ -199,13 +199,15 @@ def test_regenerate_and_edit_and_resend_keep_the_store_equal_to_the_window(
 
     user_view = window._views[window.conversation.messages[0].id]
     [edit] = [b for b in user_view.findChildren(type(view.copy_button)) if b.text() == "Edit"]
+    saved_before = stored(data_dir)
     qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-    assert window.conversation.messages == [] and stored(data_dir) == []
+    assert window.conversation.messages == [] and stored(data_dir) == saved_before  # kept
     window.composer.input.setPlainText("First question, edited")
     with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS):  # type: ignore[attr-defined]
         qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)  # type: ignore[attr-defined]
     assert stored(data_dir) == shown(window)
     assert stored(data_dir)[0] == ("user", "First question, edited", "complete")
+    assert window.conversation.messages[0].version_label == "2 / 2"
     assert library.sidebar.search_box.isEnabled()
     library.search("edited")
     assert [h.message_id for h in library.sidebar.results.hits] != []
