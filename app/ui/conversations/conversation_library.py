@@ -135,6 +135,8 @@ class ConversationLibrary(QObject):
                 if shown is not None:
                     self.anchor = ScrollAnchor(self.window.transcript, shown)
                 return True
+        if cid == self.current:
+            self.saver.flush()  # what the writer still holds of it is in the store first
         try:
             stored = self.store.load_conversation(cid)
         except StorageError as exc:

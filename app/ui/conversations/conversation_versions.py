@@ -52,6 +52,7 @@ class ConversationVersions(QObject):
         if saver is None or self.library.store is None:
             return None
         saver.sync()
+        saver.flush()  # the store (read on this thread) and the saver's ids are current
         message_id = saver.store_message_id(window_id)
         if message_id is None:
             self.library.notify(
@@ -85,6 +86,7 @@ class ConversationVersions(QObject):
             return False
         if self.library.saver is not None and cid == self.library.current:
             self.library.saver.sync()
+            self.library.saver.flush()
         try:
             store.show_message(message_id)
         except StorageError as exc:

@@ -21,6 +21,7 @@ from app.ui.transcript.user_message_view import UserMessageView
 from tests.ui.conversations.test_conversation_saver import (  # noqa: F401 (fixtures)
     ANSWER_TIMEOUT_MS,
     ask,
+    flush_savers,
     library,
     restart,
 )
@@ -42,6 +43,7 @@ def texts(window: MainWindow) -> list[str]:
 
 def store_path(data_dir: Path, cid: int) -> list[tuple[str, str]]:
     """(text, "2 / 3") of the shown path, read by another connection."""
+    flush_savers()
     with ConversationStore.open(data_dir) as other:
         assert other.check_tree(cid) == []
         return [
