@@ -46,7 +46,7 @@ class ConversationSaver(QObject):
         self._live: dict[str, Message] = {}  # answers saved as streaming, until finished
         self._in_flight = 0  # syncs handed to the writer and not yet ended
         self._sync_ended.connect(self._on_sync_ended)
-        self.writer = StoreWriter(store.folder, self._on_writer_error)
+        self._writer: StoreWriter | None = None  # started by the first write
         self._timer = QTimer(self)
         self._timer.setInterval(STREAM_SAVE_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -128,8 +128,10 @@ class ConversationSaver(QObject):
                 self._live[message.id] = message
         others = [Shot.of(m) for m in self._live.values() if m.id not in on_path]
         book, key = self.book, conversation.id
+        if not path and not others and key not in book.records:
+            return True  # nothing to save (and no writer thread started for it)
         try:
-            self.writer.submit(
+            self.writer().submit(
                 "save the conversation",
                 lambda store: book.sync(store, key, path, others),
                 self._sync_ended.emit,
@@ -142,10 +144,22 @@ class ConversationSaver(QObject):
         self._in_flight += 1
         return True
 
+    def writer(self) -> StoreWriter:
+        """The writer thread, started on first use (a window that saves nothing has none).
+
+        It is closed with the saver, or at the latest when the window is destroyed: its
+        thread must not outlive the window (it would hold the process open).
+        """
+        if self._writer is None:
+            writer = StoreWriter(self.store.folder, self._on_writer_error)
+            self.window.destroyed.connect(lambda *_: writer.close())
+            self._writer = writer
+        return self._writer
+
     def flush(self) -> None:
         """Wait until every sync handed over so far is written (before reading the store)."""
-        if self.writer.running:
-            self.writer.wait()
+        if self._writer is not None and self._writer.running:
+            self._writer.wait()
 
     def _on_sync_ended(self, outcome: Outcome) -> None:
         self._in_flight = max(0, self._in_flight - 1)
@@ -176,15 +190,15 @@ class ConversationSaver(QObject):
         self._timer.stop()
         self.window.messages_changed.disconnect(self._on_messages_changed)
         self.window.answer_ended.disconnect(self._on_answer_ended)
-        if self.sync():
-            texts = {
-                m.id: m.text for m in [*self.window.conversation.messages, *self._live.values()]
-            }
+        if self.sync() and self._writer is not None:
+            shown = self.window.conversation.messages
+            texts = {m.id: m.text for m in [*shown, *self._live.values()]}
             book, key = self.book, self.window.conversation.id
-            self.writer.submit(
+            self._writer.submit(
                 "save the last answer", lambda store: book.stop_streaming(store, key, texts)
             )
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.close()
 
     # ------------------------------------------------------------ window signals
     def _on_messages_changed(self) -> None:

@@ -19,7 +19,8 @@ from app.ui.conversations.conversation_library import ConversationLibrary, attac
 from app.ui.conversations.conversation_saver import STREAM_SAVE_MS, ConversationSaver
 from app.ui.main_window import MainWindow
 from app.ui.settings.settings_store import SettingsStore
-from app.ui.transcript.conversation import Status
+from app.ui.transcript.conversation import Message, Status
+from app.ui.transcript.conversation import Role as WindowRole
 from app.ui.window_state import WindowState
 
 pytestmark = pytest.mark.slow
@@ -261,3 +262,33 @@ def test_a_storage_error_keeps_the_conversation_and_saving_resumes(
     assert notice.text == "Saving works again; the conversation is saved."
     assert stored(data_dir) == shown(window)
     assert len(shown(window)) == 4 and window.conversation.messages[3].status is Status.COMPLETE
+
+
+def writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "store-writer"]
+
+
+@pytest.mark.parametrize("ending", ["close", "deleteLater"])
+def test_the_writer_thread_starts_with_the_first_write_and_ends_with_the_window(
+    qtbot: object, demo_bf16: Path, data_dir: Path, ending: str
+) -> None:
+    before = len(writer_threads())
+    window = MainWindow(WorkerBridge(demo_bf16), SettingsStore(data_dir / "settings.ini"))
+    library = attach_conversations(window, data_dir)
+    assert library.saver is not None and len(writer_threads()) == before  # nothing saved yet
+    window.conversation.add(Message(WindowRole.USER, "Saved from the writer thread"))
+    library.saver.sync()
+    library.saver.flush()
+    assert len(writer_threads()) == before + 1
+    assert stored(data_dir) == [("user", "Saved from the writer thread", "complete")]
+    if ending == "close":
+        window.close()
+    else:  # never closed, only destroyed: the thread must not hold the process open
+        window.bridge.close()
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.waitUntil(lambda: len(writer_threads()) == before)  # type: ignore[attr-defined]
+    if ending == "close":
+        window.bridge.close()
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
