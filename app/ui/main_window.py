@@ -57,6 +57,8 @@ class MainWindow(QMainWindow):
     conversation_changed = Signal(object)  # Conversation, after a message is complete
     answer_ended = Signal(str)  # status of the answer that just ended (complete/stopped/failed)
     messages_changed = Signal()  # a message was added or dropped, or another chat was shown
+    version_requested = Signal(str, int)  # message id, -1 / +1: show another version
+    branch_requested = Signal(str)  # message id: copy the path up to it into a new chat
 
     def __init__(self, bridge: WorkerBridge, store: SettingsStore | None = None) -> None:
         super().__init__()
@@ -64,7 +66,12 @@ class MainWindow(QMainWindow):
         self.conversation = Conversation()
         self.first_shown = 0
         self._current_rid: str | None = None
-        self._current_view: AssistantMessageView | None = None
+        self._current_view: AssistantMessageView | None = None  # None: on a hidden branch
+        self._current_message: Message | None = None  # the answer streaming, shown or not
+        self._editing: Message | None = None  # the question Edit took into the composer
+        # Set by the conversations room when a store keeps the versions Regenerate and
+        # Edit make; without one, a new version simply replaces the old.
+        self.keeps_versions = False
         self._views: dict[str, QWidget] = {}
         self.setWindowTitle("Maverick Desk")
         self.setAccessibleName("Maverick Desk")
@@ -178,27 +185,40 @@ class MainWindow(QMainWindow):
             self.bridge.cancel(self._current_rid)
             self._end_answer(Status.STOPPED)
         self.conversation = Conversation()
-        self.first_shown = 0  # index of the first message with a view
-        self._views.clear()
-        self.transcript.clear()
+        self._clear_views()
         self.composer.clear()
         self._update_image_budget()
         self.focus_composer()
         self.messages_changed.emit()
 
+    def _clear_views(self) -> None:
+        self.first_shown = 0  # index of the first message with a view
+        self._views.clear()
+        self._current_view = None
+        self._editing = None
+        self.transcript.clear()
+
     def open_conversation(
-        self, conversation: Conversation, first_shown: int = 0
+        self, conversation: Conversation, first_shown: int = 0, keep_answer: bool = False
     ) -> dict[str, QWidget]:
         """Show a saved conversation from message `first_shown` on; returns the views made.
 
         Long conversations open with only their end built (views are costly);
-        `show_earlier` adds the messages before it.
+        `show_earlier` adds the messages before it. `keep_answer`: another version of
+        the same conversation is shown; an answer being written goes on (shown again if
+        `conversation` holds its message) and the composer keeps its draft.
         """
-        self.new_chat()
+        if keep_answer:
+            self._clear_views()
+        else:
+            self.new_chat()
         self.conversation = conversation
         self.first_shown = first_shown
         for message in conversation.messages[first_shown:]:
-            self.transcript.add(self._message_view(message))
+            view = self._message_view(message)
+            self.transcript.add(view)
+            if message is self._current_message and isinstance(view, AssistantMessageView):
+                self._current_view = view
         self._update_image_budget()
         self.messages_changed.emit()
         return dict(self._views)
@@ -206,9 +226,11 @@ class MainWindow(QMainWindow):
     def show_earlier(self, count: int) -> list[QWidget]:
         """Build the views of up to `count` messages before the first one shown, at the top."""
         start = max(0, self.first_shown - count)
-        views = [
-            self._message_view(m) for m in self.conversation.messages[start : self.first_shown]
-        ]
+        views = []
+        for message in self.conversation.messages[start : self.first_shown]:
+            views.append(self._message_view(message))
+            if message is self._current_message and isinstance(views[-1], AssistantMessageView):
+                self._current_view = views[-1]
         for index, view in enumerate(views):
             self.transcript.insert(index, view)
         self.first_shown = start
@@ -255,7 +277,11 @@ class MainWindow(QMainWindow):
                 "start a new chat (Ctrl+N) or raise the limit in Settings."
             )
             return False
-        message = self.conversation.add(Message(Role.USER, text, list(images)))
+        edited, self._editing = self._editing, None
+        if edited is not None and self.keeps_versions:
+            message = self.conversation.add(edited.next_version(text, images))
+        else:
+            message = self.conversation.add(Message(Role.USER, text, list(images)))
         self.transcript.add(self._user_view(message))
         self.composer.clear()
         self._start_answer()
@@ -264,14 +290,20 @@ class MainWindow(QMainWindow):
     def _on_send_requested(self, text: str, images: list[str]) -> None:
         self.send(text, images)
 
-    def _start_answer(self) -> None:
+    def _start_answer(self, replaced: Message | None = None) -> None:
+        """Answer the last question; `replaced`: the answer this one is a new version of."""
         settings = self.settings_panel.values()
         turns = self.conversation.turns(settings.system_prompt)
-        message = self.conversation.add(Message(Role.ASSISTANT, "", status=Status.STREAMING))
+        if replaced is not None and self.keeps_versions:
+            message = replaced.next_version("", status=Status.STREAMING)
+        else:
+            message = Message(Role.ASSISTANT, "", status=Status.STREAMING)
+        self.conversation.add(message)
         view = self._assistant_view(message)
         self.transcript.add(view)
         self.transcript.scroll_to_bottom()
         self._current_view = view
+        self._current_message = message
         self._current_rid = self.bridge.generate(
             turns,
             max_new_tokens=settings.max_new_tokens,
@@ -291,6 +323,8 @@ class MainWindow(QMainWindow):
     def _user_view(self, message: Message) -> UserMessageView:
         view = UserMessageView(message)
         view.edit_requested.connect(self._on_edit_requested)
+        view.version_requested.connect(self.version_requested)
+        view.branch_requested.connect(self.branch_requested)
         self._views[message.id] = view
         return view
 
@@ -298,20 +332,26 @@ class MainWindow(QMainWindow):
         view = AssistantMessageView(message)
         view.regenerate_requested.connect(self._on_regenerate_requested)
         view.link_clicked.connect(self._on_link_clicked)
+        view.version_requested.connect(self.version_requested)
+        view.branch_requested.connect(self.branch_requested)
         self._views[message.id] = view
         return view
 
-    def _end_answer(self, status: Status) -> AssistantMessageView | None:
-        view = self._current_view
+    def _end_answer(self, status: Status) -> Message | None:
+        view, message = self._current_view, self._current_message
         self._current_rid = None
         self._current_view = None
+        self._current_message = None
         self.composer.set_generating(False)
         if view is not None:
             view.set_status(status)
+        elif message is not None:  # it streamed on a version no longer shown
+            message.status = status
+        if message is not None:
             self.conversation_changed.emit(self.conversation)
             self._update_image_budget()  # the answer now counts in the context meter
         self.answer_ended.emit(status.value)
-        return view
+        return message
 
     # ------------------------------------------------------------ bridge signals
     def _on_model_loading(self, stage: str, done: int, total: int) -> None:
@@ -331,16 +371,20 @@ class MainWindow(QMainWindow):
             self._add_error(text, self._on_reload_requested)
 
     def _on_token_received(self, request_id: str, text: str) -> None:
-        if request_id == self._current_rid and self._current_view is not None:
+        if request_id != self._current_rid:
+            return
+        if self._current_view is not None:
             self._current_view.append(text)
+        elif self._current_message is not None:
+            self._current_message.text += text
 
     def _on_generation_finished(self, done: p.Done) -> None:
         if done.request_id != self._current_rid:
             return
         ready = self.bridge.ready
         self.status.show_figures(done, ready.context_length if ready else 0)
-        if self._current_view is not None:
-            self._current_view.message.stats = answer_figures(done)
+        if self._current_message is not None:
+            self._current_message.stats = answer_figures(done)
         self._end_answer(Status.COMPLETE)
 
     def _on_generation_cancelled(self, request_id: str, generated: int) -> None:
@@ -350,9 +394,9 @@ class MainWindow(QMainWindow):
     def _on_generation_failed(self, request_id: str, text: str) -> None:
         if request_id != self._current_rid:
             return
-        view = self._end_answer(Status.ERROR)
-        if view is not None and not view.message.text:
-            self._drop_message(view.message.id)
+        message = self._end_answer(Status.ERROR)
+        if message is not None and not message.text and message in self.conversation.messages:
+            self._drop_message(message.id)
         self._add_error(text, self._on_retry_requested)
 
     def _on_worker_died(self, exit_code: object, text: str) -> None:
@@ -365,11 +409,12 @@ class MainWindow(QMainWindow):
         if self.generating:
             return
         last = self.conversation.messages[-1] if self.conversation.messages else None
-        if last is not None and last.role is Role.ASSISTANT:
-            self._drop_message(last.id)
+        replaced = last if last is not None and last.role is Role.ASSISTANT else None
+        if replaced is not None:
+            self._drop_message(replaced.id)
         self._clear_errors()
         if self.conversation.messages and self.conversation.messages[-1].role is Role.USER:
-            self._start_answer()
+            self._start_answer(replaced)
 
     def _on_reload_requested(self) -> None:
         self._clear_errors()
@@ -378,15 +423,17 @@ class MainWindow(QMainWindow):
     def _on_regenerate_requested(self, message_id: str) -> None:
         if self.generating:
             return
+        replaced = self.conversation.messages[self.conversation.index_of(message_id)]
         self._drop_message(message_id)
         self._clear_errors()
-        self._start_answer()
+        self._start_answer(replaced)
 
     def _on_edit_requested(self, message_id: str) -> None:
         if self.generating:
             return
         message = self.conversation.messages[self.conversation.index_of(message_id)]
         self._drop_message(message_id)
+        self._editing = message  # sent again, it becomes the question's newest version
         self._clear_errors()
         self._update_image_budget()
         self.composer.load(message.text, message.images)

@@ -7,9 +7,9 @@ $MAVERICK_DESK_DATA_DIR set. It builds what ``maverick-desk`` builds (`MainWindo
 ``{"e": "ready"}`` and waits for a line on stdin before it attaches the conversations
 (so the test can start the next app while this one streams, and only one app at a time
 has the store open). Then it sends questions through `MainWindow.send`, an image with
-every other one, and reports each question only after `send` returned, which is after
-the saver wrote it. Answers are saved by the saver alone, as in the app: when they start,
-twice a second while they stream, and when they end.
+every other one, and reports each question only after the saver's writer thread wrote
+it (`ConversationSaver.flush`). Answers are saved by the saver alone, as in the app: when
+they start, twice a second while they stream, and when they end.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def main() -> None:
     say(e="ready", worker=bridge.client.pid)
     sys.stdin.readline()
 
-    attach_conversations(window)  # opens the store, reopens the last conversation
+    library = attach_conversations(window)  # opens the store, reopens the last conversation
+    assert library.saver is not None
     window.new_chat()
     number = 0
 
@@ -60,6 +61,7 @@ def main() -> None:
         window.settings_panel.set_value("seed", number)
         if not window.send(question, images):
             sys.exit(f"the window refused question {number}")
+        library.saver.flush()  # the saver writes on its own thread: reported once written
         say(e="asked", text=question, images=len(images))
 
     first_token = [True]

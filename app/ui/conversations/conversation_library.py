@@ -18,6 +18,7 @@ from app.storage import ConversationStore, StorageError
 from app.ui.conversations.conversation_saver import ConversationSaver
 from app.ui.conversations.conversation_sidebar import ConversationSidebar
 from app.ui.conversations.conversation_transfer import ConversationTransfer
+from app.ui.conversations.conversation_versions import ConversationVersions
 from app.ui.conversations.stored_conversation import window_conversation
 from app.ui.main_window import MainWindow
 from app.ui.transcript.earlier_messages_button import EarlierMessagesButton
@@ -63,6 +64,7 @@ class ConversationLibrary(QObject):
         sidebar.import_requested.connect(self.transfer.on_import_requested)
         sidebar.export_current_requested.connect(self.transfer.on_export_current_requested)
         window.messages_changed.connect(self._on_messages_changed)
+        self.versions = ConversationVersions(self, parent=self)
         window.installEventFilter(self)
         if self.saver is not None:
             self.saver.conversation_saved.connect(self._on_conversation_saved)
@@ -116,16 +118,25 @@ class ConversationLibrary(QObject):
         if cid is not None:
             self.open(cid)
 
-    def open(self, cid: int, message_id: int | None = None) -> bool:
-        """Show a saved conversation; with `message_id`, scrolled to that message."""
+    def open(
+        self, cid: int, message_id: int | None = None, reload: bool = False, focus: bool = False
+    ) -> bool:
+        """Show a saved conversation; with `message_id`, scrolled to that message.
+
+        `reload`: show the store's shown path again even if the conversation is shown
+        (another version was chosen); an answer being written goes on. `focus`: give the
+        message the keyboard focus (Alt+Left / Alt+Right go on switching).
+        """
         if self.store is None or self.saver is None:
             return False
-        if cid == self.current and self.window.conversation.messages:
+        if cid == self.current and self.window.conversation.messages and not reload:
             shown = self._view_of(message_id) if message_id is not None else None
             if message_id is None or shown is not None:  # already on screen: no rebuild
                 if shown is not None:
                     self.anchor = ScrollAnchor(self.window.transcript, shown)
                 return True
+        if cid == self.current:
+            self.saver.flush()  # what the writer still holds of it is in the store first
         try:
             stored = self.store.load_conversation(cid)
         except StorageError as exc:
@@ -136,13 +147,16 @@ class ConversationLibrary(QObject):
         first = max(0, len(ids) - SHOWN_AT_OPEN)
         if message_id in ids:
             first = min(first, ids.index(message_id))
-        views = self.window.open_conversation(conversation, first)
+        same = reload and cid == self.current
+        views = self.window.open_conversation(conversation, first, keep_answer=same)
         self._set_current(cid)
         self._place_earlier_button()
         if message_id is not None and message_id in ids:
             target = views.get(conversation.messages[ids.index(message_id)].id)
             if target is not None:
                 self.anchor = ScrollAnchor(self.window.transcript, target)
+                if focus:  # once the new view is shown (a hidden widget takes no focus)
+                    QTimer.singleShot(0, target, target.setFocus)
         elif views:
             self.window.transcript.scroll_to_bottom()
         self.conversation_opened.emit(cid)
@@ -192,7 +206,11 @@ class ConversationLibrary(QObject):
         self.open(cid)
 
     def _on_hit_chosen(self, cid: int, message_id: int) -> None:
-        self.open(cid, message_id)
+        hit = next((h for h in self.sidebar.results.hits if h.message_id == message_id), None)
+        if hit is not None and not hit.shown:
+            self.versions.show_hidden(cid, message_id)
+        else:
+            self.open(cid, message_id)
 
     def _on_messages_changed(self) -> None:
         if self.saver is not None:

@@ -36,6 +36,8 @@ def window_message(stored: storage.Message) -> Message:
         [str(attachment.path) for attachment in stored.attachments],
         status=WINDOW_STATUS[stored.status],
         stats=dict(stored.stats),
+        version=stored.version,
+        version_count=stored.version_count,
     )
 
 

@@ -8,7 +8,9 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QW
 from app.ui.markdown.markdown_view import MarkdownView
 from app.ui.transcript.conversation import Message, Status
 from app.ui.transcript.message_actions import action_button, actions_row
+from app.ui.transcript.message_menu import MessageMenu
 from app.ui.transcript.table_actions import TableActions
+from app.ui.transcript.version_switcher import VersionSwitcher
 
 AVATAR_PX = 26
 _STATUS_TEXT = {
@@ -25,6 +27,8 @@ class AssistantMessageView(QWidget):
 
     regenerate_requested = Signal(str)  # message id
     link_clicked = Signal(QUrl)
+    version_requested = Signal(str, int)  # message id, -1 older / +1 newer version
+    branch_requested = Signal(str)  # message id
 
     def __init__(
         self, message: Message, name: str = "Maverick", parent: QWidget | None = None
@@ -32,6 +36,7 @@ class AssistantMessageView(QWidget):
         super().__init__(parent)
         self.message = message
         self.setAccessibleName(f"Answer from {name}")
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Alt+Left / Alt+Right switch versions
         avatar = QLabel(name[:1].upper(), self)
         avatar.setObjectName("avatar")
         avatar.setFixedSize(AVATAR_PX, AVATAR_PX)
@@ -56,9 +61,12 @@ class AssistantMessageView(QWidget):
             "Regenerate", "Regenerate this answer", self._on_regenerate_clicked
         )
         self.copy_button = action_button("Copy", "Copy this answer", self._on_copy_clicked)
+        self.versions = VersionSwitcher(message, self)
+        self.versions.step_requested.connect(self._on_version_step_requested)
         self.actions_bar = actions_row(
-            [self.copy_button, self.regenerate_button], align_right=False
+            [self.versions, self.copy_button, self.regenerate_button], align_right=False
         )
+        self.menu = MessageMenu(self, lambda: self.branch_requested.emit(self.message.id))
 
         body_column = QVBoxLayout()
         body_column.setContentsMargins(AVATAR_PX + 8, 0, 0, 0)
@@ -98,9 +106,13 @@ class AssistantMessageView(QWidget):
             self.body.finish()
             if not self.tables.blocks:
                 self.tables.set_markdown(self.message.text)
+            self.menu.watch(list(self.body.browsers()))
 
     def _on_copy_clicked(self) -> None:
         QApplication.clipboard().setText(self.message.text)
 
     def _on_regenerate_clicked(self) -> None:
         self.regenerate_requested.emit(self.message.id)
+
+    def _on_version_step_requested(self, step: int) -> None:
+        self.version_requested.emit(self.message.id, step)

@@ -47,6 +47,24 @@ class Message:
     status: Status = Status.COMPLETE
     id: str = field(default_factory=_new_id)
     stats: dict[str, Any] = field(default_factory=dict)  # an answer's figures, when finished
+    # Which version of its fork this is ("2 / 3"): Regenerate and Edit add versions; the
+    # store keeps them all and the window shows one (docs/conversation-versions.md).
+    version: int = 1
+    version_count: int = 1
+
+    @property
+    def version_label(self) -> str:
+        """'2 / 3', or '' when the message has no other versions."""
+        return f"{self.version} / {self.version_count}" if self.version_count > 1 else ""
+
+    def next_version(
+        self, text: str, images: list[str] | None = None, status: Status = Status.COMPLETE
+    ) -> Message:
+        """A new message beside this one, its newest version (Regenerate, Edit)."""
+        count = self.version_count + 1
+        return Message(
+            self.role, text, list(images or []), status, version=count, version_count=count
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

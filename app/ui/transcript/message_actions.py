@@ -20,7 +20,7 @@ def action_button(text: str, accessible: str, slot: Callable[[], None]) -> QTool
     return button
 
 
-def actions_row(buttons: list[QToolButton], align_right: bool) -> QWidget:
+def actions_row(buttons: list[QWidget], align_right: bool) -> QWidget:
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)

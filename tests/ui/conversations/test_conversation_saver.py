@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt
+from PySide6.QtWidgets import QApplication
 
 from app.storage import ConversationStore, MessageStatus, Role
+from app.storage.database import BUSY_TIMEOUT_S
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.conversations.conversation_library import ConversationLibrary, attach_conversations
-from app.ui.conversations.conversation_saver import STREAM_SAVE_MS
+from app.ui.conversations.conversation_saver import STREAM_SAVE_MS, ConversationSaver
 from app.ui.main_window import MainWindow
 from app.ui.settings.settings_store import SettingsStore
-from app.ui.transcript.conversation import Status
+from app.ui.transcript.conversation import Message, Status
+from app.ui.transcript.conversation import Role as WindowRole
 from app.ui.window_state import WindowState
 
 pytestmark = pytest.mark.slow
@@ -55,14 +59,24 @@ def restart(qtbot: object, demo_bf16: Path, data_dir: Path) -> Iterator[object]:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
+def flush_savers() -> None:
+    """Wait for every window's saver to write what it was handed, then deliver its signals."""
+    for widget in QApplication.topLevelWidgets():
+        for saver in widget.findChildren(ConversationSaver):
+            saver.flush()
+    QCoreApplication.processEvents()
+
+
 def ask(qtbot: object, window: MainWindow, text: str, images: list[str] | None = None) -> str:
     with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:  # type: ignore[attr-defined]
         assert window.send(text, images)
+    flush_savers()
     return str(ended.args[0])
 
 
 def stored(data_dir: Path) -> list[tuple[str, str, str]]:
     """(role, text, status) of every message of the only conversation, read separately."""
+    flush_savers()
     with ConversationStore.open(data_dir) as other:
         [summary] = other.list_conversations()
         return [
@@ -103,19 +117,23 @@ def test_a_sent_question_and_its_answer_are_saved_and_listed(
 
 
 def test_a_streaming_answer_is_saved_during_the_stream_not_per_token(
-    qtbot: object, window: MainWindow, library: ConversationLibrary, data_dir: Path
+    qtbot: object,
+    window: MainWindow,
+    library: ConversationLibrary,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window.settings_panel.set_value("max_new_tokens", 4000)  # greedy: no end for a long time
-    store = library.store
-    assert store is not None
     saves: list[float] = []
-    real_append = store.append_streaming_text
+    threads: set[str] = set()
+    real_append = ConversationStore.append_streaming_text
 
-    def counted(message_id: int, chunk: str) -> None:  # the real write, counted
+    def counted(store: ConversationStore, message_id: int, chunk: str) -> None:  # counted
         saves.append(time.monotonic())
-        real_append(message_id, chunk)
+        threads.add(threading.current_thread().name)
+        real_append(store, message_id, chunk)
 
-    store.append_streaming_text = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(ConversationStore, "append_streaming_text", counted)
     tokens: list[str] = []
     window.bridge.token_received.connect(lambda rid, text: tokens.append(text))
     database = sqlite3.connect(data_dir / "conversations.sqlite3")
@@ -143,8 +161,10 @@ def test_a_streaming_answer_is_saved_during_the_stream_not_per_token(
     gaps = [b - a for a, b in zip(saves, saves[1:], strict=False)]
     assert max(gaps) < 1.0  # at least once a second
 
+    assert threads == {"store-writer"}  # never on the GUI thread
     with qtbot.waitSignal(window.answer_ended, timeout=60_000):  # type: ignore[attr-defined]
         window.stop()
+    flush_savers()
     assert saved_answer() == ("stopped", view.message.text)
     database.close()
 
@@ -199,13 +219,15 @@ def test_regenerate_and_edit_and_resend_keep_the_store_equal_to_the_window(
 
     user_view = window._views[window.conversation.messages[0].id]
     [edit] = [b for b in user_view.findChildren(type(view.copy_button)) if b.text() == "Edit"]
+    saved_before = stored(data_dir)
     qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-    assert window.conversation.messages == [] and stored(data_dir) == []
+    assert window.conversation.messages == [] and stored(data_dir) == saved_before  # kept
     window.composer.input.setPlainText("First question, edited")
     with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS):  # type: ignore[attr-defined]
         qtbot.keyClick(window.composer.input, Qt.Key.Key_Return)  # type: ignore[attr-defined]
     assert stored(data_dir) == shown(window)
     assert stored(data_dir)[0] == ("user", "First question, edited", "complete")
+    assert window.conversation.messages[0].version_label == "2 / 2"
     assert library.sidebar.search_box.isEnabled()
     library.search("edited")
     assert [h.message_id for h in library.sidebar.results.hits] != []
@@ -219,19 +241,54 @@ def test_a_storage_error_keeps_the_conversation_and_saving_resumes(
     other = sqlite3.connect(data_dir / "conversations.sqlite3", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
     failed: list[str] = []
+    ended: list[str] = []
     library.saver.save_failed.connect(failed.append)  # type: ignore[union-attr]
-    assert window.send("Sent while the database is locked")  # waits, then cannot save
+    window.answer_ended.connect(ended.append)
+    started = time.monotonic()
+    assert window.send("Sent while the database is locked")  # the writer waits, then fails
+    assert time.monotonic() - started < BUSY_TIMEOUT_S  # the window did not wait for it
     notice = library.sidebar.notice
-    assert failed and "Could not save your message" in notice.text
+    qtbot.waitUntil(lambda: bool(failed), timeout=60_000)  # type: ignore[attr-defined]
+    assert "Could not save your message" in notice.text
     assert "busy" in notice.text and "stays in the window" in notice.text
     assert notice.action_button.text() == "Try again"
     assert window.conversation.messages[2].text == "Sent while the database is locked"
     other.execute("ROLLBACK")
     other.close()
 
-    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:  # type: ignore[attr-defined]
-        pass
-    assert ended.args == ["complete"]
+    qtbot.waitUntil(lambda: bool(ended), timeout=ANSWER_TIMEOUT_MS)  # type: ignore[attr-defined]
+    assert ended == ["complete"]
+    flush_savers()
     assert notice.text == "Saving works again; the conversation is saved."
     assert stored(data_dir) == shown(window)
     assert len(shown(window)) == 4 and window.conversation.messages[3].status is Status.COMPLETE
+
+
+def writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "store-writer"]
+
+
+@pytest.mark.parametrize("ending", ["close", "deleteLater"])
+def test_the_writer_thread_starts_with_the_first_write_and_ends_with_the_window(
+    qtbot: object, demo_bf16: Path, data_dir: Path, ending: str
+) -> None:
+    before = len(writer_threads())
+    window = MainWindow(WorkerBridge(demo_bf16), SettingsStore(data_dir / "settings.ini"))
+    library = attach_conversations(window, data_dir)
+    assert library.saver is not None and len(writer_threads()) == before  # nothing saved yet
+    window.conversation.add(Message(WindowRole.USER, "Saved from the writer thread"))
+    library.saver.sync()
+    library.saver.flush()
+    assert len(writer_threads()) == before + 1
+    assert stored(data_dir) == [("user", "Saved from the writer thread", "complete")]
+    if ending == "close":
+        window.close()
+    else:  # never closed, only destroyed: the thread must not hold the process open
+        window.bridge.close()
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.waitUntil(lambda: len(writer_threads()) == before)  # type: ignore[attr-defined]
+    if ending == "close":
+        window.bridge.close()
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
