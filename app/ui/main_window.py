@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         bridge.generation_failed.connect(self._on_generation_failed)
         bridge.generation_cancelled.connect(self._on_generation_cancelled)
         bridge.worker_died.connect(self._on_worker_died)
+        bridge.serving_changed.connect(self.status.show_serving)
         self.status.cancel_load_requested.connect(bridge.cancel_load)
         self.composer.set_model_folder(bridge.model_path)
         self._update_image_budget()
