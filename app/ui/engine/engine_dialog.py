@@ -66,7 +66,7 @@ class EngineDialog(QDialog):
         self.picker.set_attention(bridge.attention)
         self.server_panel = ServerPanel(bridge.server_settings or self.engines.server_settings())
         self.managed_panel = ManagedServerPanel(self._managed_defaults())
-        self.local_api_panel = LocalApiPanel(bridge)
+        self.local_api_panel = LocalApiPanel(bridge, self.engines)
         self.tabs = QTabWidget(self)
         self.tabs.setAccessibleName("Model and engine sections")
         self.tabs.addTab(self.picker, "Local models")

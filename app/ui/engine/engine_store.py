@@ -42,6 +42,15 @@ class ManagedServerValues:
     port: int = 8000
 
 
+@dataclass(frozen=True)
+class LocalApiValues:
+    """The Local API tab: where to listen, and the variable holding its key (off 127.0.0.1)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8790
+    key_env: str = ""
+
+
 class EngineStore:
     """Reads and writes the engine choice in the settings file (`SettingsStore.path`)."""
 
@@ -92,6 +101,19 @@ class EngineStore:
 
     def save_attention(self, attention: str) -> None:
         self._write({"engine/attention": attention})
+
+    # ------------------------------------------------------------ local API
+    def local_api(self) -> LocalApiValues:
+        """Where the Local API listened last (the key's variable name, never the key)."""
+        d = LocalApiValues()
+        return LocalApiValues(
+            host=str(self._value("local_api/host", d.host)) or d.host,
+            port=as_int(self._value("local_api/port", d.port), d.port),
+            key_env=str(self._value("local_api/key_env", d.key_env)),
+        )
+
+    def save_local_api(self, values: LocalApiValues) -> None:
+        self._write({f"local_api/{k}": v for k, v in values.__dict__.items()})
 
     # ------------------------------------------------------------ managed server
     def managed(self) -> ManagedServerValues:

@@ -29,12 +29,11 @@ from app.local_api.api_server import is_loopback
 from app.local_api.scheduler import ServingState
 from app.local_api.serving import LocalApi, ServeOptions
 from app.ui.bridge.bridge import WorkerBridge
+from app.ui.engine.engine_store import EngineStore, LocalApiValues
 from app.workers import protocol as p
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8790
 NETWORK_WARNING = (
     "Bound to {host}: the model is reachable from the network by anyone who has the key in ${env}."
 )
@@ -45,19 +44,23 @@ class LocalApiPanel(QWidget):
 
     serving_toggled = Signal(bool)  # the API started (True) or stopped (False)
 
-    def __init__(self, bridge: WorkerBridge, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, bridge: WorkerBridge, store: EngineStore, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.bridge = bridge
+        self.store = store
+        saved = store.local_api()
         self.api: LocalApi | None = None
         self.switch = QCheckBox("Serve the loaded model as an OpenAI-compatible API", self)
         self.switch.setAccessibleName("Serve the loaded model")
-        self.host = QLineEdit(DEFAULT_HOST, self)
+        self.host = QLineEdit(saved.host, self)
         self.host.setAccessibleName("Local API host")
         self.port = QSpinBox(self)
         self.port.setRange(1, 65535)
-        self.port.setValue(DEFAULT_PORT)
+        self.port.setValue(saved.port)
         self.port.setAccessibleName("Local API port")
-        self.key_env = QLineEdit(self)
+        self.key_env = QLineEdit(saved.key_env, self)
         self.key_env.setPlaceholderText("needed for any address but 127.0.0.1, e.g. DESK_API_KEY")
         self.key_env.setAccessibleName("API key environment variable")
         self.address = QLineEdit(self)
@@ -133,6 +136,7 @@ class LocalApiPanel(QWidget):
             return self._refuse(f"{exc}. Choose another port, then switch it on again.")
         self.api = api
         self.bridge.share_with(api.scheduler)
+        self.store.save_local_api(LocalApiValues(host, options.port, self.key_env.text().strip()))
         self.address.setText(api.base_url)
         self.copy_button.setEnabled(True)
         self._show_served(api.scheduler.state())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from PySide6.QtGui import QGuiApplication
 
 from app.engines.managed_server import free_port
 from app.local_api.scheduler import Lane, ServingState
+from app.ui.engine.engine_store import EngineStore
 from app.ui.main_window import MainWindow
+from app.ui.settings.settings_store import SettingsStore
 
 ANSWER_TIMEOUT_MS = 120_000
 CLICK = Qt.MouseButton.LeftButton
@@ -112,11 +115,12 @@ def test_the_window_serves_its_model_and_still_answers_its_own_questions(
 
 
 def test_another_address_needs_a_key_and_warns(
-    qtbot: Any, unstarted_window: MainWindow, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, unstarted_window: MainWindow, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
     panel = unstarted_window.open_engine_dialog().local_api_panel
     panel.host.setText("0.0.0.0")
-    panel.port.setValue(free_port())
+    port = free_port()
+    panel.port.setValue(port)
     qtbot.mouseClick(panel.switch, CLICK)
     assert not panel.running and not panel.switch.isChecked()
     assert "reachable from the network" in panel.notice.text()
@@ -134,3 +138,7 @@ def test_another_address_needs_a_key_and_warns(
         assert "s3cret" not in panel.warning.text() + panel.address.text()
     finally:
         panel.stop()
+    # Remembered for next time: where it listened and the variable's name, never the key.
+    saved = EngineStore(SettingsStore(data_dir / "settings.ini")).local_api()
+    assert (saved.host, saved.port, saved.key_env) == ("0.0.0.0", port, "WSMALL_TEST_KEY")
+    assert "s3cret" not in (data_dir / "settings.ini").read_text()
