@@ -42,7 +42,7 @@ async def connect(engine: ServerEngine, request_id: str) -> p.Message:
         active_parameters=0,
         quantisation=SERVER_QUANTISATION,
         devices=[settings.base_url],
-        context_length=0,
+        context_length=settings.context_tokens or 0,  # what the provider documents
         is_demo=False,
         load_seconds=time.perf_counter() - started,
     )

@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         bridge.generation_failed.connect(self._on_generation_failed)
         bridge.generation_cancelled.connect(self._on_generation_cancelled)
         bridge.worker_died.connect(self._on_worker_died)
+        bridge.serving_changed.connect(self.status.show_serving)
         self.status.cancel_load_requested.connect(bridge.cancel_load)
         self.composer.set_model_folder(bridge.model_path)
         self._update_image_budget()
@@ -267,7 +268,7 @@ class MainWindow(QMainWindow):
     def send(self, text: str, images: list[str] | None = None) -> bool:
         """Send a message as if typed; False (with a notice) if it cannot go now."""
         images = images or []
-        limit = self.settings_panel.values().image_limit
+        limit = self._image_limit()
         if self.generating:
             return False
         total = self.conversation.image_count() + len(images)
@@ -359,6 +360,8 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, ready: p.Ready) -> None:
         self.status.show_ready(ready)
+        self.composer.set_context_limit(ready.context_length if self.bridge.server_settings else 0)
+        self._update_image_budget()
         self.composer.set_model_folder(self.bridge.model_path)  # it may exist only now
         self.settings_panel.apply_model_defaults(ready.generation_defaults)
         for warning in ready.warnings:
@@ -464,8 +467,14 @@ class MainWindow(QMainWindow):
             if isinstance(widget, ErrorBlock):
                 self.transcript.remove(widget)
 
-    def _update_image_budget(self) -> None:
+    def _image_limit(self) -> int:
+        """The Settings limit, or less where the server in use takes fewer images."""
         limit = self.settings_panel.values().image_limit
+        server = self.bridge.server_settings
+        return min(limit, server.max_images) if server and server.max_images else limit
+
+    def _update_image_budget(self) -> None:
+        limit = self._image_limit()
         self.composer.set_image_budget(limit - self.conversation.image_count(), limit)
         settings = self.settings_panel.values()
         self.composer.set_history(

@@ -51,8 +51,8 @@ def debug_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 def test_the_key_is_in_no_log_settings_file_or_export(
     tmp_path: Path, debug_log: Path, images: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.ui.engine_store import SERVER, EngineStore
-    from app.ui.settings_store import SettingsStore
+    from app.ui.engine.engine_store import SERVER, EngineStore
+    from app.ui.settings.settings_store import SettingsStore
 
     store = ConversationStore.open(tmp_path / "data")
     answers: dict[str, str] = {}

@@ -12,6 +12,10 @@ The bridge presents a second engine the same way: after `use_server`, requests g
 an OpenAI-compatible server through `ServerEngine` (on the running asyncio loop, which
 is qasync's in the window). Its events are the worker's protocol events and travel the
 same inbox, so the window sees the same signals; "connected" is a `Ready`.
+
+The worker's events pass an `EventRouter` first: while the Local API serves the loaded
+model (`share_with`), its requests' events go to the API and the rest come here; the
+window's questions then wait their turn in the scheduler's window lane (`WindowLane`).
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
 from app.engines.openai_client import ServerSettings
 from app.engines.server_errors import ServerError
+from app.local_api.event_router import EventRouter
+from app.local_api.scheduler import Scheduler, ServingState
 from app.ui.bridge.error_advice import error_sentence
 from app.ui.bridge.server_link import ServerLink, closing
+from app.ui.bridge.window_lane import WindowLane
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, WorkerUnavailable, describe_exit, new_request_id
 
@@ -62,6 +69,7 @@ class WorkerBridge(QObject):
     generation_failed = Signal(str, str)  # request id, a sentence for the user
     generation_cancelled = Signal(str, int)  # request id, tokens generated
     worker_died = Signal(object, str)  # exit code (int or None), a sentence for the user
+    serving_changed = Signal(object)  # local_api ServingState, while the Local API is on
 
     def __init__(
         self,
@@ -77,13 +85,16 @@ class WorkerBridge(QObject):
         # The reader thread never touches Qt (emitting a signal from a thread Qt did not
         # start crashes PySide6 6.12 at exit): it queues the message and writes a byte to
         # a socket pair whose notifier wakes the main thread.
-        self._inbox: queue.SimpleQueue[p.Message] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[p.Message | ServingState] = queue.SimpleQueue()
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_read.setblocking(False)
         self._wake_write.setblocking(False)
         self._notifier = QSocketNotifier(self._wake_read.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._on_messages_waiting)
-        self._client = WorkerClient(on_event=self._on_event)
+        self.router = EventRouter(fallback=self._on_event)
+        self._client = WorkerClient(on_event=self.router)
+        self._lane: WindowLane | None = None
+        self._held: GenerationRequest | None = None  # waiting for its turn in the lane
         self._load_id: str | None = None
         self._ready: p.Ready | None = None
         self._pending: GenerationRequest | None = None
@@ -120,6 +131,19 @@ class WorkerBridge(QObject):
     def idle(self) -> bool:
         """No engine process or connection is open (every server task has finished)."""
         return not self._client.alive and self._server is None and not closing()
+
+    def share_with(self, scheduler: Scheduler | None) -> None:
+        """Take turns with the Local API's requests from now on (None: the API stopped)."""
+        if self._lane is not None:
+            self._lane.close()
+            self._lane = None
+        held, self._held = self._held, None
+        if scheduler is not None:
+            self._lane = WindowLane(scheduler, self._on_event)
+        else:
+            self.serving_changed.emit(None)
+        if held is not None:
+            self._send(held)
 
     # ------------------------------------------------------------ engine choice
     def use_model(self, model: Path, attention: str | None = None) -> None:
@@ -201,8 +225,10 @@ class WorkerBridge(QObject):
 
     def cancel(self, request_id: str) -> None:
         """Stop a generation; it ends with `generation_cancelled` (or finished, if too late)."""
-        if self._pending is not None and self._pending.request_id == request_id:
-            self._pending = None
+        held = self._held is not None and self._held.request_id == request_id
+        if held or (self._pending is not None and self._pending.request_id == request_id):
+            self._pending = self._held = None
+            self._release_lane(False)
             self._running = None
             self.generation_cancelled.emit(request_id, 0)
             return
@@ -216,7 +242,8 @@ class WorkerBridge(QObject):
 
     def shutdown(self) -> None:
         """Stop the worker process and wait for it (used when the window closes)."""
-        self._pending = None
+        self._pending = self._held = None
+        self._release_lane(False)
         self._client.shutdown(timeout=5)
         self._close_server()
 
@@ -235,7 +262,8 @@ class WorkerBridge(QObject):
     def _stop_engine(self) -> None:
         """Stop whichever engine runs; a request in flight ends as cancelled."""
         running, self._running = self._running, None
-        self._pending = None
+        self._pending = self._held = None
+        self._release_lane(False)
         self._client.shutdown(timeout=5)
         self._close_server()
         self._server_settings = None
@@ -273,6 +301,9 @@ class WorkerBridge(QObject):
                 )
             )  # fmt: skip
             return
+        if self._lane is not None and not self._lane.ask():
+            self._held = request  # sent when the running API request ends
+            return
         try:
             self._client.generate(
                 request.messages,
@@ -284,12 +315,13 @@ class WorkerBridge(QObject):
             )
         except WorkerUnavailable as exc:
             self._running = None
+            self._release_lane(False)
             self.generation_failed.emit(
                 request.request_id, f"{exc} Press Retry to start it again and resend."
             )
 
-    def _on_event(self, message: p.Message) -> None:
-        """On the client's reader thread: queue the message and wake the main thread."""
+    def _on_event(self, message: p.Message | ServingState) -> None:
+        """On the client's (or the API's) thread: queue the message, wake the main thread."""
         self._inbox.put(message)
         # A full socket means a wake-up is pending anyway; a closed one, that the app is exiting.
         with contextlib.suppress(OSError):
@@ -308,7 +340,10 @@ class WorkerBridge(QObject):
                 return
             self._dispatch(message)
 
-    def _dispatch(self, message: p.Message) -> None:
+    def _dispatch(self, message: p.Message | ServingState) -> None:
+        if isinstance(message, ServingState):
+            self._on_serving_state(message)
+            return
         handler = getattr(self, f"_handle_{message.kind}", None)
         if handler is None:
             log.warning("no handler for %s", message.kind)
@@ -335,8 +370,15 @@ class WorkerBridge(QObject):
         if message.text:
             self.token_received.emit(message.request_id, message.text)
 
+    def _on_serving_state(self, state: ServingState) -> None:
+        held = self._held
+        if held is not None and self._lane is not None and self._lane.granted():
+            self._held = None
+            self._send(held)
+        self.serving_changed.emit(state)
+
     def _handle_done(self, message: p.Done) -> None:
-        self._finish(message.request_id)
+        self._finish(message.request_id, served=True)
         self.generation_finished.emit(message)
 
     def _handle_cancelled(self, message: p.Cancelled) -> None:
@@ -382,7 +424,8 @@ class WorkerBridge(QObject):
         self._ready = None
         self._load_id = None
         running, self._running = self._running, None
-        self._pending = None
+        self._pending = self._held = None
+        self._release_lane(False)
         text = (
             f"The model worker stopped unexpectedly ({describe_exit(message.exit_code)}). "
             "It will restart when you send or press Retry."
@@ -391,6 +434,11 @@ class WorkerBridge(QObject):
         if running is not None:
             self.generation_failed.emit(running, text)
 
-    def _finish(self, request_id: str) -> None:
+    def _finish(self, request_id: str, served: bool = False) -> None:
         if self._running == request_id:
             self._running = None
+            self._release_lane(served)
+
+    def _release_lane(self, served: bool) -> None:
+        if self._lane is not None:
+            self._lane.release(served)

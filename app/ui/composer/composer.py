@@ -190,6 +190,11 @@ class Composer(QFrame):
         self.context_meter.set_model_folder(folder, self.settings)
         self._schedule_meter()
 
+    def set_context_limit(self, tokens: int) -> None:
+        """The context the meter counts against (a server's); 0 for the checkpoint's own."""
+        self.context_meter.set_context_limit(tokens)
+        self._schedule_meter()
+
     def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
         """The conversation the next message joins, for the context meter."""
         self.context_meter.set_history(turns, answer_tokens)

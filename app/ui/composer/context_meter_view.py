@@ -8,6 +8,7 @@ when the model folder is set; until then the meter says it is counting.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class ContextMeterView(QWidget):
         self._failed = ""
         self._history: list[MeterTurn] = []
         self._answer_tokens = 0
+        self._context_limit = 0  # a server's documented context, over the checkpoint's
         self._grids: dict[str, TileGrid] = {}
         self.bar = QProgressBar(self)
         self.bar.setObjectName("contextBar")
@@ -102,6 +104,10 @@ class ContextMeterView(QWidget):
         """Wait for a tokenizer still loading, so no thread outlives the window."""
         self._pool.waitForDone()
 
+    def set_context_limit(self, tokens: int) -> None:
+        """Count against `tokens` (a server's documented context); 0: the checkpoint's own."""
+        self._context_limit = tokens
+
     def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
         """The conversation so far (as the worker will get it) and room kept for the answer."""
         self._history = [
@@ -139,6 +145,8 @@ class ContextMeterView(QWidget):
             self.label.setText("Context: unknown")
             self.label.setToolTip(str(exc))
             return None
+        if self._context_limit:
+            estimate = dataclasses.replace(estimate, context_length=self._context_limit)
         self.estimate = estimate
         self.bar.setValue(min(1000, round(estimate.fraction * 1000)))
         over = not estimate.fits

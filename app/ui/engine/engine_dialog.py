@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.engines.openai_client import ServerSettings
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.engine.engine_store import LOCAL, SERVER, EngineStore, ManagedServerValues
+from app.ui.engine.local_api_panel import LocalApiPanel
 from app.ui.engine.managed_server_panel import ManagedServerPanel
 from app.ui.engine.model_picker import ModelPicker
 from app.ui.engine.server_panel import ServerFormError, ServerPanel
@@ -34,7 +35,7 @@ from app.ui.settings.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 
-MODELS_TAB, SERVER_TAB, MANAGED_TAB = range(3)
+MODELS_TAB, SERVER_TAB, MANAGED_TAB, LOCAL_API_TAB = range(4)
 
 
 class EngineDialog(QDialog):
@@ -65,11 +66,13 @@ class EngineDialog(QDialog):
         self.picker.set_attention(bridge.attention)
         self.server_panel = ServerPanel(bridge.server_settings or self.engines.server_settings())
         self.managed_panel = ManagedServerPanel(self._managed_defaults())
+        self.local_api_panel = LocalApiPanel(bridge, self.engines)
         self.tabs = QTabWidget(self)
         self.tabs.setAccessibleName("Model and engine sections")
         self.tabs.addTab(self.picker, "Local models")
         self.tabs.addTab(self.server_panel, "Server")
         self.tabs.addTab(self.managed_panel, "Managed server")
+        self.tabs.addTab(self.local_api_panel, "Local API")
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close.rejected.connect(self.hide)
 
@@ -103,6 +106,7 @@ class EngineDialog(QDialog):
 
     def use_server(self, settings: ServerSettings) -> None:
         """Answer with the server from now on (the local worker is stopped)."""
+        self.local_api_panel.stop()  # it serves the local worker's model only
         self.bridge.use_server(settings)
         self.engines.save_engine(SERVER, settings)
         self._show_engine()
@@ -111,6 +115,7 @@ class EngineDialog(QDialog):
         """Stop the managed server, if one runs, and a connection test (the window closes)."""
         self.server_panel.cancel_test()
         self.managed_panel.shutdown()
+        self.local_api_panel.shutdown()
 
     # ------------------------------------------------------------ internals
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)

@@ -8,6 +8,7 @@ managed server's template and values. The API key itself is never written: only
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ SERVER = "server"
 ENGINES = (LOCAL, SERVER)
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 DEFAULT_TIMEOUT_S = 600.0
+# A preset's part of the server settings, saved as one JSON value (never the key).
+EXTRAS = ("headers", "query", "api_key_header", "max_images", "context_tokens", "preset")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,15 @@ class ManagedServerValues:
     gpus: int = 8
     context: int = 430_000
     port: int = 8000
+
+
+@dataclass(frozen=True)
+class LocalApiValues:
+    """The Local API tab: where to listen, and the variable holding its key (off 127.0.0.1)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8790
+    key_env: str = ""
 
 
 class EngineStore:
@@ -63,7 +75,12 @@ class EngineStore:
                 self._value("server/timeout_s", DEFAULT_TIMEOUT_S), DEFAULT_TIMEOUT_S
             ),
         }
-        return ServerSettings.from_dict(data)
+        try:
+            extras = json.loads(str(self._value("server/extras", "{}")) or "{}")
+            return ServerSettings.from_dict(data | {k: v for k, v in extras.items() if k in EXTRAS})
+        except (ValueError, TypeError, AttributeError) as exc:
+            log.warning("the saved server's headers and limits cannot be read (%s)", exc)
+            return ServerSettings.from_dict(data)
 
     def save_engine(self, engine: str, server: ServerSettings | None = None) -> None:
         """Remember the engine (and the server's settings, which hold no key)."""
@@ -72,6 +89,7 @@ class EngineStore:
             saved = server.to_dict()
             for name in ("base_url", "model", "api_key_env", "timeout_s"):
                 values[f"server/{name}"] = "" if saved[name] is None else saved[name]
+            values["server/extras"] = json.dumps({name: saved[name] for name in EXTRAS})
         self._write(values)
 
     # ------------------------------------------------------------ local loading
@@ -83,6 +101,19 @@ class EngineStore:
 
     def save_attention(self, attention: str) -> None:
         self._write({"engine/attention": attention})
+
+    # ------------------------------------------------------------ local API
+    def local_api(self) -> LocalApiValues:
+        """Where the Local API listened last (the key's variable name, never the key)."""
+        d = LocalApiValues()
+        return LocalApiValues(
+            host=str(self._value("local_api/host", d.host)) or d.host,
+            port=as_int(self._value("local_api/port", d.port), d.port),
+            key_env=str(self._value("local_api/key_env", d.key_env)),
+        )
+
+    def save_local_api(self, values: LocalApiValues) -> None:
+        self._write({f"local_api/{k}": v for k, v in values.__dict__.items()})
 
     # ------------------------------------------------------------ managed server
     def managed(self) -> ManagedServerValues:

@@ -2,6 +2,8 @@
 
 The key is never typed here: the form takes the *name* of the environment variable
 that holds it, so nothing secret reaches the settings file, the screen or the log.
+A preset (Together AI, OpenRouter, Azure, …; `preset_fields`) fills the form for a
+provider, with the headers, query parameters and limits it needs.
 Test connection lists ``/v1/models`` on the running asyncio loop (qasync's in the
 window) and says what went wrong in a sentence: refused, 401, timeout, not
 OpenAI-compatible.
@@ -29,7 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.engines.openai_client import ServerEngine, ServerSettings
+from app.engines.presets import Preset
 from app.engines.server_errors import ServerError
+from app.ui.engine.preset_fields import PresetFields, PresetFormError
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,7 @@ class ServerPanel(QWidget):
         self.models.hide()
 
         form = QFormLayout()
+        self.presets = PresetFields(form, self)
         form.addRow("Address", self.base_url)
         form.addRow("Model", self.model)
         form.addRow("API key variable", self.api_key_env)
@@ -106,6 +111,8 @@ class ServerPanel(QWidget):
         layout.addWidget(self.models)
         layout.addStretch(1)
         self.set_settings(settings)
+        self.presets.preset_chosen.connect(self._on_preset_chosen)
+        self.presets.fill_in.textEdited.connect(self._on_fill_in_edited)
 
     # ------------------------------------------------------------ public
     def set_settings(self, settings: ServerSettings) -> None:
@@ -113,6 +120,10 @@ class ServerPanel(QWidget):
         self.model.setText(settings.model)
         self.api_key_env.setText(settings.api_key_env or "")
         self.timeout.setValue(int(settings.timeout_s))
+        self.presets.show_saved(
+            settings.preset, settings.headers, settings.query, settings.api_key_header,
+            settings.max_images, settings.context_tokens,
+        )  # fmt: skip
 
     def settings(self) -> ServerSettings:
         """The form as settings; raises `ServerFormError` with what to change."""
@@ -130,11 +141,26 @@ class ServerPanel(QWidget):
                 "and _), not the key. Put the key in a variable, e.g. export MAVERICK_API_KEY=…, "
                 "restart the app and type MAVERICK_API_KEY here."
             )
+        if "{" in url:
+            raise ServerFormError(
+                f"Fill in {self.presets.fill_label.text()} (the address still has it)."
+            )
+        try:
+            headers, query = self.presets.values()
+        except PresetFormError as exc:
+            raise ServerFormError(str(exc)) from exc
+        preset = self.presets.preset
         return ServerSettings(
             base_url=url,
             model=self.model.text().strip(),
             api_key_env=variable or None,
             timeout_s=float(self.timeout.value()),
+            headers=headers,
+            query=query,
+            api_key_header=self.presets.api_key_header,
+            max_images=self.presets.max_images,
+            context_tokens=self.presets.context_tokens,
+            preset=preset.name if preset else None,
         )
 
     def settings_or_none(self) -> ServerSettings | None:
@@ -207,6 +233,19 @@ class ServerPanel(QWidget):
             self.model.setText(models[0])
         log.info("connection test: %s", text)
         self.connection_tested.emit(ok, text)
+
+    def _on_preset_chosen(self, preset: Preset | None) -> None:
+        if preset is None:
+            return
+        self.base_url.setText(preset.base_url)
+        self.model.setText(preset.model)
+        self.api_key_env.setText(preset.api_key_env or "")
+        self.result.clear()
+
+    def _on_fill_in_edited(self, _text: str) -> None:
+        preset = self.presets.preset
+        if preset is not None:
+            self.base_url.setText(self.presets.address(preset.base_url))
 
     def _on_model_activated(self, item: QListWidgetItem) -> None:
         self.model.setText(item.text())

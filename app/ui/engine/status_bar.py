@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
+from app.local_api.scheduler import ServingState
 from app.workers import protocol as p
 
 
@@ -41,6 +42,10 @@ class ModelStatusBar(QStatusBar):
         self.cancel_button.setToolTip("Stop loading the model")
         self.cancel_button.clicked.connect(self.cancel_load_requested)
         self.cancel_button.hide()
+        self.serving_label = QLabel(self)
+        self.serving_label.setObjectName("servingLabel")
+        self.serving_label.setAccessibleName("Local API")
+        self.serving_label.hide()
         self.figures_label = QLabel(self)
         self.figures_label.setAccessibleName("Figures of the last answer")
         self.addWidget(self.model_label)
@@ -49,6 +54,7 @@ class ModelStatusBar(QStatusBar):
         self.addWidget(self.stage_label)
         self.addWidget(self.progress)
         self.addWidget(self.cancel_button)
+        self.addPermanentWidget(self.serving_label)
         self.addPermanentWidget(self.figures_label)
 
     def show_loading(self, stage: str, done: int, total: int) -> None:
@@ -85,6 +91,19 @@ class ModelStatusBar(QStatusBar):
         self.model_label.setText("Model worker stopped")
         self.demo_tag.hide()
         self.device_label.setText("")
+
+    def show_serving(self, state: ServingState | None) -> None:
+        """While the Local API is on: whether the model is busy serving another client."""
+        if state is None:
+            self.serving_label.hide()
+            return
+        if state.busy_serving_client:
+            waiting = state.waiting_api + state.waiting_window
+            queued = f" · {waiting} waiting" if waiting else ""
+            self.serving_label.setText(f"Busy serving another client{queued}")
+        else:
+            self.serving_label.setText(f"Local API on · {state.served_api:,} served")
+        self.serving_label.show()
 
     def show_figures(self, done: p.Done, context_length: int) -> None:
         used = done.prompt_tokens + done.generated_tokens

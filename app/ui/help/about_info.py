@@ -35,6 +35,8 @@ def about_rows(ready: p.Ready | None) -> list[tuple[str, str]]:
         ("transformers", worker("transformers")),
         ("CUDA runtime", worker("cuda")),
         ("Attention", worker("attention")),
+        # Sparse (only the routed expert runs) or dense; MAVERICK_DESK_EXPERTS chooses.
+        ("Experts", worker("experts")),
     ]
     if ready is None:
         rows.append(("Devices", NOT_LOADED))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import PySide6
+import pytest
 from PySide6.QtCore import qVersion
 from PySide6.QtWidgets import QApplication
 
@@ -54,6 +55,27 @@ def test_the_worker_reports_its_versions_and_copy_puts_them_on_the_clipboard(
     dialog.copy_button.click()
     assert QApplication.clipboard().text() == text
     assert dialog.copy_button.text() == "Copied"
+
+
+EXPERT_PATHS = [("", "sparse top-1 ("), ("dense", "dense (transformers)")]
+
+
+@pytest.mark.parametrize(("mode", "shown"), EXPERT_PATHS)
+def test_about_shows_which_expert_path_the_worker_runs(
+    qtbot: object,
+    unstarted_window: MainWindow,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    shown: str,
+) -> None:
+    monkeypatch.setenv("MAVERICK_DESK_EXPERTS", mode)  # the worker inherits the environment
+    dialog = unstarted_window.help_menu.show_about()
+    assert _value(dialog.text(), "Experts") == NOT_LOADED
+    bridge = unstarted_window.bridge
+    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS):  # type: ignore[attr-defined]
+        bridge.start()
+    experts = _value(dialog.text(), "Experts")
+    assert experts.startswith(shown) and experts == bridge.ready.runtime["experts"]  # type: ignore[union-attr]
 
 
 def test_about_text_lines_up_every_row() -> None:
