@@ -14,6 +14,7 @@ from app.inference.engine import (
     SamplingParams,
 )
 from app.inference.loader import load_model
+from tests.demo_answers import LONG_ANSWER_MIN_TOKENS, LONG_QUESTION
 
 GREEDY = SamplingParams(max_new_tokens=24, temperature=0.0)
 
@@ -56,6 +57,19 @@ def test_fp8_twin_same_greedy_tokens(
         expected = _run(bf16_engine, messages)
         assert len(expected) == GREEDY.max_new_tokens
         assert _run(fp8_engine, messages) == expected
+
+
+def test_the_long_question_still_gets_a_long_greedy_answer(bf16_engine: Engine) -> None:
+    # Tests that stop, kill or save an answer mid-stream ask this question (tests/demo_answers.py).
+    result = bf16_engine.generate(
+        [ChatMessage("user", LONG_QUESTION)],
+        SamplingParams(max_new_tokens=LONG_ANSWER_MIN_TOKENS, temperature=0.0),
+        lambda ids: None,
+    )
+    assert result.finish_reason == "length", (
+        f"the demo now ends its answer to {LONG_QUESTION!r} after {result.generated_tokens} "
+        "tokens: pick another LONG_QUESTION in tests/demo_answers.py"
+    )
 
 
 def test_stop_takes_effect_within_one_token(bf16_engine: Engine) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from app.ui.bridge.bridge import CANCELLED_LOAD
 from app.ui.main_window import MainWindow
 from app.ui.transcript.conversation import Role, Status
+from tests.demo_answers import LONG_QUESTION
 from tests.ui.drag_and_drop import drop_files
 
 pytestmark = pytest.mark.slow
@@ -77,7 +78,7 @@ def test_drop_two_images_type_and_enter_streams_the_cli_answer(
 
 def test_stop_mid_stream_keeps_the_partial_answer(qtbot: object, window: MainWindow) -> None:
     _settle(window, qtbot, temperature=0.0, max_new_tokens=4000)
-    assert window.send("Write a very long story.")
+    assert window.send(LONG_QUESTION)
     view = window.assistant_views()[-1]
     qtbot.waitUntil(lambda: len(view.message.text) > 20, timeout=ANSWER_TIMEOUT_MS)  # type: ignore[attr-defined]
     with qtbot.waitSignal(window.answer_ended, timeout=60_000) as ended:  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from transformers import AutoProcessor, Llama4ForConditionalGeneration
 from app.workers import protocol as p
 from app.workers import worker as worker_module
 from app.workers.client import WorkerClient
+from tests.demo_answers import LONG_QUESTION
 
 MAX_NEW = 32
 
@@ -69,7 +70,7 @@ def test_stream_matches_in_process_generate(
 
 
 def test_cancel_mid_stream_then_serve_next(worker: WorkerClient) -> None:
-    rid = _greedy(worker, "Tell me a long story.", [], max_new=2000)
+    rid = _greedy(worker, LONG_QUESTION, [], max_new=2000)
     received = 0
     events = []
     for event in worker.events_for(rid, timeout=60):
@@ -109,7 +110,7 @@ def test_exception_inside_generation_arrives_as_error(demo_bf16: Path) -> None:
 
 
 def test_killed_mid_stream_reported_within_two_seconds(worker: WorkerClient) -> None:
-    rid = _greedy(worker, "Tell me a long story.", [], max_new=5000)
+    rid = _greedy(worker, LONG_QUESTION, [], max_new=5000)
     for event in worker.events_for(rid, timeout=60):
         if isinstance(event, p.Token):
             break

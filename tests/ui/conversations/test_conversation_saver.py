@@ -22,6 +22,7 @@ from app.ui.settings.settings_store import SettingsStore
 from app.ui.transcript.conversation import Message, Status
 from app.ui.transcript.conversation import Role as WindowRole
 from app.ui.window_state import WindowState
+from tests.demo_answers import LONG_QUESTION
 
 pytestmark = pytest.mark.slow
 
@@ -145,7 +146,7 @@ def test_a_streaming_answer_is_saved_during_the_stream_not_per_token(
         return (row[0], row[1]) if row else ("", "")
 
     started = time.monotonic()
-    assert window.send("Write a very long story.")
+    assert window.send(LONG_QUESTION)
     view = window.assistant_views()[-1]
     qtbot.waitUntil(lambda: len(saved_answer()[1]) > 0, timeout=ANSWER_TIMEOUT_MS)  # type: ignore[attr-defined]
     status, first = saved_answer()
