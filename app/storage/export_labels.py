@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.storage.records import Message, MessageStatus, Role
+import json
+
+from app.storage.records import Message, MessageStatus, Role, ToolTurn
 
 ROLE_LABELS = {Role.USER: "You", Role.ASSISTANT: "Maverick"}
 STATUS_NOTES = {
@@ -41,3 +43,35 @@ def other_versions_line(count: int) -> str:
 
 def display_title(title: str) -> str:
     return title or "Untitled conversation"
+
+
+DECISION_NOTES = {
+    "run": "run once, approved",
+    "always": "run, tool always allowed from then on",
+    "policy": "run by the tool's policy",
+    "deny": "denied",
+    "": "",
+}
+
+
+def tool_turn_heading(turn: ToolTurn) -> str:
+    """'Tool calls' for the model's calls; 'Result of read_file (error; denied: …)' for results."""
+    if turn.role == "assistant":
+        return "Tool calls"
+    where = f"{turn.server} · {turn.tool_name}" if turn.server else turn.tool_name
+    notes = [
+        note
+        for note in ("error" if turn.is_error else "", DECISION_NOTES.get(turn.decision, ""))
+        if note
+    ]
+    if turn.decision == "deny" and turn.reason.strip():
+        notes[-1] += f": {turn.reason.strip()}"
+    return f"Result of {where}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def tool_call_lines(turn: ToolTurn) -> list[str]:
+    """Each call of a model's tool turn as `name({...arguments})`."""
+    return [
+        f"{call.get('name', '')}({json.dumps(call.get('arguments', {}), ensure_ascii=False)})"
+        for call in turn.tool_calls
+    ]

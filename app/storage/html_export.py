@@ -12,8 +12,11 @@ from app.storage.export_labels import (
     message_heading,
     other_versions_line,
     readable_time,
+    tool_call_lines,
+    tool_turn_heading,
 )
 from app.storage.json_export import read_stored_image
+from app.storage.records import Attachment, ToolTurn
 from app.storage.store import ConversationStore
 
 # The policy forbids scripts, remote images, fonts and frames even if a browser
@@ -30,8 +33,38 @@ h1 { font-size: 1.5em; }
 .assistant { background: #f5f5f5; }
 .who { font-weight: 600; font-size: 0.9em; color: #444; margin-bottom: 0.4em; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+details.tool { margin: 0.4em 0; padding: 0.3em 0.6em; border-left: 3px solid #8a8fa0; }
+details.tool.error { border-left-color: #c0392b; }
+details.tool pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }
 img { max-width: 100%; height: auto; display: block; margin-top: 0.6em; border-radius: 4px; }
 """
+
+
+def _image(store: ConversationStore, a: Attachment, encoded: dict[str, str]) -> str:
+    if a.sha256 not in encoded:
+        data = read_stored_image(store, a.sha256, a.mime)
+        encoded[a.sha256] = base64.b64encode(data).decode("ascii")
+    return (
+        f'<img alt="{escape(a.name)}" width="{a.width}" height="{a.height}" '
+        f'src="data:{a.mime};base64,{encoded[a.sha256]}">'
+    )
+
+
+def _tool_turn_parts(
+    store: ConversationStore, turn: ToolTurn, encoded: dict[str, str]
+) -> list[str]:
+    """A tool turn as a closed <details> block: the calls, or the result and its images."""
+    error = " error" if turn.is_error else ""
+    parts = [f'<details class="tool{error}"><summary>{escape(tool_turn_heading(turn))}</summary>']
+    if turn.role == "assistant":
+        if turn.text.strip():
+            parts.append(f'<div class="text">{escape(turn.text)}</div>')
+        parts.append(f"<pre>{escape(chr(10).join(tool_call_lines(turn)))}</pre>")
+    else:
+        if turn.text:
+            parts.append(f"<pre>{escape(turn.text)}</pre>")
+        parts += [_image(store, a, encoded) for a in turn.images]
+    return [*parts, "</details>"]
 
 
 def html_text(store: ConversationStore, conversation_id: int) -> str:
@@ -63,15 +96,10 @@ def html_text(store: ConversationStore, conversation_id: int) -> str:
             f'<section class="message {message.role.value}" id="message-{message.position}">'
         )
         parts.append(f'<div class="who">{escape(message_heading(message))}</div>')
+        for turn in message.tool_turns:  # the tools came before the answer's prose
+            parts += _tool_turn_parts(store, turn, encoded)
         parts.append(f'<div class="text">{escape(message.text)}</div>')
-        for a in message.attachments:
-            if a.sha256 not in encoded:
-                data = read_stored_image(store, a.sha256, a.mime)
-                encoded[a.sha256] = base64.b64encode(data).decode("ascii")
-            parts.append(
-                f'<img alt="{escape(a.name)}" width="{a.width}" height="{a.height}" '
-                f'src="data:{a.mime};base64,{encoded[a.sha256]}">'
-            )
+        parts += [_image(store, a, encoded) for a in message.attachments]
         parts.append("</section>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)

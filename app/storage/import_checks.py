@@ -18,6 +18,7 @@ from app.storage.errors import StorageError
 from app.storage.image_store import MIME_EXTENSION, inspect_image, is_sha256
 from app.storage.records import MessageStatus, Role
 from app.storage.store_connection import dump_json
+from app.storage.tool_turns import checked_turns, encoded_turns
 
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 MAX_CONVERSATIONS = 10_000
@@ -34,7 +35,9 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONVERSATION_KEYS_V1 = {"title", "created", "updated", "settings", "messages"}
 MESSAGE_KEYS_V1 = {"role", "text", "status", "created", "updated", "stats", "attachments"}
 CONVERSATION_KEYS = CONVERSATION_KEYS_V1 | {"shown_root"}
-MESSAGE_KEYS = MESSAGE_KEYS_V1 | {"parent", "shown_child"}
+MESSAGE_KEYS_V2 = MESSAGE_KEYS_V1 | {"parent", "shown_child"}
+MESSAGE_KEYS = MESSAGE_KEYS_V2 | {"tool_turns"}  # version 3: an answer's tool calls and results
+MAX_TOOL_TURNS = 200
 ATTACHMENT_KEYS = {"sha256", "name", "mime", "width", "height", "bytes"}
 IMPORTABLE_STATUSES = {s.value for s in MessageStatus if s is not MessageStatus.STREAMING}
 
@@ -179,7 +182,8 @@ def check_index(value: Any, where: str, below: int) -> int | None:
 def check_message(
     value: Any, where: str, images: dict[str, ImportedImage], version: int
 ) -> dict[str, Any]:
-    m = check_object(value, where, MESSAGE_KEYS if version >= 2 else MESSAGE_KEYS_V1)
+    keys = MESSAGE_KEYS if version >= 3 else MESSAGE_KEYS_V2 if version >= 2 else MESSAGE_KEYS_V1
+    m = check_object(value, where, keys)
     if m["role"] not in {r.value for r in Role}:
         fail(f"{where}.role", f"{m['role']!r} is not 'user' or 'assistant'")
     if m["status"] not in IMPORTABLE_STATUSES:
@@ -200,4 +204,33 @@ def check_message(
             check_attachment(a, f"{where}.attachments[{i}]", images)
             for i, a in enumerate(attachments)
         ],
+        "tool_turns": check_tool_turns(m.get("tool_turns", []), f"{where}.tool_turns", images),
     }
+
+
+def check_tool_turns(
+    value: Any, where: str, images: dict[str, ImportedImage]
+) -> tuple[str, str, list[tuple[Any, ...]]]:
+    """(tool_turns JSON, tool_text, attachment rows with their call id) of an answer."""
+    if not isinstance(value, list) or len(value) > MAX_TOOL_TURNS:
+        fail(where, f"expected a list of at most {MAX_TOOL_TURNS} turns")
+    kept: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    for i, raw in enumerate(value):
+        if not isinstance(raw, dict):
+            fail(f"{where}[{i}]", f"expected an object, found {type(raw).__name__}")
+        pictures = raw.get("images", [])
+        if not isinstance(pictures, list) or len(pictures) > MAX_ATTACHMENTS:
+            fail(f"{where}[{i}].images", f"expected a list of at most {MAX_ATTACHMENTS}")
+        try:
+            (turn,) = checked_turns([{**raw, "images": []}])
+        except StorageError as exc:
+            fail(f"{where}[{i}]", str(exc).split(": ", 1)[-1].rstrip("."))
+        check_string(turn["text"], f"{where}[{i}].text", MAX_TEXT_CHARS)
+        attached = [
+            check_attachment(a, f"{where}[{i}].images[{j}]", images) for j, a in enumerate(pictures)
+        ]
+        rows.extend((turn["tool_call_id"] or "tool", *a) for a in attached)
+        kept.append({**turn, "images": [a[0] for a in attached]})
+    text, searchable = encoded_turns(kept)
+    return text, searchable, rows

@@ -1,13 +1,17 @@
 """Conversations as one JSON file that imports back exactly, every version included.
 
-Format (``"format": "maverick-desk-conversations"``, ``"version": 2``)::
+Format (``"format": "maverick-desk-conversations"``, ``"version": 3``)::
 
-    {"format": …, "version": 2,
+    {"format": …, "version": 3,
      "conversations": [{"title", "created", "updated", "settings", "shown_root",
                         "messages": [{"parent", "shown_child", "role", "text", "status",
                                       "created", "updated", "stats",
                                       "attachments": [{"sha256", "name", "mime", "width",
-                                                       "height", "bytes"}]}]}],
+                                                       "height", "bytes"}],
+                                      "tool_turns": [{"role", "text", "tool_calls",
+                                                      "tool_call_id", "tool_name", "server",
+                                                      "is_error", "decision", "reason",
+                                                      "images": [<as attachments>]}]}]}],
      "images": {"<sha256>": "<base64 of the file>"}}
 
 `messages` holds the whole tree by depth, then oldest first; `parent` is the index in
@@ -15,7 +19,9 @@ that list of the message it follows (null for a first question), always smaller 
 its own; messages with the same parent are versions of each other, in list order.
 `shown_child` (and the conversation's `shown_root`) is the index of the version shown
 below it, or null where the shown path ends. Version 1 files (before versions) have
-neither: their messages are one path, and they still import.
+neither: their messages are one path, and they still import. Version 3 added
+`tool_turns`: the tool calls an answer made, how each was approved, and the results,
+with the images tools returned (records.ToolTurn); version 2 files import without them.
 
 The file carries no database ids: messages are ordered by their place in the list and
 images are named by hash, so export → import → export gives byte-identical files.
@@ -35,11 +41,12 @@ from typing import Any
 
 from app.storage.atomic import atomic_write_text
 from app.storage.errors import StorageError
-from app.storage.records import ConversationTree, MessageStatus
+from app.storage.records import Attachment, ConversationTree, MessageStatus
 from app.storage.store import ConversationStore
+from app.storage.tool_turns import turn_dict
 
 EXPORT_FORMAT = "maverick-desk-conversations"
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 
 
 def read_stored_image(store: ConversationStore, sha256: str, mime: str) -> bytes:
@@ -55,6 +62,17 @@ def read_stored_image(store: ConversationStore, sha256: str, mime: str) -> bytes
     if hashlib.sha256(data).hexdigest() != sha256:
         raise StorageError(f"The stored image {path} is damaged (its contents changed).")
     return data
+
+
+def _attachment(a: Attachment) -> dict[str, Any]:
+    return {
+        "sha256": a.sha256,
+        "name": a.name,
+        "mime": a.mime,
+        "width": a.width,
+        "height": a.height,
+        "bytes": a.bytes,
+    }
 
 
 def conversation_document(tree: ConversationTree) -> dict[str, Any]:
@@ -76,17 +94,8 @@ def conversation_document(tree: ConversationTree) -> dict[str, Any]:
                 "created": m.created,
                 "updated": m.updated,
                 "stats": m.stats,
-                "attachments": [
-                    {
-                        "sha256": a.sha256,
-                        "name": a.name,
-                        "mime": a.mime,
-                        "width": a.width,
-                        "height": a.height,
-                        "bytes": a.bytes,
-                    }
-                    for a in m.attachments
-                ],
+                "attachments": [_attachment(a) for a in m.attachments],
+                "tool_turns": [turn_dict(t, _attachment) for t in m.tool_turns],
             }
         )
     conversation = tree.conversation
@@ -106,7 +115,8 @@ def export_json_text(store: ConversationStore, conversation_ids: Sequence[int]) 
     images: dict[str, str] = {}
     for tree in trees:
         for message in tree.messages:
-            for a in message.attachments:
+            tool_images = [a for t in message.tool_turns for a in t.images]
+            for a in [*message.attachments, *tool_images]:
                 if a.sha256 not in images:
                     data = read_stored_image(store, a.sha256, a.mime)
                     images[a.sha256] = base64.b64encode(data).decode("ascii")

@@ -114,6 +114,7 @@ def parse_import(raw: bytes) -> tuple[list[dict[str, Any]], dict[str, ImportedIm
         for i, c in enumerate(conversations)
     ]
     used = {a[0] for c in checked for m in c["messages"] for a in m["attachments"]}
+    used |= {r[1] for c in checked for m in c["messages"] for r in m["tool_turns"][2]}
     unused = sorted(set(images) - used)
     if unused:
         fail(f"images[{unused[0][:16]!r}]", "no message uses this image")
@@ -187,7 +188,7 @@ def _insert_conversation(conn: sqlite3.Connection, c: dict[str, Any]) -> int:
         depth = 0 if m["parent"] is None else depths[m["parent"]] + 1
         mid = conn.execute(
             "INSERT INTO messages (conversation, parent, position, role, text, status, "
-            "created, updated, stats) VALUES (?,?,?,?,?,?,?,?,?)",
+            "created, updated, stats, tool_turns, tool_text) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 cid,
                 parent,
@@ -198,6 +199,8 @@ def _insert_conversation(conn: sqlite3.Connection, c: dict[str, Any]) -> int:
                 m["created"],
                 m["updated"],
                 m["stats"],
+                m["tool_turns"][0],
+                m["tool_turns"][1],
             ),
         ).lastrowid
         ids.append(int(mid or 0))
@@ -206,6 +209,11 @@ def _insert_conversation(conn: sqlite3.Connection, c: dict[str, Any]) -> int:
             "INSERT INTO attachments (message, sha256, name, mime, width, height, "
             "bytes) VALUES (?,?,?,?,?,?,?)",
             [(mid, *a) for a in m["attachments"]],
+        )
+        conn.executemany(
+            "INSERT INTO attachments (message, tool_call, sha256, name, mime, width, height, "
+            "bytes) VALUES (?,?,?,?,?,?,?,?)",
+            [(mid, *row) for row in m["tool_turns"][2]],
         )
     conn.executemany(
         "UPDATE messages SET shown_child = ? WHERE id = ?",

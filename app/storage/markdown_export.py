@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -12,8 +13,11 @@ from app.storage.export_labels import (
     message_heading,
     other_versions_line,
     readable_time,
+    tool_call_lines,
+    tool_turn_heading,
 )
 from app.storage.json_export import read_stored_image
+from app.storage.records import ToolTurn
 from app.storage.store import ConversationStore
 
 MARKDOWN_NAME = "conversation.md"
@@ -37,13 +41,40 @@ def markdown_text(store: ConversationStore, conversation_id: int) -> tuple[str, 
     if conversation.other_versions:
         lines += [f"*{other_versions_line(conversation.other_versions)}*", ""]
     for message in conversation.messages:
-        lines += [f"## {message_heading(message)}", "", message.text, ""]
+        lines += [f"## {message_heading(message)}", ""]
+        for turn in message.tool_turns:  # the tools came before the answer's prose
+            lines += _tool_turn_lines(store, turn, files)
+        lines += [message.text, ""]
         for a in message.attachments:
             file_name = a.path.name  # <sha256>.<ext>: never the untrusted original name
             if file_name not in files:
                 files[file_name] = read_stored_image(store, a.sha256, a.mime)
             lines += [f"![{_alt_text(a.name)}](images/{file_name})", ""]
     return "\n".join(lines).rstrip("\n") + "\n", files
+
+
+def _fenced(text: str, info: str = "") -> list[str]:
+    """A code fence longer than any run of backticks in `text`, so nothing escapes it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{info}", text, fence, ""]
+
+
+def _tool_turn_lines(
+    store: ConversationStore, turn: ToolTurn, files: dict[str, bytes]
+) -> list[str]:
+    lines = [f"**{tool_turn_heading(turn)}**", ""]
+    if turn.role == "assistant":
+        if turn.text.strip():
+            lines += [turn.text, ""]
+        return lines + _fenced("\n".join(tool_call_lines(turn)))
+    if turn.text:
+        lines += _fenced(turn.text)
+    for a in turn.images:
+        if a.path.name not in files:
+            files[a.path.name] = read_stored_image(store, a.sha256, a.mime)
+        lines += [f"![{_alt_text(a.name)}](images/{a.path.name})", ""]
+    return lines
 
 
 def export_markdown(store: ConversationStore, conversation_id: int, out: Path) -> Path:

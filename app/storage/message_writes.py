@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from app.storage.image_store import StoredImage
 from app.storage.records import FINISHED_STATUSES, Attachment, Message, MessageStatus, Role
 from app.storage.store_connection import StoreConnection, dump_json
 from app.storage.titles import title_from_question
+from app.storage.tool_turns import checked_turns, stored_turns
 from app.storage.tree import insert_message, shown_path_ids, subtree_ids
 
 
@@ -144,13 +145,37 @@ class MessageWrites(StoreConnection):
         status: MessageStatus,
         text: str | None = None,
         stats: dict[str, Any] | None = None,
+        tool_turns: Sequence[Mapping[str, Any]] = (),
     ) -> None:
-        """Mark an answer complete, stopped or failed, with its final text and statistics."""
+        """Mark an answer complete, stopped or failed, with its final text and statistics.
+
+        `tool_turns` are the calls the answer made and their results (tool_turns.py),
+        their images copied into the store; an answer keeps its earlier ones if none given.
+        """
         if status not in FINISHED_STATUSES:
             raise StorageError(f"An answer cannot finish as {status.value!r}.")
+        turns = checked_turns(tool_turns)
+        stored = stored_turns(turns, self.images.add_file) if turns else None
         stamp = now()
         with self.writing("save the answer") as conn:
             conversation_id = self._require_message(conn, message_id)[0]
+            if stored is not None:
+                turns_json, tool_text, image_rows = stored
+                conn.execute(
+                    "DELETE FROM attachments WHERE message = ? AND tool_call != ''", (message_id,)
+                )
+                conn.executemany(
+                    "INSERT INTO attachments (message, sha256, name, mime, width, height, bytes, "
+                    "tool_call) VALUES (?,?,?,?,?,?,?,?)",
+                    [
+                        (message_id, i.sha256, name, i.mime, i.width, i.height, i.bytes, call)
+                        for call, name, i in image_rows
+                    ],
+                )
+                conn.execute(
+                    "UPDATE messages SET tool_turns = ?, tool_text = ? WHERE id = ?",
+                    (turns_json, tool_text, message_id),
+                )
             conn.execute(
                 "UPDATE messages SET status = ?, text = coalesce(?, text), stats = ?, "
                 "updated = ? WHERE id = ?",

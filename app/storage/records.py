@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -42,6 +43,43 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class ToolTurn:
+    """A step of an answer that used tools: the model's calls, or one call's result.
+
+    An "assistant" turn has the model's prose before its calls and `tool_calls`, each
+    {"id", "name", "arguments"}; a "tool" turn answers the call `tool_call_id`: the
+    result's text (or the error, `is_error`), the images the tool returned, and how the
+    call was approved (`decision`: "run" once, "always" from then on, "policy" by a
+    remembered policy, "deny" with the user's `reason`).
+    """
+
+    role: str  # "assistant" or "tool"
+    text: str
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    tool_call_id: str = ""
+    tool_name: str = ""
+    server: str = ""
+    is_error: bool = False
+    images: tuple[Attachment, ...] = ()
+    decision: str = ""
+    reason: str = ""
+
+    def searchable_text(self) -> str:
+        """What search finds of this turn: the calls' names and arguments, or the result."""
+        if self.role == "assistant":
+            calls = [
+                f"{c.get('name', '')} {_arguments_text(c.get('arguments'))}"
+                for c in self.tool_calls
+            ]
+            return "\n".join([self.text, *calls]).strip()
+        return "\n".join(part for part in (self.tool_name, self.text, self.reason) if part)
+
+
+def _arguments_text(arguments: Any) -> str:
+    return json.dumps(arguments, ensure_ascii=False) if arguments else ""
+
+
+@dataclass(frozen=True)
 class Message:
     """One message of a conversation's tree.
 
@@ -63,6 +101,7 @@ class Message:
     parent_id: int | None = None
     version: int = 1
     version_count: int = 1
+    tool_turns: tuple[ToolTurn, ...] = ()  # an answer's tool calls and results, in order
 
 
 @dataclass(frozen=True)

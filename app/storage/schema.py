@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.storage.image_store import stored_path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 V1_SCHEMA = """
 CREATE TABLE conversations (
@@ -127,6 +127,37 @@ UPDATE conversations SET shown_root = (
 );
 """
 
+# Version 4: an answer keeps the tool calls it made and their results (`tool_turns`, JSON;
+# see records.ToolTurn), in order. Their text is indexed too (`tool_text`, a second column
+# of the search index). Images a tool returned are attachments of the answer with the id
+# of the call that returned them (`tool_call`; '' for the user's own images).
+V4_CHANGES = """
+ALTER TABLE messages ADD COLUMN tool_turns TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE messages ADD COLUMN tool_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE attachments ADD COLUMN tool_call TEXT NOT NULL DEFAULT '';
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    text, tool_text, content='messages', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, text, tool_text) VALUES (new.id, new.text, new.tool_text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text, tool_text)
+        VALUES ('delete', old.id, old.text, old.tool_text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, tool_text ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text, tool_text)
+        VALUES ('delete', old.id, old.text, old.tool_text);
+    INSERT INTO messages_fts(rowid, text, tool_text) VALUES (new.id, new.text, new.tool_text);
+END;
+INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+"""
+
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the caller's transaction; run statement by statement.
@@ -159,6 +190,11 @@ def _to_v3(conn: sqlite3.Connection, images_dir: Path) -> None:
     _execute_script(conn, V3_CHANGES)
 
 
+def _to_v4(conn: sqlite3.Connection, images_dir: Path) -> None:
+    """Answers keep their tool calls and results, searchable."""
+    _execute_script(conn, V4_CHANGES)
+
+
 def _image_size(images_dir: Path, sha256: str, mime: str) -> tuple[int, int, int]:
     # Version 1 used the same store layout; a missing or unreadable file keeps zeros.
     path = stored_path(images_dir, sha256, mime)
@@ -174,6 +210,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Path], None]] = {
     1: _to_v1,
     2: _to_v2,
     3: _to_v3,
+    4: _to_v4,
 }
 assert max(MIGRATIONS) == SCHEMA_VERSION
 

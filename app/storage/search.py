@@ -63,7 +63,7 @@ def search_messages(
     trash = "" if include_trash else "AND c.deleted_at IS NULL"
     rows = conn.execute(
         f"""
-        SELECT m.conversation, m.id, c.title, m.role, m.created, m.text
+        SELECT m.conversation, m.id, c.title, m.role, m.created, m.text, m.tool_text
         FROM messages_fts
         JOIN messages AS m ON m.id = messages_fts.rowid
         JOIN conversations AS c ON c.id = m.conversation
@@ -81,11 +81,20 @@ def search_messages(
             message_id=message,
             conversation_title=title,
             role=Role(role),
-            snippet=excerpt(text, terms, prefix),
+            snippet=_best_excerpt(text, tool_text, terms, prefix),
             created=created,
         )
-        for conversation, message, title, role, created, text in rows
+        for conversation, message, title, role, created, text, tool_text in rows
     ]
+
+
+def _best_excerpt(text: str, tool_text: str, terms: list[str], prefix: bool) -> str:
+    """The excerpt of the answer's text, or of its tool calls and results if only they match."""
+    marked = excerpt(text, terms, prefix)
+    if HIT_START in marked or not tool_text:
+        return marked
+    from_tools = excerpt(tool_text, terms, prefix)
+    return from_tools if HIT_START in from_tools else marked
 
 
 def _is_hit(token: str, terms: list[str], prefix: bool) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.storage.image_store import ImageStore
 from app.storage.records import Attachment, Message, MessageStatus, Role
+from app.storage.tool_turns import loaded_turns
 
 SHOWN_PATH = """
 WITH RECURSIVE path(id, next, depth) AS (
@@ -33,7 +34,8 @@ SELECT m.id, m.conversation, m.position, m.role, m.text, m.status, m.created, m.
     (SELECT count(*) FROM messages s
         WHERE s.conversation = m.conversation AND s.parent IS m.parent AND s.id <= m.id),
     (SELECT count(*) FROM messages s
-        WHERE s.conversation = m.conversation AND s.parent IS m.parent)
+        WHERE s.conversation = m.conversation AND s.parent IS m.parent),
+    m.tool_turns
 FROM messages m
 """
 
@@ -162,22 +164,29 @@ def load_messages(
         rows = conn.execute(sql, (conversation_id,)).fetchall()
     wanted = {int(row[0]) for row in rows}
     attachment_rows = conn.execute(
-        "SELECT a.message, a.sha256, a.name, a.mime, a.width, a.height, a.bytes "
+        "SELECT a.message, a.sha256, a.name, a.mime, a.width, a.height, a.bytes, a.tool_call "
         "FROM attachments a JOIN messages m ON m.id = a.message "
         "WHERE m.conversation = ? ORDER BY a.id",
         (conversation_id,),
     ).fetchall()
     attachments: dict[int, list[Attachment]] = {}
-    for message_id, sha256, name, mime, width, height, size in attachment_rows:
+    tool_images: dict[int, list[Attachment]] = {}
+    for message_id, sha256, name, mime, width, height, size, tool_call in attachment_rows:
         if message_id in wanted:
-            attachments.setdefault(message_id, []).append(
+            kept = tool_images if tool_call else attachments
+            kept.setdefault(message_id, []).append(
                 Attachment(sha256, name, mime, width, height, size, images.path_for(sha256, mime))
             )
-    return [message_from_row(row, attachments.get(row[0], [])) for row in rows]
+    return [
+        message_from_row(row, attachments.get(row[0], []), tool_images.get(row[0], []))
+        for row in rows
+    ]
 
 
-def message_from_row(row: Sequence[Any], attachments: list[Attachment]) -> Message:
-    """A Message from a MESSAGE_SELECT row."""
+def message_from_row(
+    row: Sequence[Any], attachments: list[Attachment], tool_images: Sequence[Attachment] = ()
+) -> Message:
+    """A Message from a MESSAGE_SELECT row; `tool_images` are the images its tools returned."""
     mid, conversation, depth, role, text, status, created, updated, stats = row[:9]
     parent, version, count = row[9:12]
     return Message(
@@ -194,6 +203,7 @@ def message_from_row(row: Sequence[Any], attachments: list[Attachment]) -> Messa
         parent,
         int(version),
         int(count),
+        loaded_turns(row[12], tool_images),
     )
 
 

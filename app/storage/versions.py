@@ -180,8 +180,9 @@ class Versions(MessageWrites):
     def _copy_message(
         self, conn: sqlite3.Connection, old_id: int, conversation_id: int, parent: int | None
     ) -> int:
-        role, text, status, created, updated, stats = conn.execute(
-            "SELECT role, text, status, created, updated, stats FROM messages WHERE id = ?",
+        role, text, status, created, updated, stats, tool_turns, tool_text = conn.execute(
+            "SELECT role, text, status, created, updated, stats, tool_turns, tool_text "
+            "FROM messages WHERE id = ?",
             (old_id,),
         ).fetchone()
         if status == MessageStatus.STREAMING.value:
@@ -190,12 +191,14 @@ class Versions(MessageWrites):
             conn, conversation_id, parent, Role(role), text, MessageStatus(status), now()
         )
         conn.execute(
-            "UPDATE messages SET created = ?, updated = ?, stats = ? WHERE id = ?",
-            (created, updated, stats, new_id),
+            "UPDATE messages SET created = ?, updated = ?, stats = ?, tool_turns = ?, "
+            "tool_text = ? WHERE id = ?",
+            (created, updated, stats, tool_turns, tool_text, new_id),
         )
         conn.execute(
-            "INSERT INTO attachments (message, sha256, name, mime, width, height, bytes) "
-            "SELECT ?, sha256, name, mime, width, height, bytes FROM attachments "
+            "INSERT INTO attachments (message, sha256, name, mime, width, height, bytes, "
+            "tool_call) SELECT ?, sha256, name, mime, width, height, bytes, tool_call "
+            "FROM attachments "
             "WHERE message = ? ORDER BY id",
             (new_id, old_id),
         )

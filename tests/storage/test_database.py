@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.storage import ConversationStore, MessageStatus, NewerVersionError, StorageError
+from app.storage.schema import SCHEMA_VERSION
 
 # The first schema exactly as version 1 shipped it; written here, not imported, so that
 # the test keeps describing real old files even if the code's copy were edited.
@@ -60,7 +61,9 @@ def test_a_version_1_database_is_upgraded_with_a_backup(
     db.close()
 
     with ConversationStore.open(data_dir) as store:
-        assert any("upgraded from database version 1 to 3" in n for n in store.notices)
+        assert any(
+            f"upgraded from database version 1 to {SCHEMA_VERSION}" in n for n in store.notices
+        )
         conversation = store.load_conversation(1)
         assert conversation.title == "Old chat"
         assert conversation.settings == {}
@@ -75,7 +78,7 @@ def test_a_version_1_database_is_upgraded_with_a_backup(
         store.move_to_trash(1)
         assert store.list_conversations(trash=True)[0].id == 1
         with store.reading("check") as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     backup = data_dir / "conversations-version1-backup.sqlite3"

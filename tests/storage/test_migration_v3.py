@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.storage import ConversationStore, MessageStatus, export_json, import_json
+from app.storage.schema import SCHEMA_VERSION
 
 DATA = Path(__file__).parent / "data"
 V2_STORE = DATA / "v2-store"
@@ -51,7 +52,9 @@ def test_a_version_2_database_is_upgraded_keeping_everything(data_dir: Path) -> 
     old_state = _rows(old, "SELECT * FROM state")
 
     with ConversationStore.open(data_dir) as store:
-        assert any("upgraded from database version 2 to 3" in n for n in store.notices)
+        assert any(
+            f"upgraded from database version 2 to {SCHEMA_VERSION}" in n for n in store.notices
+        )
         assert any("1 answer(s) were being written" in n for n in store.notices)
         new_messages = _rows(db, f"SELECT {MESSAGE_FIELDS} FROM messages ORDER BY id")
         streaming = [m for m in old_messages if m[4] == "streaming"]
@@ -60,7 +63,9 @@ def test_a_version_2_database_is_upgraded_keeping_everything(data_dir: Path) -> 
             (*m[:4], "interrupted", *m[5:]) if m[4] == "streaming" else m for m in old_messages
         ]
         assert new_messages == expected
-        assert _rows(db, "SELECT * FROM attachments ORDER BY id") == old_attachments
+        attachments = _rows(db, "SELECT * FROM attachments ORDER BY id")
+        assert [a[:-1] for a in attachments] == old_attachments  # version 4 adds tool_call
+        assert {a[-1] for a in attachments} == {""}
         assert (
             _rows(db, "SELECT id, title, created, updated, deleted_at, settings FROM conversations")
             == old_conversations
