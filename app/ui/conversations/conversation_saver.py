@@ -106,6 +106,7 @@ class ConversationSaver(QObject):
                 message.status,
                 len(message.text),
                 dict(message.stats),
+                len(message.tool_turns),
             )
         for saved, _ in live.values():  # streaming on a version not shown
             record.saved[saved.window_id] = saved

@@ -13,6 +13,7 @@ when the writer is idle (after `StoreWriter.wait`), or for single dictionary loo
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ class Shot:
     images: tuple[str, ...]
     status: Status
     stats: dict[str, Any]
+    tool_turns: tuple[dict[str, Any], ...] = ()  # copies, as the tool turns were then
 
     @classmethod
     def of(cls, message: Message) -> Shot:
@@ -43,6 +45,7 @@ class Shot:
             tuple(message.images),
             message.status,
             dict(message.stats),
+            tuple(copy.deepcopy(message.tool_turns)),
         )
 
 
@@ -57,6 +60,7 @@ class Saved:
     status: Status
     length: int  # characters of text saved
     stats: dict[str, Any] = field(default_factory=dict)
+    tool_turns: int = 0  # how many tool turns are saved
 
 
 @dataclass
@@ -193,10 +197,16 @@ def _update_answer(store: ConversationStore, saved: Saved, shot: Shot) -> bool:
         return False
     status = STORED_STATUS[shot.status]
     unchanged = (
-        saved.status is shot.status and saved.length == len(shot.text) and saved.stats == shot.stats
+        saved.status is shot.status
+        and saved.length == len(shot.text)
+        and saved.stats == shot.stats
+        and saved.tool_turns == len(shot.tool_turns)
     )
     if unchanged or status not in FINISHED_STATUSES:
         return False
-    store.finish_assistant_message(saved.store_id, status, text=shot.text, stats=shot.stats)
+    store.finish_assistant_message(
+        saved.store_id, status, text=shot.text, stats=shot.stats, tool_turns=shot.tool_turns
+    )
     saved.status, saved.length, saved.stats = shot.status, len(shot.text), shot.stats
+    saved.tool_turns = len(shot.tool_turns)
     return True

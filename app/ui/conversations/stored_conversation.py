@@ -8,6 +8,7 @@ store, so they can be sent to the model again after the originals moved or vanis
 from __future__ import annotations
 
 from app import storage
+from app.storage.tool_turns import turn_dict
 from app.ui.transcript.conversation import Conversation, Message, Role, Status
 
 WINDOW_STATUS = {
@@ -38,6 +39,7 @@ def window_message(stored: storage.Message) -> Message:
         stats=dict(stored.stats),
         version=stored.version,
         version_count=stored.version_count,
+        tool_turns=[turn_dict(turn, lambda a: str(a.path)) for turn in stored.tool_turns],
     )
 
 

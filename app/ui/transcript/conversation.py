@@ -51,6 +51,35 @@ class Message:
     # store keeps them all and the window shows one (docs/conversation-versions.md).
     version: int = 1
     version_count: int = 1
+    # On an answer that used tools: its calls and their results, in order, each a dict
+    # with app.storage.records.ToolTurn's fields and `images` as file paths (the store
+    # copies them in). The answer's final prose is `text`.
+    tool_turns: list[dict[str, Any]] = field(default_factory=list)
+
+    def tool_images(self) -> list[str]:
+        """The images this answer's tools returned, in order."""
+        return [str(path) for turn in self.tool_turns for path in turn.get("images", [])]
+
+    def context_turns(self) -> list[p.ChatTurn]:
+        """The answer's tool calls and results as the model's earlier turns."""
+        turns = []
+        for turn in self.tool_turns:
+            if turn.get("role") == "assistant":
+                calls = [
+                    {"id": c.get("id", ""), "name": c["name"], "arguments": c.get("arguments", {})}
+                    for c in turn.get("tool_calls", [])
+                ]
+                turns.append(p.ChatTurn("assistant", str(turn.get("text", "")), tool_calls=calls))
+            else:
+                turns.append(
+                    p.ChatTurn(
+                        "tool",
+                        str(turn.get("text", "")),
+                        [str(i) for i in turn.get("images", [])],
+                        tool_call_id=str(turn.get("tool_call_id", "")),
+                    )
+                )
+        return turns
 
     @property
     def version_label(self) -> str:
@@ -113,7 +142,8 @@ class Conversation:
         return dropped
 
     def image_count(self) -> int:
-        return sum(len(message.images) for message in self.messages)
+        """The images the model is sent: the user's and those earlier tools returned."""
+        return sum(len(message.images) + len(message.tool_images()) for message in self.messages)
 
     def turns(self, system_prompt: str = "") -> list[p.ChatTurn]:
         """The conversation as the worker receives it.
@@ -127,6 +157,7 @@ class Conversation:
                 message.status in (Status.ERROR, Status.STREAMING) or not message.text
             ):
                 continue
+            turns.extend(message.context_turns())
             turns.append(p.ChatTurn(message.role.value, message.text, list(message.images)))
         return turns
 

@@ -204,6 +204,79 @@ def test_reopen_after_a_restart_and_send_the_earlier_image_again(
     assert messages[3].stats["image_tokens"] > 0  # the stored image went to the model again
 
 
+def test_an_answers_tool_turns_are_saved_and_come_back_as_context_after_a_restart(
+    qtbot: object,
+    window: MainWindow,
+    library: ConversationLibrary,
+    images: dict[str, Path],
+    data_dir: Path,
+    restart: object,
+) -> None:
+    # The tools room fills `tool_turns` while the answer runs; the saver saves them at its end.
+    window.settings_panel.set_value("max_new_tokens", 6)
+    turns = [
+        {
+            "role": "assistant",
+            "text": "",
+            "tool_calls": [{"id": "c1", "name": "chart", "arguments": {"year": 2026}}],
+        },
+        {
+            "role": "tool",
+            "text": "The chart of 2026 rainfall.",
+            "tool_call_id": "c1",
+            "tool_name": "chart",
+            "server": "plots",
+            "images": [str(images["tall"])],
+            "decision": "always",
+        },
+    ]
+
+    def on_token(request_id: str, text: str) -> None:
+        answer = window.conversation.messages[-1]
+        if not answer.tool_turns:
+            answer.tool_turns = [dict(turn) for turn in turns]
+
+    window.bridge.token_received.connect(on_token)
+    assert ask(qtbot, window, "Plot the rain") == "complete"
+    window.bridge.token_received.disconnect(on_token)
+    window.close()
+    images["tall"].unlink()  # the store keeps its own copy of the tool's image
+
+    with ConversationStore.open(data_dir) as other:
+        [summary] = other.list_conversations()
+        answer = other.load_conversation(summary.id).messages[-1]
+    assert [(t.role, t.tool_name, t.decision) for t in answer.tool_turns] == [
+        ("assistant", "", ""),
+        ("tool", "chart", "always"),
+    ]
+    assert answer.attachments == () and answer.tool_turns[1].images[0].path.is_file()
+
+    again, _, _ = restart()  # type: ignore[operator]
+    reopened = again.conversation.messages[-1]
+    assert [t["tool_name"] for t in reopened.tool_turns] == ["", "chart"]
+    [chart] = reopened.tool_images()
+    assert Path(chart).is_relative_to(data_dir / "images")
+    again.settings_panel.set_value("max_new_tokens", 6)
+    again.settings_panel.set_value("temperature", 0.0)
+    assert ask(qtbot, again, "Thanks. And in 2025?") == "complete"
+    context = again.conversation.turns()
+    assert [t.role for t in context] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+    assert context[1].tool_calls[0]["arguments"] == {"year": 2026}
+    assert context[2].images == [chart] and context[2].tool_call_id == "c1"
+    with ConversationStore.open(data_dir) as other:
+        [summary] = other.list_conversations()
+        assert [h.message_id for h in other.search("rainfall")] == [answer.id]
+        follow_up = other.load_conversation(summary.id).messages[-1]
+    assert follow_up.stats["image_tokens"] > 0  # the tool's image went to the model again
+
+
 def test_regenerate_and_edit_and_resend_keep_the_store_equal_to_the_window(
     qtbot: object, window: MainWindow, library: ConversationLibrary, data_dir: Path
 ) -> None:
