@@ -78,7 +78,7 @@ def _fail(message: str, code: int = EXIT_FAILED) -> int:
 
 def api_key(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """The key from --api-key-env and a problem sentence, or None for either."""
-    from app.local_api.api_server import is_loopback
+    from app.local_api.addresses import is_loopback
 
     if args.api_key_env is None:
         if is_loopback(args.host):
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     model = Path(args.model).expanduser() if args.model else default_model()
 
-    from app.local_api.api_server import is_loopback
+    from app.local_api.addresses import is_loopback
     from app.local_api.serving import LocalApi, ServeOptions
 
     options = ServeOptions(

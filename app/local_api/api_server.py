@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import ipaddress
 import logging
 import threading
 import time
@@ -21,16 +20,6 @@ from starlette.applications import Starlette
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.1, ::1 and localhost: addresses only this machine can reach."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ApiServer:

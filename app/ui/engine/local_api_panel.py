@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
@@ -25,12 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.local_api.api_server import is_loopback
+from app.local_api.addresses import is_loopback
 from app.local_api.scheduler import ServingState
-from app.local_api.serving import LocalApi, ServeOptions
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.engine.engine_store import EngineStore, LocalApiValues
 from app.workers import protocol as p
+
+if TYPE_CHECKING:
+    from app.local_api.serving import LocalApi
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,9 @@ class LocalApiPanel(QWidget):
         if problem:
             return self._refuse(problem)
         host = self.host.text().strip()
+        # The HTTP stack (uvicorn, Starlette) loads only when the user turns the API on.
+        from app.local_api.serving import LocalApi, ServeOptions
+
         options = ServeOptions(host=host, port=self.port.value(), api_key=key)
         api = LocalApi(options, client=self.bridge.client, router=self.bridge.router)
         self._set_ready(api, self.bridge.ready)
