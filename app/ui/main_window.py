@@ -261,10 +261,15 @@ class MainWindow(QMainWindow):
         """Show Tools: the MCP servers of mcp.json, their tools, policies, the JSON."""
         if self.tools_dialog is None:
             self.tools_dialog = ToolsDialog(parent=self)
+            self.tools_dialog.tools_changed.connect(self._on_tools_changed)
         self.tools_dialog.show()
         self.tools_dialog.raise_()
         self.tools_dialog.activateWindow()
         return self.tools_dialog
+
+    def _on_tools_changed(self) -> None:
+        if self.tools_dialog is not None:  # the meter counts the definitions offered
+            self.composer.set_tools(self.tools_dialog.catalog().definitions())
 
     def _on_settings_toggled(self, checked: bool = False) -> None:
         visible = not self.settings_panel.isVisible()
