@@ -11,7 +11,7 @@ import pytest
 from app.tools.config import ServerConfig
 from app.tools.host import ToolHost
 from app.ui.tools.tools_dialog import ToolsDialog
-from tests.tools.conftest import stdio_config
+from tests.tools.conftest import http_port, http_server, stdio_config  # noqa: F401
 
 
 def write_config(path: Path, servers: list[ServerConfig]) -> None:

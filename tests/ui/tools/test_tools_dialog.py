@@ -222,3 +222,41 @@ def test_ctrl_t_opens_the_tools_dialog_on_the_config_folders_mcp_json(
     assert str(data_dir) in str(tools.config_path)
     qtbot.waitUntil(lambda: tools.host is not None, timeout=START_MS)  # made off the GUI thread
     assert window.open_tools_dialog() is tools  # type: ignore[attr-defined]
+
+
+def test_a_streamable_http_server_is_listed_too(
+    qtbot: QtBot, dialog: ToolsDialog, config_path: Path, http_server: str
+) -> None:
+    document = {"mcpServers": {"web": {"url": http_server, "headers": {"X-Key": "secret"}}}}
+    dialog.editor.text.setPlainText(json.dumps(document, indent=2))
+    assert dialog.editor.save()
+    _select_server(dialog, "web")
+    assert dialog.server_panel.command.text() == http_server  # the URL, not the header's value
+    _enable(qtbot, dialog, "web")
+    _wait_for_tools(qtbot, dialog, "web")
+    assert "echo" in dialog.catalog().names()
+
+
+def test_enabled_tools_reach_the_windows_context_meter(
+    qtbot: QtBot, unstarted_window: object, data_dir: Path
+) -> None:
+    from app.tools.config import default_config_path
+    from app.tools.tool_settings import ToolSettings, default_settings_path, save_settings
+
+    path = default_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_config(path, [stdio_config("local")])
+    settings = ToolSettings()
+    settings.set_enabled(stdio_config("local"), True)
+    save_settings(settings, default_settings_path(path))
+    window = unstarted_window
+    composer = window.composer  # type: ignore[attr-defined]
+    qtbot.keyClicks(composer.input, "Add 2 and 3.")
+    qtbot.waitUntil(lambda: composer.context_meter.estimate is not None, timeout=60_000)
+    assert composer.context_meter.estimate.tool_definition_tokens == 0
+    window.tools_action.trigger()  # type: ignore[attr-defined]
+    qtbot.waitUntil(
+        lambda: (composer.context_meter.estimate.tool_definition_tokens or 0) > 0,
+        timeout=START_MS,
+    )
+    assert "Tool definitions: " in composer.context_meter.label.toolTip()
