@@ -260,3 +260,23 @@ def test_enabled_tools_reach_the_windows_context_meter(
         timeout=START_MS,
     )
     assert "Tool definitions: " in composer.context_meter.label.toolTip()
+
+
+def test_a_newer_settings_file_is_told_and_never_overwritten(
+    qtbot: QtBot, config_path: Path, host: ToolHost
+) -> None:
+    settings_file = config_path.with_name("mcp-settings.json")
+    newer = '{"format_version": 99, "servers": {}}\n'
+    settings_file.write_text(newer, encoding="utf-8")
+    tools = ToolsDialog(config_path, host)
+    qtbot.addWidget(tools)
+    tools.show()
+    try:
+        assert tools.banner.isVisible()
+        assert "format version 99" in tools.banner.text()
+        assert "not saved until it is fixed" in tools.banner.text()
+        _enable(qtbot, tools, "local")
+        _choose(tools.server_panel.policy, "always")
+        assert settings_file.read_text(encoding="utf-8") == newer
+    finally:
+        tools.shutdown()
