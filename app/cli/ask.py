@@ -166,7 +166,7 @@ def _converse(
             return _fail(str(exc), EXIT_BAD_INPUT)
         messages[-1] = p.ChatTurn("user", text, images)
     if args.tools:
-        return ask_tools.converse(client, args, messages, say)
+        return ask_tools.converse(client, args, messages, say, model)
 
     rid = client.generate(
         messages,

@@ -151,11 +151,39 @@ def run_loop(
     return 0
 
 
-def _stats(done: p.Done, rounds: int) -> str:
+def prompt_parts(done: p.Done, folder: Path, base: list[p.ChatTurn], turns: list[LoopTurn]) -> str:
+    """The last step's prompt in the context meter's parts, or "" if they cannot be counted.
+
+    Images and tool definitions are the worker's own figures; the meter splits the text
+    (your text, the tools' results) and earlier messages are the rest, so the parts add
+    up to the worker's prompt tokens.
+    """
+    from app.documents.context import ContextError, ContextMeter, MeterTurn
+    from app.documents.tiling import TilingError, tile_grid
+
+    one = tile_grid(1, 1)  # the text's split does not depend on an image's size
+    meter_turns = [MeterTurn(t.role, t.text, (one,) * len(t.images)) for t in base]
+    for turn in turns:
+        calls = tuple(turn.tool_calls) if turn.role == "assistant" else ()
+        meter_turns.append(MeterTurn(turn.role, turn.text, (one,) * len(turn.images), calls))
+    try:
+        estimate = ContextMeter(folder).estimate(meter_turns)
+    except (ContextError, TilingError, OSError):
+        return ""
+    yours, results = estimate.your_text_tokens, estimate.tool_result_tokens
+    earlier = done.prompt_tokens - done.image_tokens - done.tool_tokens - yours - results
+    return (
+        f"{earlier} earlier messages, {yours} your text, {done.image_tokens} image, "
+        f"{done.tool_tokens} tool definitions, {results} tool results"
+    )
+
+
+def _stats(done: p.Done, rounds: int, parts: str = "") -> str:
     # Servers report the prompt as a whole; the local worker counts its parts.
     tools = f", {done.tool_tokens} tool definitions" if done.tool_tokens else ""
+    parts = parts or f"{done.image_tokens} image{tools}"
     return (
-        f"[prompt {done.prompt_tokens} tokens ({done.image_tokens} image{tools}), "
+        f"[prompt {done.prompt_tokens} tokens ({parts}), "
         f"{done.generated_tokens} generated, first token {done.time_to_first_token_s:.2f} s, "
         f"{done.tokens_per_s:.1f} tokens/s, finish: {done.finish_reason}, "
         f"model steps: {rounds}]"
@@ -167,27 +195,39 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def converse(client: Any, args: argparse.Namespace, messages: list[p.ChatTurn], say: Any) -> int:
+def converse(
+    client: Any,
+    args: argparse.Namespace,
+    messages: list[p.ChatTurn],
+    say: Any,
+    model: Path | None = None,
+) -> int:
     """`ask --tools` with the local worker (loaded already): the loop to its answer."""
     from app.engines.tool_steps import worker_step
 
     dones: list[p.Done] = []
+    last_turns: list[LoopTurn] = []
+
+    def make_step(tools: list[dict[str, Any]], images: Path) -> Step:
+        inner = worker_step(client, messages, tools, images, _write, dones.append, **sampling)
+
+        def step(turns: list[LoopTurn]) -> Any:
+            last_turns[:] = turns
+            return inner(turns)
+
+        return step
+
     sampling = {
         "max_new_tokens": args.max_new_tokens,
         "temperature": args.temperature,
         "top_p": args.top_p,
         "seed": args.seed,
     }
-    code = run_loop(
-        args,
-        say,
-        lambda tools, images: worker_step(
-            client, messages, tools, images, _write, dones.append, **sampling
-        ),
-    )
+    code = run_loop(args, say, make_step)
     _write("\n")
     if dones:
-        say(_stats(dones[-1], len(dones)))
+        parts = prompt_parts(dones[-1], model, messages, last_turns) if model else ""
+        say(_stats(dones[-1], len(dones), parts))
     return code
 
 

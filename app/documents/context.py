@@ -21,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import Tokenizer
 
 from app.documents.tiling import ProcessorSettings, TileGrid, read_json_object
+from app.inference.template_chat import template_chat
 
 IMAGE_PLACEHOLDER = "<|image|>"
 
@@ -33,9 +34,10 @@ class ContextError(ValueError):
 class MeterTurn:
     """A message as the meter sees it: its role, its text, the grids of its images."""
 
-    role: str
+    role: str  # system, user, assistant, or tool (a tool's result)
     text: str
     images: tuple[TileGrid, ...] = ()
+    tool_calls: tuple[dict[str, Any], ...] = ()  # on an assistant turn that called tools
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,37 @@ class ContextEstimate:
     answer_tokens: int  # room kept for the answer (max new tokens)
     context_length: int  # 0 when the checkpoint does not say
     image_count: int = 0
+    # The parts of text_tokens: the tool definitions, the tools' results, the last user
+    # message ("your text"); earlier messages (and the template's frame) are the rest.
+    tool_definition_tokens: int = 0
+    tool_result_tokens: int = 0
+    your_text_tokens: int = 0
+
+    @property
+    def earlier_tokens(self) -> int:
+        return (
+            self.text_tokens
+            - self.tool_definition_tokens
+            - self.tool_result_tokens
+            - self.your_text_tokens
+        )
+
+    def parts(self) -> list[tuple[str, int]]:
+        """The request's parts, which add up to `total`."""
+        return [
+            ("Earlier messages", self.earlier_tokens),
+            ("Your text", self.your_text_tokens),
+            ("Images", self.image_tokens),
+            ("Tool definitions", self.tool_definition_tokens),
+            ("Tool results", self.tool_result_tokens),
+            ("Room for the answer", self.answer_tokens),
+        ]
+
+    def breakdown(self) -> str:
+        """The parts, one a line, and the total: the meter's tooltip."""
+        lines = [f"{name}: {tokens:,}" for name, tokens in self.parts()]
+        of = f" of {self.context_length:,}" if self.context_length else ""
+        return "\n".join([*lines, f"Total: {self.total:,}{of} tokens"])
 
     @property
     def prompt_tokens(self) -> int:
@@ -124,35 +157,56 @@ class ContextMeter:
         """Tokens of plain text (no special tokens added)."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def estimate(self, turns: Sequence[MeterTurn], answer_tokens: int = 0) -> ContextEstimate:
-        """The tokens the worker will count for `turns`, plus room for the answer."""
-        chat = [
-            {
-                "role": turn.role,
-                "content": [{"type": "image"} for _ in turn.images]
-                + [{"type": "text", "text": turn.text}],
-            }
-            for turn in turns
-        ]
+    def _text_tokens(self, turns: Sequence[MeterTurn], tools: Sequence[dict[str, Any]] = ()) -> int:
+        """Text tokens of `turns` as the worker renders them (images' spans not counted)."""
         try:
+            chat = template_chat(turns, with_tools=bool(tools))
+            extra: dict[str, Any] = {"tools": list(tools)} if tools else {}
             prompt = self._template.render(
-                messages=chat, add_generation_prompt=True, **self._special
+                messages=chat, add_generation_prompt=True, **self._special, **extra
             )
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, ValueError) as exc:
             raise ContextError(f"The chat template of {self.folder.name} failed: {exc}") from exc
-        grids = [grid for turn in turns for grid in turn.images]
         # The worker calls the processor on the rendered text with special tokens on, as
         # transformers does, so whatever tokenizer.json's post-processor adds counts too.
         ids = self._tokenizer.encode(prompt, add_special_tokens=True).ids
         # Each <|image|> placeholder is one token in the text; the processor replaces it
         # with the image's whole span, which `image_tokens` already counts.
-        text_tokens = len(ids) - len(grids)
+        return len(ids) - sum(len(turn.images) for turn in turns)
+
+    def estimate(
+        self,
+        turns: Sequence[MeterTurn],
+        answer_tokens: int = 0,
+        tools: Sequence[dict[str, Any]] = (),
+    ) -> ContextEstimate:
+        """The tokens the worker will count for `turns` (offered `tools`), plus the answer.
+
+        The parts are differences of renderings, as the worker counts `Done.tool_tokens`:
+        with and without the tool definitions, with and without the tool turns, with and
+        without the last user message. So they add up to the total exactly.
+        """
+        text_tokens = self._text_tokens(turns, tools)
+        plain = self._text_tokens(turns) if tools else text_tokens
+        talk = [turn for turn in turns if turn.role not in {"tool", "ipython"}]
+        without_results = self._text_tokens(talk) if len(talk) < len(turns) else plain
+        yours = 0
+        if talk and talk[-1].role == "user":
+            before = talk[:-1]
+            try:
+                yours = without_results - (self._text_tokens(before) if before else 0)
+            except ContextError:
+                yours = 0  # a template that cannot render this prefix: all "earlier"
+        grids = [grid for turn in turns for grid in turn.images]
         return ContextEstimate(
             text_tokens=text_tokens,
             image_tokens=sum(grid.image_tokens for grid in grids),
             answer_tokens=answer_tokens,
             context_length=self.context_length,
             image_count=len(grids),
+            tool_definition_tokens=max(0, text_tokens - plain),
+            tool_result_tokens=max(0, plain - without_results),
+            your_text_tokens=max(0, yours),
         )
 
 

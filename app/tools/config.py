@@ -5,7 +5,8 @@ A user can paste theirs as it is::
     {"mcpServers": {"files": {"command": "npx", "args": ["-y", "server-files", "/tmp"]},
                     "search": {"url": "http://127.0.0.1:9000/mcp", "headers": {"X-Key": "…"}}}}
 
-This file is the user's, not the app's: it is read, never rewritten. What the app adds
+This file is the user's, not the app's: the app writes it only when the user edits it in
+the Tools dialog (checked by `parse_config` first, written atomically). What the app adds
 (which servers are enabled, the approval policies) lives beside it in `tool_settings`.
 """
 

@@ -98,6 +98,22 @@ class ToolHost:
 
         return asyncio.run_coroutine_threadsafe(all_settled(), self._loop).result(timeout + 5)
 
+    def stop_server(self, name: str, timeout: float = 10.0) -> None:
+        """Stop one server (with its process group) and wait for it; `start` may run it again.
+
+        Blocks up to `timeout`: the Tools dialog calls it off the GUI thread.
+        """
+        runner = self._runners.pop(name, None)
+        task = self._tasks.pop(name, None)
+        if runner is None or task is None or not self._thread.is_alive():
+            return
+        self._loop.call_soon_threadsafe(runner.stop)
+        try:
+            task.result(timeout)
+        except Exception:
+            log.warning("MCP server %s did not stop cleanly", name, exc_info=True)
+            task.cancel()
+
     def states(self) -> list[ServerState]:
         return [runner.state for runner in self._runners.values()]
 

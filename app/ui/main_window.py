@@ -39,6 +39,7 @@ from app.ui.markdown.render_warmup import RenderWarmUp
 from app.ui.settings.settings_panel import SettingsPanel
 from app.ui.settings.settings_store import SettingsStore
 from app.ui.settings.theme_controller import ThemeController
+from app.ui.tools.tools_dialog import ToolsDialog
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.ui.transcript.conversation import Conversation, Message, Role, Status, answer_figures
 from app.ui.transcript.error_block import ErrorBlock
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.composer.stop_requested.connect(self.stop)
         self.settings_store = store or SettingsStore()
         self.engine_dialog: EngineDialog | None = None  # made when first opened
+        self.tools_dialog: ToolsDialog | None = None  # made when first opened
         self.settings_panel = SettingsPanel(self.settings_store, self)
         self.settings_panel.changed.connect(self._update_image_budget)
         self.settings_panel.hide()
@@ -162,6 +164,7 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Settings", "Ctrl+,", self._on_settings_toggled)
         self.settings_action.setCheckable(True)
         self.engine_action = self._action("Model and engine…", "Ctrl+M", self.open_engine_dialog)
+        self.tools_action = self._action("Tools…", "Ctrl+T", self.open_tools_dialog)
         toolbar.addAction(self.new_chat_action)
         spacer = QWidget(toolbar)
         spacer.setSizePolicy(
@@ -169,6 +172,7 @@ class MainWindow(QMainWindow):
         )
         toolbar.addWidget(spacer)
         toolbar.addAction(self.engine_action)
+        toolbar.addAction(self.tools_action)
         toolbar.addAction(self.settings_action)
         for action in (self.attach_action, self.stop_action, self.focus_action):
             self.addAction(action)
@@ -252,6 +256,20 @@ class MainWindow(QMainWindow):
         self.engine_dialog.raise_()
         self.engine_dialog.activateWindow()
         return self.engine_dialog
+
+    def open_tools_dialog(self) -> ToolsDialog:
+        """Show Tools: the MCP servers of mcp.json, their tools, policies, the JSON."""
+        if self.tools_dialog is None:
+            self.tools_dialog = ToolsDialog(parent=self)
+            self.tools_dialog.tools_changed.connect(self._on_tools_changed)
+        self.tools_dialog.show()
+        self.tools_dialog.raise_()
+        self.tools_dialog.activateWindow()
+        return self.tools_dialog
+
+    def _on_tools_changed(self) -> None:
+        if self.tools_dialog is not None:  # the meter counts the definitions offered
+            self.composer.set_tools(self.tools_dialog.catalog().definitions())
 
     def _on_settings_toggled(self, checked: bool = False) -> None:
         visible = not self.settings_panel.isVisible()
@@ -510,6 +528,9 @@ class MainWindow(QMainWindow):
         if self.engine_dialog is not None:
             self.engine_dialog.shutdown()  # a managed server stops with the window
             self.engine_dialog.close()
+        if self.tools_dialog is not None:
+            self.tools_dialog.shutdown()  # the tool servers stop with the window
+            self.tools_dialog.close()
         self.warm_up.code.join()
         self.bridge.shutdown()
         super().closeEvent(event)

@@ -111,8 +111,18 @@ def test_local_worker_gets_the_tool_definitions(tmp_path: Path, demo_bf16: Path)
     # The eleven tool definitions travel in the prompt (the demo tokenizer is tiny: many tokens).
     assert _prompt_tokens(with_tools.stderr) > _prompt_tokens(plain.stderr) + 500
     assert "model steps: 1]" in with_tools.stderr
-    tool_tokens = int(re.search(r"image, (\d+) tool definitions\)", with_tools.stderr).group(1))  # type: ignore[union-attr]
+    tool_tokens = int(re.search(r"image, (\d+) tool definitions", with_tools.stderr).group(1))  # type: ignore[union-attr]
     assert tool_tokens == _prompt_tokens(with_tools.stderr) - _prompt_tokens(plain.stderr)
+    # The same parts as the window's context meter, adding up to the prompt.
+    parts = re.search(
+        r"\((\d+) earlier messages, (\d+) your text, (\d+) image, (\d+) tool definitions, "
+        r"(\d+) tool results\)",
+        with_tools.stderr,
+    )
+    assert parts, with_tools.stderr
+    figures = [int(n) for n in parts.groups()]
+    assert sum(figures) == _prompt_tokens(with_tools.stderr)
+    assert figures[1] > 0 and figures[0] == 0 and figures[3] == tool_tokens  # one message
 
 
 def test_on_a_terminal_each_call_is_asked_about(

@@ -177,3 +177,19 @@ def test_http_server_that_went_away_is_reconnected(host: ToolHost, http_port: in
         assert host.call("web", "echo", {"text": "back"}).result(30).text == "back"
     finally:
         stop_http_server(process)
+
+
+def test_stop_server_stops_one_server_and_it_can_start_again(host: ToolHost) -> None:
+    host.start([stdio_config("one"), stdio_config("two")])
+    assert host.wait_ready(30)
+    first_pid = int(host.call("one", "pid", {}).result(30).text)
+    host.stop_server("one")
+    assert host.state("one") is None
+    deadline = time.monotonic() + 10
+    while _alive(first_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(first_pid)
+    assert host.call("two", "echo", {"text": "still"}).result(30).text == "still"
+    host.start([stdio_config("one")])
+    assert host.wait_ready(30)
+    assert int(host.call("one", "pid", {}).result(30).text) != first_pid

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage
@@ -198,6 +199,11 @@ class Composer(QFrame):
     def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
         """The conversation the next message joins, for the context meter."""
         self.context_meter.set_history(turns, answer_tokens)
+        self._schedule_meter()
+
+    def set_tools(self, definitions: list[dict[str, Any]]) -> None:
+        """The tool definitions the next request carries, for the context meter."""
+        self.context_meter.set_tools(definitions)
         self._schedule_meter()
 
     def shutdown(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
@@ -42,6 +43,7 @@ class ContextMeterView(QWidget):
         self._failed = ""
         self._history: list[MeterTurn] = []
         self._answer_tokens = 0
+        self._tools: list[dict[str, Any]] = []  # the definitions offered with each request
         self._context_limit = 0  # a server's documented context, over the checkpoint's
         self._grids: dict[str, TileGrid] = {}
         self.bar = QProgressBar(self)
@@ -111,10 +113,19 @@ class ContextMeterView(QWidget):
     def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
         """The conversation so far (as the worker will get it) and room kept for the answer."""
         self._history = [
-            MeterTurn(turn.role, turn.text, tuple(self.grid_for(path) for path in turn.images))
+            MeterTurn(
+                turn.role,
+                turn.text,
+                tuple(self.grid_for(path) for path in turn.images),
+                tuple(turn.tool_calls),
+            )
             for turn in turns
         ]
         self._answer_tokens = answer_tokens
+
+    def set_tools(self, definitions: list[dict[str, Any]]) -> None:
+        """The tool definitions each request carries (they cost tokens every time)."""
+        self._tools = list(definitions)
 
     def grid_for(self, path: str, grid: TileGrid | None = None) -> TileGrid:
         """The tile grid of an image file (remembered: decoding is the cost)."""
@@ -139,7 +150,7 @@ class ContextMeterView(QWidget):
             return None
         turns = [*self._history, MeterTurn("user", text, tuple(grids))]
         try:
-            estimate = meter.estimate(turns, self._answer_tokens)
+            estimate = meter.estimate(turns, self._answer_tokens, self._tools)
         except ContextError as exc:
             self._failed = str(exc)
             self.label.setText("Context: unknown")
@@ -159,6 +170,9 @@ class ContextMeterView(QWidget):
         self.label.setText(
             f"{estimate.total:,}{of} tokens" + ("  — over the limit" if over else "")
         )
-        self.label.setToolTip(estimate.problem() or estimate.summary())
-        self.setAccessibleDescription(estimate.problem() or estimate.summary())
+        problem = estimate.problem()
+        tip = estimate.breakdown() + (f"\n\n{problem}" if problem else "")
+        self.label.setToolTip(tip)
+        self.bar.setToolTip(tip)
+        self.setAccessibleDescription(tip)
         return estimate
