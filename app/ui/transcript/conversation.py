@@ -51,6 +51,9 @@ class Message:
     # store keeps them all and the window shows one (docs/conversation-versions.md).
     version: int = 1
     version_count: int = 1
+    # An answer's tool calls and results before its final prose, in order (the format
+    # is in app/ui/tools/tool_turns.py); the store keeps them with the answer.
+    tool_turns: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def version_label(self) -> str:

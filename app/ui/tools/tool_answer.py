@@ -1,0 +1,317 @@
+"""One answer with tools: the tool loop off the GUI thread, its model steps through the bridge.
+
+`ToolLoop` is blocking, so it runs as a `PoolJob` on a pool thread of its own. Everything
+it needs from the window it asks for with `job.report`, queued to the GUI thread, and it
+waits for the reply on a queue: a model step (the bridge streams it; the local worker's
+text passes `ToolCallStream`, so a call's syntax never shows), and the user's decision on
+an `ApprovalCard`. Results and notices are added to the answer's view as they come.
+
+The answer looks like the bridge to the window: `token_received`, then exactly one of
+`generation_finished`, `generation_failed` or `generation_cancelled`, with its own id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QLabel
+from shiboken6 import isValid
+
+from app.engines.tool_steps import StepFailed, calls_from_done, chat_turns
+from app.tools.call_parser import ToolCallStream
+from app.tools.catalog import ToolCatalog
+from app.tools.host import ToolHost
+from app.tools.tool_loop import Approval, LoopOutcome, LoopTurn, ModelTurn, ProposedCall, ToolLoop
+from app.tools.tool_settings import ToolSettings
+from app.ui.background.pool_job import PoolJob
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.tools.approval_card import ApprovalCard
+from app.ui.tools.tool_notice import ToolNotice
+from app.ui.tools.tool_result_view import ToolResultView
+from app.ui.tools.tool_turns import assistant_record, tool_record, write_images
+from app.ui.transcript.assistant_message_view import AssistantMessageView
+from app.workers import protocol as p
+from app.workers.client import new_request_id
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 30.0
+STOPPED = "The user stopped the answer before deciding."
+_HOW = {"run": "", "always": " (always allowed now)", "policy": " (allowed in Settings)"}
+
+
+class ToolAnswer(QObject):
+    """Runs one answer through the tool loop; `stop` ends it (a running call is cancelled)."""
+
+    token_received = Signal(str, str)  # answer id, text
+    generation_finished = Signal(object)  # protocol.Done (the last step's, with the answer id)
+    generation_failed = Signal(str, str)  # answer id, a sentence
+    generation_cancelled = Signal(str, int)  # answer id, tokens generated
+
+    def __init__(
+        self,
+        bridge: WorkerBridge,
+        host: ToolHost,
+        settings: ToolSettings,
+        remember: Callable[[ToolSettings], None],
+        view: AssistantMessageView,
+        base: list[p.ChatTurn],
+        sampling: dict[str, Any],
+        image_dir: Path,
+        pool: QThreadPool,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.request_id = new_request_id()
+        self._bridge = bridge
+        self._host = host
+        self._settings = settings
+        self._remember = remember
+        self.view = view
+        self.message = view.message
+        self._base = base
+        self._sampling = sampling
+        self._image_dir = image_dir
+        self._local = bridge.server_settings is None
+        self._stopping = False
+        self._loop: ToolLoop | None = None
+        self._catalog = ToolCatalog(())
+        self._step_rid: str | None = None
+        self._step_reply: queue.SimpleQueue[tuple[str, Any]] | None = None
+        self._stream = ToolCallStream()
+        self._shown: list[str] = []
+        self._last_done: p.Done | None = None
+        self._card: ApprovalCard | None = None
+        self._card_reply: queue.SimpleQueue[Approval] | None = None
+        self._decision: tuple[str, str] | None = None  # of the call about to run
+        self.records: list[dict[str, Any]] = []
+        self.cards: list[ApprovalCard] = []
+        self.results: list[ToolResultView] = []
+        bridge.token_received.connect(self._on_token_received)
+        bridge.generation_finished.connect(self._on_generation_finished)
+        bridge.generation_failed.connect(self._on_generation_failed)
+        bridge.generation_cancelled.connect(self._on_generation_cancelled)
+        self._job = PoolJob(self._work, errors=(StepFailed,))
+        self._job.signals.reported.connect(self._on_reported)
+        self._job.signals.succeeded.connect(self._on_succeeded)
+        self._job.signals.failed.connect(self._on_failed)
+        self._job.start_on(pool)
+
+    # ------------------------------------------------------------ the window's side
+    def stop(self) -> None:
+        """Stop: the model step, a running call and a waiting card all end; no step follows."""
+        self._stopping = True
+        if self._loop is not None:
+            self._loop.stop()
+        if self._step_rid is not None:
+            self._bridge.cancel(self._step_rid)
+            self._step_done(("stopped", "The answer was stopped."))  # not waiting for it
+        self._answer_card(Approval("deny", reason=STOPPED), STOPPED)
+
+    def _disconnect(self) -> None:
+        self._bridge.token_received.disconnect(self._on_token_received)
+        self._bridge.generation_finished.disconnect(self._on_generation_finished)
+        self._bridge.generation_failed.disconnect(self._on_generation_failed)
+        self._bridge.generation_cancelled.disconnect(self._on_generation_cancelled)
+
+    # ------------------------------------------------------------ the pool thread's side
+    def _work(self, job: PoolJob) -> LoopOutcome:
+        for _ in range(int(START_TIMEOUT_S)):  # in slices, so that Stop is not kept waiting
+            if self._stopping or self._host.wait_started(1.0):
+                break
+        catalog = ToolCatalog(self._host.tools(), self._settings)
+        job.report(("catalog", catalog))
+        self._loop = ToolLoop(
+            catalog,
+            self._host.call,
+            self._approve,
+            settings=self._settings,
+            on_settings_changed=lambda settings: job.report(("settings", settings)),
+            on_turn=lambda turn: job.report(("turn", turn)),
+        )
+        if self._stopping:
+            self._loop.stop()
+        definitions = catalog.definitions()
+        return self._loop.run(lambda turns: self._step(job, turns, definitions))
+
+    def _step(self, job: PoolJob, turns: list[LoopTurn], tools: list[dict[str, Any]]) -> ModelTurn:
+        messages = chat_turns(self._base, turns, self._image_dir / "steps")
+        reply: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        job.report(("generate", messages, tools, reply))
+        kind, value = reply.get()
+        if kind == "turn":
+            turn: ModelTurn = value
+            return turn
+        raise StepFailed(str(value))
+
+    def _approve(self, proposal: ProposedCall) -> Approval:
+        reply: queue.SimpleQueue[Approval] = queue.SimpleQueue()
+        self._job.report(("approve", proposal, reply))
+        return reply.get()
+
+    # ------------------------------------------------------------ what the loop reports
+    def _on_reported(self, piece: tuple[Any, ...]) -> None:
+        handler = getattr(self, f"_handle_{piece[0]}")
+        handler(*piece[1:])
+
+    def _handle_catalog(self, catalog: ToolCatalog) -> None:
+        self._catalog = catalog
+        for state in self._host.states():
+            if state.status != "ready":
+                sentence = state.error or f"The tool server {state.name!r} did not start."
+                self._add(ToolNotice(f"{sentence} Its tools are not offered in this answer."))
+
+    def _handle_settings(self, settings: ToolSettings) -> None:
+        self._remember(settings)
+
+    def _handle_generate(
+        self, messages: list[p.ChatTurn], tools: list[dict[str, Any]], reply: Any
+    ) -> None:
+        if self._stopping:
+            reply.put(("stopped", "The answer was stopped."))
+            return
+        self._stream = ToolCallStream()
+        self._shown = []
+        self._step_reply = reply
+        self._step_rid = self._bridge.generate(messages, tools=tools, **self._sampling)
+
+    def _handle_approve(self, proposal: ProposedCall, reply: Any) -> None:
+        if self._stopping:
+            reply.put(Approval("deny", reason=STOPPED))
+            return
+        card = ApprovalCard(proposal)
+        card.decided.connect(self._on_card_decided)
+        card.destroyed.connect(self._on_card_destroyed)
+        self._card, self._card_reply = card, reply
+        self.cards.append(card)
+        self._add(card)
+
+    def _handle_turn(self, turn: LoopTurn) -> None:
+        if turn.role == "assistant":
+            # The text streamed so far led to calls: it is not the final answer.
+            prose = self.view.restart_text().strip() if isValid(self.view) else ""
+            if prose:
+                label = QLabel(prose)
+                label.setTextFormat(Qt.TextFormat.PlainText)
+                label.setWordWrap(True)
+                label.setObjectName("toolProse")
+                self._add(label)
+            self.records.append(assistant_record(turn))
+            return
+        offered = self._catalog.get(turn.tool_name)
+        server = offered.server if offered else ""
+        decision, reason = self._decision or ("", "")
+        self._decision = None
+        if not decision and offered is not None:
+            policy = self._settings.policy_for(offered.server, offered.name)
+            decision = "policy" if policy in {"always", "never"} else ""
+        images = write_images(turn.images, self._image_dir)
+        self.records.append(tool_record(turn, server, images, decision, reason))
+        if decision == "deny":
+            return  # the card says so already
+        view = ToolResultView(
+            offered.name if offered else turn.tool_name,
+            server,
+            turn.text,
+            images,
+            turn.is_error,
+            _HOW.get(decision, ""),
+        )
+        self.results.append(view)
+        self._add(view)
+
+    # ------------------------------------------------------------ the loop's end
+    def _on_succeeded(self, _key: object, outcome: LoopOutcome) -> None:
+        for notice in outcome.notices:
+            self._add(ToolNotice(notice))
+        self._end()
+        done = self._last_done
+        if outcome.ended == "stopped" or done is None:
+            self.generation_cancelled.emit(self.request_id, 0)
+            return
+        self.generation_finished.emit(dataclasses.replace(done, request_id=self.request_id))
+
+    def _on_failed(self, _key: object, error: Exception) -> None:
+        self._end()
+        if self._stopping:
+            self.generation_cancelled.emit(self.request_id, 0)
+        else:
+            self.generation_failed.emit(self.request_id, str(error))
+
+    def _end(self) -> None:
+        self._disconnect()
+        self._answer_card(Approval("deny", reason=STOPPED), STOPPED)
+        self.message.tool_turns = list(self.records)
+
+    # ------------------------------------------------------------ cards
+    def _on_card_decided(self, approval: Approval) -> None:
+        if self._card is not None:
+            self._card.destroyed.disconnect(self._on_card_destroyed)
+        self._decision = (approval.decision, approval.reason)
+        self._reply_card(approval)
+
+    def _on_card_destroyed(self) -> None:
+        # The view went away (another version is shown): nothing may run unseen.
+        self._card = None
+        self.stop()
+        self._reply_card(Approval("deny", reason=STOPPED))
+
+    def _answer_card(self, approval: Approval, sentence: str) -> None:
+        if self._card is not None:
+            self._card.destroyed.disconnect(self._on_card_destroyed)
+            self._card.close_unanswered(sentence)
+        self._reply_card(approval)
+
+    def _reply_card(self, approval: Approval) -> None:
+        reply, self._card_reply, self._card = self._card_reply, None, None
+        if reply is not None:
+            reply.put(approval)
+
+    # ------------------------------------------------------------ the bridge's signals
+    def _on_token_received(self, request_id: str, text: str) -> None:
+        if request_id != self._step_rid:
+            return
+        shown = self._stream.push(text) if self._local else text
+        if shown:
+            self._shown.append(shown)
+            self.token_received.emit(self.request_id, shown)
+
+    def _on_generation_finished(self, done: p.Done) -> None:
+        if done.request_id != self._step_rid:
+            return
+        self._last_done = done
+        if self._local:
+            parsed = self._stream.finish()
+            if parsed.content:
+                self._shown.append(parsed.content)
+                self.token_received.emit(self.request_id, parsed.content)
+            turn = ModelTurn("".join(self._shown), parsed.calls, parsed.problems)
+        else:
+            calls, ids = calls_from_done(done)
+            turn = ModelTurn("".join(self._shown), calls, (), ids)
+        self._step_done(("turn", turn))
+
+    def _on_generation_failed(self, request_id: str, text: str) -> None:
+        if request_id == self._step_rid:
+            self._step_done(("failed", text))
+
+    def _on_generation_cancelled(self, request_id: str, generated: int) -> None:
+        if request_id == self._step_rid:
+            self._step_done(("stopped", "The answer was stopped."))
+
+    def _step_done(self, outcome: tuple[str, Any]) -> None:
+        reply, self._step_reply, self._step_rid = self._step_reply, None, None
+        if reply is not None:
+            reply.put(outcome)
+
+    def _add(self, widget: QLabel | ApprovalCard | ToolResultView) -> None:
+        if isValid(self.view):
+            self.view.add_block(widget)
+        else:  # the answer is on a version no longer shown
+            widget.deleteLater()
