@@ -51,7 +51,8 @@ class ApprovalCard(QFrame):
     def __init__(self, proposal: ProposedCall, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.proposal = proposal
-        self.decision: Approval | None = None
+        self.decision: Approval | None = None  # None if the answer ended undecided
+        self._open = True
         self.setObjectName("toolCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName(f"Approve the tool call {proposal.tool} on {proposal.server}")
@@ -108,7 +109,8 @@ class ApprovalCard(QFrame):
 
     @property
     def pending(self) -> bool:
-        return self.decision is None
+        """Still waiting for the user's decision."""
+        return self._open
 
     def close_unanswered(self, sentence: str) -> None:
         """The answer ended (Stop) before the user decided: the card says so, read-only."""
@@ -144,6 +146,7 @@ class ApprovalCard(QFrame):
         self.decided.emit(approval)
 
     def _finish(self, sentence: str) -> None:
+        self._open = False
         self.problem.hide()
         self.arguments.setReadOnly(True)
         for widget in (self.run_button, self.always_button, self.deny_button, self.reason):
