@@ -2,9 +2,9 @@
 
 `ToolLoop` is blocking, so it runs as a `PoolJob` on a pool thread of its own. Everything
 it needs from the window it asks for with `job.report`, queued to the GUI thread, and it
-waits for the reply on a queue: a model step (the bridge streams it; the local worker's
-text passes `ToolCallStream`, so a call's syntax never shows), and the user's decision on
-an `ApprovalCard`. Results and notices are added to the answer's view as they come.
+waits for the reply on a queue: a model step (`BridgeSteps`: the bridge streams it), and
+the user's decision on an `ApprovalCard`. Results and notices are added to the answer's
+view as they come.
 
 The answer looks like the bridge to the window: `token_received`, then exactly one of
 `generation_finished`, `generation_failed` or `generation_cancelled`, with its own id.
@@ -23,8 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel
 from shiboken6 import isValid
 
-from app.engines.tool_steps import StepFailed, calls_from_done, chat_turns
-from app.tools.call_parser import ToolCallStream
+from app.engines.tool_steps import StepFailed, chat_turns
 from app.tools.catalog import ToolCatalog
 from app.tools.host import ToolHost
 from app.tools.tool_loop import Approval, LoopOutcome, LoopTurn, ModelTurn, ProposedCall, ToolLoop
@@ -32,6 +31,7 @@ from app.tools.tool_settings import ToolSettings
 from app.ui.background.pool_job import PoolJob
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.tools.approval_card import ApprovalCard
+from app.ui.tools.bridge_steps import BridgeSteps
 from app.ui.tools.tool_notice import ToolNotice
 from app.ui.tools.tool_result_view import ToolResultView
 from app.ui.tools.tool_turns import assistant_record, tool_record, write_images
@@ -78,26 +78,18 @@ class ToolAnswer(QObject):
         self._base = base
         self._sampling = sampling
         self._image_dir = image_dir
-        self._local = bridge.server_settings is None
         self._stopping = False
         self._loop: ToolLoop | None = None
         self._catalog = ToolCatalog(())
-        self._step_rid: str | None = None
-        self._step_reply: queue.SimpleQueue[tuple[str, Any]] | None = None
-        self._stream = ToolCallStream()
-        self._shown: list[str] = []
-        self._last_done: p.Done | None = None
+        self._steps = BridgeSteps(bridge, self._on_text, self)
         self._card: ApprovalCard | None = None
         self._card_reply: queue.SimpleQueue[Approval] | None = None
         self._decision: tuple[str, str] | None = None  # of the call about to run
         self.records: list[dict[str, Any]] = []
         self.cards: list[ApprovalCard] = []
         self.results: list[ToolResultView] = []
-        bridge.token_received.connect(self._on_token_received)
-        bridge.generation_finished.connect(self._on_generation_finished)
-        bridge.generation_failed.connect(self._on_generation_failed)
-        bridge.generation_cancelled.connect(self._on_generation_cancelled)
-        self._job = PoolJob(self._work, errors=(StepFailed,))
+        # Every error ends the answer: a bug in the loop must not leave the window waiting.
+        self._job = PoolJob(self._work, errors=(Exception,))
         self._job.signals.reported.connect(self._on_reported)
         self._job.signals.succeeded.connect(self._on_succeeded)
         self._job.signals.failed.connect(self._on_failed)
@@ -109,16 +101,11 @@ class ToolAnswer(QObject):
         self._stopping = True
         if self._loop is not None:
             self._loop.stop()
-        if self._step_rid is not None:
-            self._bridge.cancel(self._step_rid)
-            self._step_done(("stopped", "The answer was stopped."))  # not waiting for it
+        self._steps.cancel()
         self._answer_card(Approval("deny", reason=STOPPED), STOPPED)
 
-    def _disconnect(self) -> None:
-        self._bridge.token_received.disconnect(self._on_token_received)
-        self._bridge.generation_finished.disconnect(self._on_generation_finished)
-        self._bridge.generation_failed.disconnect(self._on_generation_failed)
-        self._bridge.generation_cancelled.disconnect(self._on_generation_cancelled)
+    def _on_text(self, text: str) -> None:
+        self.token_received.emit(self.request_id, text)
 
     # ------------------------------------------------------------ the pool thread's side
     def _work(self, job: PoolJob) -> LoopOutcome:
@@ -176,10 +163,7 @@ class ToolAnswer(QObject):
         if self._stopping:
             reply.put(("stopped", "The answer was stopped."))
             return
-        self._stream = ToolCallStream()
-        self._shown = []
-        self._step_reply = reply
-        self._step_rid = self._bridge.generate(messages, tools=tools, **self._sampling)
+        self._steps.start(messages, tools, self._sampling, reply)
 
     def _handle_approve(self, proposal: ProposedCall, reply: Any) -> None:
         if self._stopping:
@@ -231,7 +215,7 @@ class ToolAnswer(QObject):
         for notice in outcome.notices:
             self._add(ToolNotice(notice))
         self._end()
-        done = self._last_done
+        done = self._steps.last_done
         if outcome.ended == "stopped" or done is None:
             self.generation_cancelled.emit(self.request_id, 0)
             return
@@ -239,13 +223,20 @@ class ToolAnswer(QObject):
 
     def _on_failed(self, _key: object, error: Exception) -> None:
         self._end()
-        if self._stopping:
+        if self._stopping or self._steps.cancelled:
             self.generation_cancelled.emit(self.request_id, 0)
-        else:
+        elif isinstance(error, StepFailed):
             self.generation_failed.emit(self.request_id, str(error))
+        else:
+            log.error("the tool loop failed", exc_info=error)
+            self.generation_failed.emit(
+                self.request_id,
+                f"The answer with tools failed ({type(error).__name__}: {error}). "
+                "The log has the details; press Retry to ask again.",
+            )
 
     def _end(self) -> None:
-        self._disconnect()
+        self._steps.close()
         self._answer_card(Approval("deny", reason=STOPPED), STOPPED)
         self.message.tool_turns = list(self.records)
 
@@ -272,43 +263,6 @@ class ToolAnswer(QObject):
         reply, self._card_reply, self._card = self._card_reply, None, None
         if reply is not None:
             reply.put(approval)
-
-    # ------------------------------------------------------------ the bridge's signals
-    def _on_token_received(self, request_id: str, text: str) -> None:
-        if request_id != self._step_rid:
-            return
-        shown = self._stream.push(text) if self._local else text
-        if shown:
-            self._shown.append(shown)
-            self.token_received.emit(self.request_id, shown)
-
-    def _on_generation_finished(self, done: p.Done) -> None:
-        if done.request_id != self._step_rid:
-            return
-        self._last_done = done
-        if self._local:
-            parsed = self._stream.finish()
-            if parsed.content:
-                self._shown.append(parsed.content)
-                self.token_received.emit(self.request_id, parsed.content)
-            turn = ModelTurn("".join(self._shown), parsed.calls, parsed.problems)
-        else:
-            calls, ids = calls_from_done(done)
-            turn = ModelTurn("".join(self._shown), calls, (), ids)
-        self._step_done(("turn", turn))
-
-    def _on_generation_failed(self, request_id: str, text: str) -> None:
-        if request_id == self._step_rid:
-            self._step_done(("failed", text))
-
-    def _on_generation_cancelled(self, request_id: str, generated: int) -> None:
-        if request_id == self._step_rid:
-            self._step_done(("stopped", "The answer was stopped."))
-
-    def _step_done(self, outcome: tuple[str, Any]) -> None:
-        reply, self._step_reply, self._step_rid = self._step_reply, None, None
-        if reply is not None:
-            reply.put(outcome)
 
     def _add(self, widget: QLabel | ApprovalCard | ToolResultView) -> None:
         if isValid(self.view):
