@@ -12,10 +12,11 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from app.paths import config_dir
-from app.tools.tool_settings import default_settings_path, load_settings
+from app.tools.tool_settings import default_settings_path, load_settings, save_settings
 from app.ui.main_window import MainWindow
 from app.ui.tools.approval_card import ApprovalCard
 from app.ui.tools.tool_answer import ToolAnswer
+from app.ui.tools.tool_notice import ToolNotice
 from app.ui.tools.tool_result_view import ToolResultView
 from app.ui.transcript.conversation import Status
 from tests.scripted_openai import Scripted, text_reply, tool_call_reply
@@ -210,3 +211,46 @@ def test_stop_while_the_card_waits_closes_it(
     assert ended.args == ["stopped"] and not card.pending
     assert not card.run_button.isEnabled() and "stopped" in card.outcome.text()
     assert len(state.bodies) == 1
+
+
+def test_errors_and_unknown_tools_are_sentences_and_the_answer_goes_on(
+    qtbot: Any, tool_window: MainWindow, scripted: tuple[Scripted, str]
+) -> None:
+    window, (state, _url) = tool_window, scripted
+    state.replies += [
+        tool_call_reply("no_such_tool", "{}"),
+        tool_call_reply("fail", '{"why": "testing"}', call_id="call_2"),
+        text_reply("Both went wrong."),
+    ]
+    assert window.send("Try things")
+    card = _card(qtbot, window)  # the unknown tool ran into no card: this one is for `fail`
+    assert "fail" in card.title.text()
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:
+        qtbot.mouseClick(card.run_button, CLICK)
+    assert ended.args == ["complete"]
+    view = window.assistant_views()[-1]
+    results = [b for b in view.blocks() if isinstance(b, ToolResultView)]
+    assert [r.is_error for r in results] == [True, True]
+    assert "There is no tool called 'no_such_tool'" in results[0].text
+    assert "Error executing tool fail" in results[1].text and results[1].expanded  # its words
+    notices = [b.text() for b in view.blocks() if isinstance(b, ToolNotice)]
+    assert any("does not exist" in n for n in notices)
+    assert view.message.text == "Both went wrong."
+
+
+def test_disabling_the_server_turns_tools_off_and_stops_it(
+    qtbot: Any, tool_window: MainWindow, scripted: tuple[Scripted, str]
+) -> None:
+    window, (state, _url) = tool_window, scripted
+    tools = window.tools
+    assert tools is not None and tools.host is not None
+    settings_path = default_settings_path(config_dir() / "mcp.json")
+    settings = load_settings(settings_path)
+    settings.servers["local"].enabled_fingerprint = None
+    save_settings(settings, settings_path)
+    qtbot.waitUntil(lambda: not tools.active, timeout=5_000)
+    state.replies += [text_reply("No tools now.")]
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:
+        assert window.send("Hi")
+    assert ended.args == ["complete"] and "tools" not in state.bodies[0]
+    assert window.assistant_views()[-1].message.text == "No tools now."
