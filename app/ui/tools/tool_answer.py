@@ -17,7 +17,7 @@ import logging
 import queue
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel
@@ -42,6 +42,8 @@ from app.workers.client import new_request_id
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
+WAIT_SLICE_S = 0.2
+_T = TypeVar("_T")
 STOPPED = "The user stopped the answer before deciding."
 _HOW = {"run": "", "always": " (always allowed now)", "policy": " (allowed in Settings)"}
 
@@ -131,7 +133,7 @@ class ToolAnswer(QObject):
         messages = chat_turns(self._base, turns, self._image_dir / "steps")
         reply: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         job.report(("generate", messages, tools, reply))
-        kind, value = reply.get()
+        kind, value = self._wait(reply, ("stopped", "The answer was stopped."))
         if kind == "turn":
             turn: ModelTurn = value
             return turn
@@ -140,7 +142,19 @@ class ToolAnswer(QObject):
     def _approve(self, proposal: ProposedCall) -> Approval:
         reply: queue.SimpleQueue[Approval] = queue.SimpleQueue()
         self._job.report(("approve", proposal, reply))
-        return reply.get()
+        return self._wait(reply, Approval("deny", reason=STOPPED))
+
+    def _wait(self, reply: queue.SimpleQueue[_T], if_stopped: _T) -> _T:
+        """The GUI thread's reply, or `if_stopped` once Stop came first.
+
+        The window may be closing: its GUI thread then no longer answers.
+        """
+        while True:
+            try:
+                return reply.get(timeout=WAIT_SLICE_S)
+            except queue.Empty:
+                if self._stopping:
+                    return if_stopped
 
     # ------------------------------------------------------------ what the loop reports
     def _on_reported(self, piece: tuple[Any, ...]) -> None:

@@ -254,3 +254,20 @@ def test_disabling_the_server_turns_tools_off_and_stops_it(
         assert window.send("Hi")
     assert ended.args == ["complete"] and "tools" not in state.bodies[0]
     assert window.assistant_views()[-1].message.text == "No tools now."
+
+
+def test_closing_the_window_while_a_card_waits_stops_everything(
+    qtbot: Any, tool_window: MainWindow, scripted: tuple[Scripted, str]
+) -> None:
+    window, (state, _url) = tool_window, scripted
+    state.replies += [tool_call_reply("echo", '{"text": "x"}')]
+    assert window.send("Echo x")
+    _card(qtbot, window)
+    tools = window.tools
+    assert tools is not None and tools.image_dir is not None
+    image_dir = tools.image_dir
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 10
+    assert tools.host is None and not image_dir.exists()
+    assert len(state.bodies) == 1
