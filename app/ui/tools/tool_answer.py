@@ -81,6 +81,7 @@ class ToolAnswer(QObject):
         self._sampling = sampling
         self._image_dir = image_dir
         self._stopping = False
+        self.abandoned = False  # set when the window closes mid-answer
         self._loop: ToolLoop | None = None
         self._catalog = ToolCatalog(())
         self._steps = BridgeSteps(bridge, self._on_text, self)
@@ -158,6 +159,8 @@ class ToolAnswer(QObject):
 
     # ------------------------------------------------------------ what the loop reports
     def _on_reported(self, piece: tuple[Any, ...]) -> None:
+        if self.abandoned:
+            return  # the window closed: its folders and views are gone
         handler = getattr(self, f"_handle_{piece[0]}")
         handler(*piece[1:])
 

@@ -55,6 +55,8 @@ def tool_record(
 
 def write_images(images: list[ToolImage], folder: Path) -> list[str]:
     """Each image as a PNG or JPEG file in `folder` (other types converted to PNG)."""
+    if not images:
+        return []
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for image in images:

@@ -191,6 +191,7 @@ class WindowTools(QObject):
         """Stop the answer in progress and the servers; remove the tools' images."""
         self._reload_timer.stop()
         if self.answer is not None:
+            self.answer.abandoned = True
             self.answer.stop()
         self._pool.waitForDone(15_000)
         self._stop_host()
