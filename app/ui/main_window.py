@@ -40,6 +40,7 @@ from app.ui.markdown.render_warmup import RenderWarmUp
 from app.ui.settings.settings_panel import SettingsPanel
 from app.ui.settings.settings_store import SettingsStore
 from app.ui.settings.theme_controller import ThemeController
+from app.ui.tools.saved_turns import saved_turn_blocks
 from app.ui.tools.window_tools import WindowTools
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.ui.transcript.conversation import Conversation, Message, Role, Status, answer_figures
@@ -351,6 +352,9 @@ class MainWindow(QMainWindow):
 
     def _assistant_view(self, message: Message) -> AssistantMessageView:
         view = AssistantMessageView(message)
+        if message.status is not Status.STREAMING:  # a kept answer: its tool calls again
+            for block in saved_turn_blocks(message.tool_turns):
+                view.add_block(block)
         view.regenerate_requested.connect(self._on_regenerate_requested)
         view.link_clicked.connect(self._on_link_clicked)
         view.version_requested.connect(self.version_requested)
