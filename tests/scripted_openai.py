@@ -1,5 +1,7 @@
 """A scripted OpenAI-compatible server on 127.0.0.1: each POST gets the next scripted stream.
 
+GET (``/v1/models``) lists `Scripted.models`, so the window can connect to it.
+
 `tool_call_reply` streams one tool call the way vLLM's llama4_pythonic parser does (id
 and name first, then the arguments in pieces); `text_reply` streams text.
 """
@@ -61,6 +63,7 @@ def text_reply(text: str) -> list[str]:
 
 class Scripted:
     def __init__(self) -> None:
+        self.models = ["m"]  # what GET /v1/models lists (the window's connection check)
         self.replies: list[list[str]] = []
         self.bodies: list[dict[str, Any]] = []
         self.release = threading.Event()
@@ -75,6 +78,15 @@ def scripted_server() -> Iterator[tuple[Scripted, str]]:
 
         def log_message(self, format: str, *args: object) -> None:
             pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            models = [{"id": name, "object": "model", "owned_by": "test"} for name in state.models]
+            data = json.dumps({"object": "list", "data": models}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

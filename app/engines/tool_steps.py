@@ -57,7 +57,8 @@ def chat_turns(
     return out
 
 
-def _calls_from_done(done: p.Done) -> tuple[list[ToolCall], list[str]]:
+def calls_from_done(done: p.Done) -> tuple[list[ToolCall], list[str]]:
+    """The calls a server's `Done` carries, and their ids."""
     calls = [
         ToolCall(str(c.get("name", "")), dict(c.get("arguments") or {}), str(c.get("problem", "")))
         for c in done.tool_calls
@@ -129,7 +130,7 @@ def server_step(
         final = ask_server(settings, messages, deliver, api_key=api_key, tools=tools, **sampling)
         if isinstance(final, p.Done):
             on_done(final)
-            calls, ids = _calls_from_done(final)
+            calls, ids = calls_from_done(final)
             return ModelTurn("".join(pieces), calls, (), ids)
         if isinstance(final, p.Error):
             raise StepFailed(final.message, final)

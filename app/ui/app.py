@@ -25,6 +25,7 @@ from app.ui.look.theme import apply_app_font
 from app.ui.main_window import MainWindow
 from app.ui.screenshot import take_screenshot
 from app.ui.settings.settings_store import SettingsStore
+from app.ui.tools.window_tools import WindowTools
 from app.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def build_window(model_arg: str | None = None) -> MainWindow:
     if model_arg is None and engines.engine == SERVER:
         bridge.use_server(engines.server_settings(), start=False)  # remembered across restarts
     window = MainWindow(bridge, store)
+    window.use_tools(WindowTools(bridge, parent=window))
     attach_conversations(window)
     WindowState(window, window.splitter).restore()
     return window

@@ -9,6 +9,7 @@ the `WorkerBridge`.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -39,7 +40,9 @@ from app.ui.markdown.render_warmup import RenderWarmUp
 from app.ui.settings.settings_panel import SettingsPanel
 from app.ui.settings.settings_store import SettingsStore
 from app.ui.settings.theme_controller import ThemeController
+from app.ui.tools.saved_turns import saved_turn_blocks
 from app.ui.tools.tools_dialog import ToolsDialog
+from app.ui.tools.window_tools import WindowTools
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.ui.transcript.conversation import Conversation, Message, Role, Status, answer_figures
 from app.ui.transcript.error_block import ErrorBlock
@@ -74,6 +77,7 @@ class MainWindow(QMainWindow):
         # Edit make; without one, a new version simply replaces the old.
         self.keeps_versions = False
         self._views: dict[str, QWidget] = {}
+        self.tools: WindowTools | None = None  # set by `use_tools`: answers may call tools
         self.setWindowTitle("Maverick Desk")
         self.setAccessibleName("Maverick Desk")
         self.resize(1120, 780)
@@ -146,6 +150,20 @@ class MainWindow(QMainWindow):
         self.splitter.insertWidget(0, widget)
         self.splitter.setStretchFactor(0, 0)
 
+    def use_tools(self, tools: WindowTools) -> None:
+        """Answer through the tool loop while `tools` has servers enabled."""
+        self.tools = tools
+        tools.token_received.connect(self._on_token_received)
+        tools.generation_finished.connect(self._on_generation_finished)
+        tools.generation_failed.connect(self._on_generation_failed)
+        tools.generation_cancelled.connect(self._on_generation_cancelled)
+
+    def _cancel(self, request_id: str) -> None:
+        if self.tools is not None and self.tools.owns(request_id):
+            self.tools.cancel(request_id)
+        else:
+            self.bridge.cancel(request_id)
+
     # ------------------------------------------------------------ actions
     def _build_actions(self) -> None:
         toolbar = QToolBar("Main", self)
@@ -187,7 +205,7 @@ class MainWindow(QMainWindow):
 
     def new_chat(self) -> None:
         if self._current_rid is not None:
-            self.bridge.cancel(self._current_rid)
+            self._cancel(self._current_rid)
             self._end_answer(Status.STOPPED)
         self.conversation = Conversation()
         self._clear_views()
@@ -243,7 +261,7 @@ class MainWindow(QMainWindow):
 
     def stop(self) -> None:
         if self._current_rid is not None:
-            self.bridge.cancel(self._current_rid)
+            self._cancel(self._current_rid)
 
     def focus_composer(self) -> None:
         self.composer.input.setFocus()
@@ -262,6 +280,7 @@ class MainWindow(QMainWindow):
         if self.tools_dialog is None:
             self.tools_dialog = ToolsDialog(parent=self)
             self.tools_dialog.tools_changed.connect(self._on_tools_changed)
+            self.tools_dialog.finished.connect(self._on_tools_dialog_finished)
         self.tools_dialog.show()
         self.tools_dialog.raise_()
         self.tools_dialog.activateWindow()
@@ -270,6 +289,16 @@ class MainWindow(QMainWindow):
     def _on_tools_changed(self) -> None:
         if self.tools_dialog is not None:  # the meter counts the definitions offered
             self.composer.set_tools(self.tools_dialog.catalog().definitions())
+        if self.tools is not None:  # answers use the new choices (after a running one)
+            self.tools.reload()
+
+    def _on_tools_dialog_finished(self, _result: int = 0) -> None:
+        # The dialog runs the servers it lists on a host of its own; closed, it stops
+        # them, so each server runs once (the answers' host) while the dialog is shut.
+        dialog, self.tools_dialog = self.tools_dialog, None
+        if dialog is not None:
+            dialog.shutdown()
+            dialog.deleteLater()
 
     def _on_settings_toggled(self, checked: bool = False) -> None:
         visible = not self.settings_panel.isVisible()
@@ -323,13 +352,16 @@ class MainWindow(QMainWindow):
         self.transcript.scroll_to_bottom()
         self._current_view = view
         self._current_message = message
-        self._current_rid = self.bridge.generate(
-            turns,
-            max_new_tokens=settings.max_new_tokens,
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            seed=settings.seed,
-        )
+        sampling: dict[str, Any] = {
+            "max_new_tokens": settings.max_new_tokens,
+            "temperature": settings.temperature,
+            "top_p": settings.top_p,
+            "seed": settings.seed,
+        }
+        if self.tools is not None and self.tools.active:
+            self._current_rid = self.tools.generate(view, turns, **sampling)
+        else:
+            self._current_rid = self.bridge.generate(turns, **sampling)
         self.composer.set_generating(True)
         self._update_image_budget()
         self.messages_changed.emit()
@@ -349,6 +381,9 @@ class MainWindow(QMainWindow):
 
     def _assistant_view(self, message: Message) -> AssistantMessageView:
         view = AssistantMessageView(message)
+        if message.status is not Status.STREAMING:  # a kept answer: its tool calls again
+            for block in saved_turn_blocks(message.tool_turns):
+                view.add_block(block)
         view.regenerate_requested.connect(self._on_regenerate_requested)
         view.link_clicked.connect(self._on_link_clicked)
         view.version_requested.connect(self.version_requested)
@@ -532,5 +567,7 @@ class MainWindow(QMainWindow):
             self.tools_dialog.shutdown()  # the tool servers stop with the window
             self.tools_dialog.close()
         self.warm_up.code.join()
+        if self.tools is not None:
+            self.tools.close()  # its servers stop with the window
         self.bridge.shutdown()
         super().closeEvent(event)

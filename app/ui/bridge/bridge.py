@@ -24,7 +24,8 @@ import contextlib
 import logging
 import queue
 import socket
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ class GenerationRequest:
     temperature: float
     top_p: float
     seed: int | None
+    tools: list[dict[str, Any]] = field(default_factory=list)  # offered to the model
 
 
 class WorkerBridge(QObject):
@@ -197,11 +199,16 @@ class WorkerBridge(QObject):
         temperature: float,
         top_p: float,
         seed: int | None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> str:
-        """Queue a generation; returns its request id. Restarts a dead worker first."""
+        """Queue a generation; returns its request id. Restarts a dead worker first.
+
+        With `tools` (function definitions), the answer's `Done` may carry tool calls.
+        """
         request = GenerationRequest(
-            new_request_id(), list(messages), max_new_tokens, temperature, top_p, seed
-        )
+            new_request_id(), list(messages), max_new_tokens, temperature, top_p, seed,
+            list(tools),
+        )  # fmt: skip
         self._running = request.request_id
         engine_up = self._server is not None or self._client.alive
         if self._ready is not None and engine_up:
@@ -297,7 +304,7 @@ class WorkerBridge(QObject):
             self._server.generate(
                 p.Generate(
                     request.request_id, request.messages, request.max_new_tokens,
-                    request.temperature, request.top_p, request.seed,
+                    request.temperature, request.top_p, request.seed, tools=request.tools,
                 )
             )  # fmt: skip
             return
@@ -312,6 +319,7 @@ class WorkerBridge(QObject):
                 top_p=request.top_p,
                 seed=request.seed,
                 request_id=request.request_id,
+                tools=request.tools,
             )
         except WorkerUnavailable as exc:
             self._running = None

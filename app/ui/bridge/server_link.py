@@ -47,6 +47,7 @@ class ServerLink:
             top_p=request.top_p,
             seed=request.seed,
             request_id=request.request_id,
+            tools=request.tools,
         )
 
     def cancel(self, request_id: str) -> None:

@@ -71,6 +71,10 @@ class AssistantMessageView(QWidget):
         body_column = QVBoxLayout()
         body_column.setContentsMargins(AVATAR_PX + 8, 0, 0, 0)
         body_column.setSpacing(2)
+        self._blocks = QVBoxLayout()  # tool calls and their results, above the final text
+        self._blocks.setContentsMargins(0, 0, 0, 0)
+        self._blocks.setSpacing(8)
+        body_column.addLayout(self._blocks)
         body_column.addWidget(self.body)
         self.tables = TableActions(self)
         body_column.addWidget(self.tables)
@@ -91,6 +95,21 @@ class AssistantMessageView(QWidget):
         self.message.text += text
         self.body.append(text)
         self.tables.append(text)
+
+    def add_block(self, widget: QWidget) -> None:
+        """Show `widget` (a tool call, its result) under the earlier ones, above the text."""
+        self._blocks.addWidget(widget)
+
+    def blocks(self) -> list[QWidget]:
+        items = (self._blocks.itemAt(i) for i in range(self._blocks.count()))
+        return [w for item in items if item is not None and (w := item.widget()) is not None]
+
+    def restart_text(self) -> str:
+        """Take back the text streamed so far (it led to tool calls); returns it."""
+        text, self.message.text = self.message.text, ""
+        self.body.clear()
+        self.tables.set_markdown("")
+        return text
 
     def set_status(self, status: Status) -> None:
         """Record where the answer stands; anything but streaming renders it as final."""

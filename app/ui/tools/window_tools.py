@@ -1,0 +1,205 @@
+"""The window's tools: one `ToolHost` for the enabled servers, and answers that use them.
+
+Reads `mcp.json` and the tool settings beside it; starts a host for the enabled servers
+(none: tools are off, and answers go straight to the bridge). When either file changes
+(the Tools dialog saves them, or the user edits mcp.json) the settings are read again and
+the host is restarted if the enabled servers changed, after the answer in progress. The
+host stops, and the folder of the tools' images is removed, when the window closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QThreadPool, QTimer, Signal
+
+from app.tools.config import ConfigError, ServerConfig, default_config_path, load_config
+from app.tools.host import ToolHost
+from app.tools.tool_settings import (
+    SettingsError,
+    ToolSettings,
+    default_settings_path,
+    load_settings,
+    save_settings,
+)
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.tools.tool_answer import ToolAnswer
+from app.ui.transcript.assistant_message_view import AssistantMessageView
+from app.workers import protocol as p
+
+log = logging.getLogger(__name__)
+
+RELOAD_DELAY_MS = 300  # a save is a rename and a write or two: read once it settled
+
+
+class WindowTools(QObject):
+    """Tools for the window's answers: `active` says whether an answer should use them."""
+
+    token_received = Signal(str, str)  # answer id, text
+    generation_finished = Signal(object)  # protocol.Done
+    generation_failed = Signal(str, str)  # answer id, a sentence
+    generation_cancelled = Signal(str, int)  # answer id, tokens generated
+    host_changed = Signal()  # the host was (re)started or stopped
+    answer_started = Signal(object)  # ToolAnswer
+
+    def __init__(
+        self,
+        bridge: WorkerBridge,
+        config_path: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self.config_path = config_path or default_config_path()
+        self.settings_path = default_settings_path(self.config_path)
+        self.settings = ToolSettings()
+        self.problem: str | None = None  # why mcp.json or the settings cannot be used
+        self.host: ToolHost | None = None
+        self._running_key: tuple[Any, ...] = ()
+        self.answer: ToolAnswer | None = None
+        self._reload_waiting = False
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one answer at a time
+        self._image_dir: Path | None = None  # made for the first answer with tools
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.fileChanged.connect(self._on_file_changed)
+        self._watcher.directoryChanged.connect(self._on_file_changed)
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(RELOAD_DELAY_MS)
+        self._reload_timer.timeout.connect(self.reload)
+        self.reload()
+
+    # ------------------------------------------------------------ state
+    @property
+    def active(self) -> bool:
+        """Whether a server is enabled (an answer then goes through the tool loop)."""
+        return self.host is not None
+
+    @property
+    def image_dir(self) -> Path | None:
+        """Where the tools' images are written (removed when the window closes)."""
+        return self._image_dir
+
+    def owns(self, request_id: str | None) -> bool:
+        return self.answer is not None and self.answer.request_id == request_id
+
+    # ------------------------------------------------------------ answers
+    def generate(
+        self, view: AssistantMessageView, messages: list[p.ChatTurn], **sampling: Any
+    ) -> str:
+        """Answer into `view` through the tool loop; returns the answer's id."""
+        assert self.host is not None, "generate is for when tools are active"
+        if self._image_dir is None:
+            self._image_dir = Path(tempfile.mkdtemp(prefix="maverick-tool-images-"))
+        answer = ToolAnswer(
+            self._bridge,
+            self.host,
+            self.settings,
+            self._save,
+            view,
+            list(messages),
+            sampling,
+            self._image_dir,
+            self._pool,
+            self,
+        )
+        answer.token_received.connect(self.token_received)
+        answer.generation_finished.connect(self._on_answer_ended)
+        answer.generation_failed.connect(self._on_answer_ended)
+        answer.generation_cancelled.connect(self._on_answer_ended)
+        answer.generation_finished.connect(self.generation_finished)
+        answer.generation_failed.connect(self.generation_failed)
+        answer.generation_cancelled.connect(self.generation_cancelled)
+        self.answer = answer
+        self.answer_started.emit(answer)
+        return answer.request_id
+
+    def cancel(self, request_id: str) -> None:
+        if self.owns(request_id) and self.answer is not None:
+            self.answer.stop()
+
+    def _on_answer_ended(self, *args: object) -> None:
+        answer = self.sender()
+        if answer is self.answer:
+            self.answer = None
+        if isinstance(answer, ToolAnswer):
+            answer.deleteLater()
+        if self._reload_waiting:
+            self.reload()
+
+    def _save(self, settings: ToolSettings) -> None:
+        try:
+            save_settings(settings, self.settings_path)
+        except OSError as exc:
+            log.warning("saving the tool settings failed: %s", exc)
+
+    # ------------------------------------------------------------ settings and host
+    def reload(self) -> None:
+        """Read mcp.json and the settings again; restart the host if what runs changed."""
+        if self.answer is not None:  # not under a running answer: after it
+            self._reload_waiting = True
+            return
+        self._reload_waiting = False
+        self._watch()
+        try:
+            servers = load_config(self.config_path) if self.config_path.exists() else []
+            settings = load_settings(self.settings_path)
+        except (ConfigError, SettingsError) as exc:
+            self.problem = str(exc)
+            log.warning("tools are off: %s", exc)
+            self._stop_host()
+            return
+        self.problem = None
+        self.settings = settings
+        enabled = [server for server in servers if settings.is_enabled(server)]
+        key = _host_key(enabled, settings)
+        if self.host is not None and key == self._running_key:
+            return
+        self._stop_host()
+        if enabled:
+            self.host = ToolHost(settings.call_timeout_s, settings.result_limit)
+            self.host.start(enabled)
+            self._running_key = key
+        self.host_changed.emit()
+
+    def _stop_host(self) -> None:
+        host, self.host, self._running_key = self.host, None, ()
+        if host is not None:
+            host.close()
+            self.host_changed.emit()
+
+    def _watch(self) -> None:
+        folder = self.config_path.parent
+        paths = [str(p) for p in (self.config_path, self.settings_path) if p.exists()]
+        paths += [str(folder)] if folder.is_dir() else []
+        stale = set(self._watcher.files() + self._watcher.directories()) - set(paths)
+        if stale:
+            self._watcher.removePaths(list(stale))
+        missing = set(paths) - set(self._watcher.files() + self._watcher.directories())
+        if missing:
+            self._watcher.addPaths(list(missing))
+
+    def _on_file_changed(self, path: str) -> None:
+        self._reload_timer.start()
+
+    def close(self) -> None:
+        """Stop the answer in progress and the servers; remove the tools' images."""
+        self._reload_timer.stop()
+        if self.answer is not None:
+            self.answer.abandoned = True
+            self.answer.stop()
+        self._pool.waitForDone(15_000)
+        self._stop_host()
+        if self._image_dir is not None:
+            shutil.rmtree(self._image_dir, ignore_errors=True)
+            self._image_dir = None
+
+
+def _host_key(enabled: list[ServerConfig], settings: ToolSettings) -> tuple[Any, ...]:
+    servers = tuple(sorted((s.name, s.fingerprint()) for s in enabled))
+    return servers, settings.call_timeout_s, settings.result_limit
