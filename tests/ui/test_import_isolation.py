@@ -1,7 +1,8 @@
 """The UI process never imports torch or transformers, even with the model loaded.
 
 Nor, with the local worker as the engine, the openai client (0.4 s of the start-up), nor
-the Local API's HTTP stack (uvicorn, Starlette) before the user turns the API on.
+the Local API's HTTP stack (uvicorn, Starlette) before the user turns the API on, nor the
+MCP SDK while no tool server is enabled.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ while window.bridge.ready is None and time.monotonic() < deadline:
     time.sleep(0.01)
 assert window.bridge.ready is not None, "the model did not load"
 heavy = ("torch", "transformers", "accelerate", "torchvision", "compressed_tensors", "openai",
-         "uvicorn", "starlette")
+         "uvicorn", "starlette", "mcp")
 print("LOADED" if window.bridge.ready else "", ",".join(m for m in heavy if m in sys.modules))
 window.close()
 window.bridge.close()

@@ -17,7 +17,7 @@ import logging
 import queue
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel
@@ -25,7 +25,6 @@ from shiboken6 import isValid
 
 from app.engines.tool_steps import StepFailed, chat_turns
 from app.tools.catalog import ToolCatalog
-from app.tools.host import ToolHost
 from app.tools.tool_loop import Approval, LoopOutcome, LoopTurn, ModelTurn, ProposedCall, ToolLoop
 from app.tools.tool_settings import ToolSettings
 from app.ui.background.pool_job import PoolJob
@@ -38,6 +37,9 @@ from app.ui.tools.tool_turns import assistant_record, tool_record, write_images
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.workers import protocol as p
 from app.workers.client import new_request_id
+
+if TYPE_CHECKING:  # the MCP SDK loads with the host, not with the window
+    from app.tools.host import ToolHost
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,11 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QThreadPool, QTimer, Signal
 
 from app.tools.config import ConfigError, ServerConfig, default_config_path, load_config
-from app.tools.host import ToolHost
 from app.tools.tool_settings import (
     SettingsError,
     ToolSettings,
@@ -30,6 +29,9 @@ from app.ui.bridge.bridge import WorkerBridge
 from app.ui.tools.tool_answer import ToolAnswer
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.workers import protocol as p
+
+if TYPE_CHECKING:  # the MCP SDK (half a second) loads when a server is first enabled
+    from app.tools.host import ToolHost
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,8 @@ class WindowTools(QObject):
             return
         self._stop_host()
         if enabled:
+            from app.tools.host import ToolHost
+
             self.host = ToolHost(settings.call_timeout_s, settings.result_limit)
             self.host.start(enabled)
             self._running_key = key

@@ -58,16 +58,21 @@ class Message:
 
     def tool_images(self) -> list[str]:
         """The images this answer's tools returned, in order."""
-        return [str(path) for turn in self.tool_turns for path in turn.get("images", [])]
+        return [str(path) for turn in self._records() for path in turn.get("images", [])]
+
+    def _records(self) -> list[dict[str, Any]]:
+        # Only well-formed records: a damaged one is left out, not a failed request.
+        return [t for t in self.tool_turns if isinstance(t, dict)]
 
     def context_turns(self) -> list[p.ChatTurn]:
         """The answer's tool calls and results as the model's earlier turns."""
         turns = []
-        for turn in self.tool_turns:
+        for turn in self._records():
             if turn.get("role") == "assistant":
                 calls = [
                     {"id": c.get("id", ""), "name": c["name"], "arguments": c.get("arguments", {})}
                     for c in turn.get("tool_calls", [])
+                    if isinstance(c, dict) and isinstance(c.get("name"), str)
                 ]
                 turns.append(p.ChatTurn("assistant", str(turn.get("text", "")), tool_calls=calls))
             else:

@@ -41,7 +41,8 @@ def _card(qtbot: Any, window: MainWindow, index: int = 0) -> ApprovalCard:
 
 
 def _tool_message(body: dict[str, Any]) -> dict[str, Any]:
-    return next(m for m in body["messages"] if m["role"] == "tool")
+    """The newest tool result sent (earlier answers' results come first, as context)."""
+    return [m for m in body["messages"] if m["role"] == "tool"][-1]
 
 
 def test_the_card_shows_the_arguments_and_the_edited_ones_reach_the_tool(
@@ -148,6 +149,9 @@ def test_always_allow_is_remembered_and_saved(
         answer = _answer(window)
     assert ended.args == ["complete"] and answer.cards == []
     assert _tool_message(state.bodies[3])["content"] == "5"
+    # The first answer's call and result went along as context, before the new question.
+    earlier = [m["content"] for m in state.bodies[3]["messages"] if m["role"] == "tool"]
+    assert earlier == ["42", "5"]
     view = window.assistant_views()[-1]
     assert view.message.text == "5." and view.message.tool_turns[1]["decision"] == "policy"
     result = next(b for b in view.blocks() if isinstance(b, ToolResultView))
