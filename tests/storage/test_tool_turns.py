@@ -85,6 +85,7 @@ def test_tool_turns_are_saved_in_order_with_their_images(
     assert (chart.width, chart.height) > (0, 0)
     assert denied.is_error and denied.reason == "never on my disk"
     # The image store's clean-up keeps a tool's image: it is referenced.
+    store.image_grace_s = 0  # no grace period: an unreferenced image would go now
     assert store.empty_trash() == 0 and chart.path.is_file()
     # A question's images sent again as context are the user's only.
     assert store.load_conversation(cid).image_paths() == [question.attachments[0].path]
