@@ -29,7 +29,7 @@ class ServerTree(QTreeWidget):
         self.setAccessibleName("Tool servers")
         self.setColumnCount(2)
         self.setHeaderLabels(["Server / tool", "State"])
-        self.setColumnWidth(0, 220)
+        self.setColumnWidth(0, 200)
         self._rows: dict[str, QTreeWidgetItem] = {}
         self._listed: dict[str, tuple[str, ...]] = {}  # the tools each row shows
         self.currentItemChanged.connect(self._on_current_item_changed)
@@ -67,6 +67,7 @@ class ServerTree(QTreeWidget):
     ) -> None:
         enabled = settings.is_enabled(server)
         row.setText(1, status_sentence(enabled, state))
+        row.setToolTip(1, row.text(1))  # the whole sentence where the column cuts it
         row.setToolTip(0, server.describe())
         row.setToolTip(1, (state.error if state is not None else None) or "")
         tools = state.tools if enabled and state is not None and state.status == "ready" else []

@@ -110,6 +110,7 @@ class ToolsDialog(QDialog):
         splitter.addWidget(self.tree)
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 520])  # room for a server's state beside the tool names
         self.editor = ConfigEditor(self.config_path, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(splitter, "Servers")
