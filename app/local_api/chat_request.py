@@ -1,22 +1,38 @@
 """An OpenAI chat completion request, checked field by field into what the worker takes.
 
 Every problem is a 400 with a sentence that names the field (``param``), so a client
-learns what to change. Fields the worker cannot honour (tools, several choices, log
-probabilities, JSON mode) are refused rather than silently ignored; harmless ones a
-client library sends by default (``user``, zero penalties) are accepted.
+learns what to change. Fields the worker cannot honour (several choices, log
+probabilities, JSON mode, a forced tool choice) are refused rather than silently
+ignored; harmless ones a client library sends by default (``user``, zero penalties) are
+accepted.
+
+Tools are OpenAI's: ``tools`` (functions with a JSON-schema ``parameters``) go to Llama 4's
+chat template, an assistant message's ``tool_calls`` and the ``tool`` messages that answer
+them become the template's tool turns, and ``tool_choice`` may be ``auto`` or ``none``.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from app.local_api.errors import ApiError, bad_request
 
-ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+ROLES = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
 MAX_STOP = 4
 MAX_STOP_CHARS = 200
+MAX_TOOLS = 128
+MAX_TOOL_CALLS = 32  # in one assistant message
+TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")  # what the pythonic form can name
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,9 @@ class RequestTurn:
     role: str
     text: str
     image_urls: tuple[str, ...] = ()
+    # On an assistant message: its calls, each {"id", "name", "arguments": {...}}.
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    tool_call_id: str = ""  # on a tool message: the call it answers
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,9 @@ class ChatRequest:
     stop: tuple[str, ...] = ()
     stream: bool = False
     include_usage: bool = False
+    # Offered to the model: {"type": "function", "function": {name, description, parameters}}.
+    tools: tuple[dict[str, Any], ...] = ()
+    parallel_tool_calls: bool = True
 
 
 def parse_chat_request(body: Any, limits: RequestLimits) -> ChatRequest:
@@ -83,12 +105,17 @@ def parse_chat_request(body: Any, limits: RequestLimits) -> ChatRequest:
         stop=_stop(body.get("stop")),
         stream=stream,
         include_usage=include_usage,
+        tools=_offered_tools(body),
+        parallel_tool_calls=_optional_bool(body, "parallel_tool_calls") is not False,
     )
 
 
 def _refuse_unsupported(body: dict[str, Any]) -> None:
-    if body.get("tools") or body.get("functions"):
-        raise bad_request("Tools are not supported by this server yet.", "tools")
+    if body.get("functions") or body.get("function_call"):
+        raise bad_request(
+            "`functions` and `function_call` are OpenAI's old names; send `tools` instead.",
+            "functions",
+        )
     n = body.get("n")
     if n is not None and n != 1:
         raise bad_request("Only one choice per request is supported (`n` must be 1).", "n")
@@ -108,8 +135,8 @@ def _turns(messages: Any, limits: RequestLimits) -> tuple[RequestTurn, ...]:
             "messages",
         )
     turns = tuple(_turn(message, i, limits) for i, message in enumerate(messages))
-    if turns[-1].role != "user":
-        raise bad_request("The last message must be from the user.", "messages")
+    if turns[-1].role not in {"user", "tool"}:
+        raise bad_request("The last message must be from the user, or a tool's result.", "messages")
     images = sum(len(turn.image_urls) for turn in turns)
     if images > limits.image_limit:
         raise bad_request(
@@ -127,14 +154,19 @@ def _turn(message: Any, index: int, limits: RequestLimits) -> RequestTurn:
     role = message.get("role")
     if not isinstance(role, str) or role not in ROLES:
         raise bad_request(
-            f"`{where}.role` must be system, developer, user or assistant; got {role!r:.40}.",
+            f"`{where}.role` must be system, developer, user, assistant or tool; got {role!r:.40}.",
             f"{where}.role",
         )
+    if role == "tool":
+        return _tool_turn(message, where, limits)
     content = message.get("content")
+    calls = _assistant_calls(message, where) if role == "assistant" else ()
     if isinstance(content, str):
-        return RequestTurn(ROLES[role], content)
+        return RequestTurn(ROLES[role], content, tool_calls=calls)
     if role == "assistant" and content is None:
-        return RequestTurn("assistant", "")
+        if not calls and "tool_calls" not in message:
+            return RequestTurn("assistant", "")
+        return RequestTurn("assistant", "", tool_calls=calls)
     if not isinstance(content, list):
         raise bad_request(f"`{where}.content` must be a string or a list of parts.", where)
     if len(content) > limits.max_parts:
@@ -149,7 +181,131 @@ def _turn(message: Any, index: int, limits: RequestLimits) -> RequestTurn:
         if kind == "image_url" and ROLES[role] != "user":
             raise bad_request(f"Images are only allowed in user messages ({where}).", where)
         (urls if kind == "image_url" else texts).append(value)
-    return RequestTurn(ROLES[role], "\n".join(texts), tuple(urls))
+    return RequestTurn(ROLES[role], "\n".join(texts), tuple(urls), tool_calls=calls)
+
+
+def _tool_turn(message: dict[str, Any], where: str, limits: RequestLimits) -> RequestTurn:
+    """A tool's result: text (or text parts) answering the call `tool_call_id` names."""
+    call_id = message.get("tool_call_id")
+    if not isinstance(call_id, str) or not call_id:
+        raise bad_request(
+            f"`{where}.tool_call_id` must name the call this result answers.",
+            f"{where}.tool_call_id",
+        )
+    content = message.get("content")
+    if isinstance(content, str):
+        return RequestTurn("tool", content, tool_call_id=call_id)
+    if not isinstance(content, list) or len(content) > limits.max_parts:
+        raise bad_request(
+            f"`{where}.content` must be a string or a list of up to {limits.max_parts} text parts.",
+            f"{where}.content",
+        )
+    texts = []
+    for j, part in enumerate(content):
+        kind, value = _part(part, f"{where}.content[{j}]")
+        if kind != "text":
+            raise bad_request(
+                f"A tool message holds text only ({where}.content[{j}]); send an image the "
+                "tool made in a user message after it.",
+                f"{where}.content[{j}]",
+            )
+        texts.append(value)
+    return RequestTurn("tool", "\n".join(texts), tool_call_id=call_id)
+
+
+def _assistant_calls(message: dict[str, Any], where: str) -> tuple[dict[str, Any], ...]:
+    """An assistant message's `tool_calls`, their arguments decoded from JSON."""
+    calls = message.get("tool_calls")
+    if calls is None:
+        return ()
+    if not isinstance(calls, list) or len(calls) > MAX_TOOL_CALLS:
+        raise bad_request(
+            f"`{where}.tool_calls` must be a list of up to {MAX_TOOL_CALLS} calls.",
+            f"{where}.tool_calls",
+        )
+    out = []
+    for j, call in enumerate(calls):
+        at = f"{where}.tool_calls[{j}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or call.get("type", "function") != "function":
+            raise bad_request(
+                f'`{at}` must be {{"id", "type": "function", "function": '
+                '{"name", "arguments"}}.',
+                at,
+            )
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise bad_request(f"`{at}.function.name` must be the tool's name.", f"{at}.function")
+        arguments = function.get("arguments", "{}")
+        try:
+            decoded = json.loads(arguments) if isinstance(arguments, str) else None
+        except ValueError:
+            decoded = None
+        if not isinstance(decoded, dict):
+            raise bad_request(
+                f"`{at}.function.arguments` must be a JSON object written as a string, as "
+                "the model sent it.",
+                f"{at}.function.arguments",
+            )
+        call_id = call.get("id")
+        out.append({"id": call_id if isinstance(call_id, str) else "", "name": name,
+                    "arguments": decoded})  # fmt: skip
+    return tuple(out)
+
+
+def _offered_tools(body: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """`tools` as the chat template takes them; none when `tool_choice` is "none"."""
+    tools = body.get("tools")
+    choice = body.get("tool_choice")
+    if choice is not None and choice not in ("auto", "none"):
+        raise bad_request(
+            '`tool_choice` may be "auto" or "none" here: the local model decides for '
+            "itself whether to call a tool, and a forced call cannot be guaranteed.",
+            "tool_choice",
+        )
+    if tools is None:
+        return ()
+    if not isinstance(tools, list) or len(tools) > MAX_TOOLS:
+        raise bad_request(f"`tools` must be a list of up to {MAX_TOOLS} tools.", "tools")
+    offered = []
+    names = set()
+    for i, tool in enumerate(tools):
+        at = f"tools[{i}]"
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or tool.get("type") != "function":
+            raise bad_request(
+                f'`{at}` must be {{"type": "function", "function": {{"name", '
+                '"description", "parameters"}}}.',
+                at,
+            )
+        name = function.get("name")
+        if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
+            raise bad_request(
+                f"`{at}.function.name` must be 1 to 64 letters, digits, _ . or -, starting "
+                f"with a letter or _; got {name!r:.70}.",
+                f"{at}.function.name",
+            )
+        if name in names:
+            raise bad_request(f"Two tools are named {name!r}.", f"{at}.function.name")
+        names.add(name)
+        description = function.get("description", "")
+        if not isinstance(description, str):
+            raise bad_request(
+                f"`{at}.function.description` must be a string.", f"{at}.function.description"
+            )
+        parameters = function.get("parameters", {"type": "object", "properties": {}})
+        if not isinstance(parameters, dict):
+            raise bad_request(
+                f"`{at}.function.parameters` must be a JSON schema object.",
+                f"{at}.function.parameters",
+            )
+        offered.append(
+            {
+                "type": "function",
+                "function": {"name": name, "description": description, "parameters": parameters},
+            }
+        )
+    return () if choice == "none" else tuple(offered)
 
 
 def _part(part: Any, where: str) -> tuple[str, str]:

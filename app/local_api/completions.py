@@ -22,14 +22,22 @@ class Completion:
     def _head(self, obj: str) -> dict[str, Any]:
         return {"id": self.id, "object": obj, "created": self.created, "model": self.model}
 
-    def whole(self, text: str, finish: Finish) -> dict[str, Any]:
-        message = {"role": "assistant", "content": text, "refusal": None}
+    def whole(
+        self, text: str, finish: Finish, calls: tuple[dict[str, Any], ...] = ()
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        if calls:  # OpenAI sends no empty content beside calls
+            message.update(content=text or None, tool_calls=list(calls))
         choice = {"index": 0, "message": message, "finish_reason": finish.reason, "logprobs": None}
         return {**self._head("chat.completion"), "choices": [choice], "usage": usage(finish)}
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
         return sse({**self._head("chat.completion.chunk"), "choices": [choice]})
+
+    def calls_chunk(self, calls: tuple[dict[str, Any], ...]) -> bytes:
+        """Every call whole in one chunk (each with its `index`), as vLLM streams them."""
+        return self.chunk({"tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]})
 
     def usage_chunk(self, finish: Finish) -> bytes:
         return sse({**self._head("chat.completion.chunk"), "choices": [], "usage": usage(finish)})

@@ -18,6 +18,7 @@ from app.local_api.client_watch import ClientGone, ClientWatch
 from app.local_api.completions import DONE, Completion, sse
 from app.local_api.errors import ApiError
 from app.local_api.shared_model import Delta, Finish
+from app.local_api.tool_answers import Calls
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class EventStream(Response):
 
     def __init__(
         self,
-        pieces: AsyncIterator[Delta | Finish],
+        pieces: AsyncIterator[Delta | Calls | Finish],
         completion: Completion,
         include_usage: bool,
         receive: Receive,
@@ -69,6 +70,8 @@ class EventStream(Response):
             while piece is not None:
                 if isinstance(piece, Delta):
                     await body(completion.chunk({"content": piece.text}))
+                elif isinstance(piece, Calls):
+                    await body(completion.calls_chunk(piece.calls))
                 else:
                     await body(completion.chunk({}, piece.reason))
                     if self._include_usage:

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from app.local_api.errors import ApiError
 from app.local_api.event_stream import EventStream
 from app.local_api.image_urls import MIB, ImagePolicy, resolve_images
 from app.local_api.shared_model import Delta, Finish, Sampling, SharedModel
+from app.local_api.tool_answers import Calls, with_tool_calls
 from app.workers import protocol as p
 
 log = logging.getLogger(__name__)
@@ -101,24 +103,32 @@ class _Endpoints:
             folder.cleanup()
             raise
         sampling = Sampling(asked.max_tokens, asked.temperature, asked.top_p, asked.seed)
-        pieces = self.shared.answer(turns, sampling, asked.stop, on_end=folder.cleanup)
+        answer = self.shared.answer(
+            turns, sampling, asked.stop, on_end=folder.cleanup, tools=asked.tools
+        )
+        pieces: AsyncIterator[Delta | Calls | Finish] = (
+            with_tool_calls(answer, parallel=asked.parallel_tool_calls) if asked.tools else answer
+        )
         completion = Completion(model=card["id"])
         if asked.stream:
             return EventStream(pieces, completion, asked.include_usage, request.receive)
         text: list[str] = []
+        calls: tuple[dict[str, Any], ...] = ()
         finish: Finish | None = None
         try:
             async with ClientWatch(request.receive) as watch:
                 async for piece in watch.each(pieces):
                     if isinstance(piece, Delta):
                         text.append(piece.text)
+                    elif isinstance(piece, Calls):
+                        calls = piece.calls
                     else:
                         finish = piece
         except ClientGone:
             log.info("a client left before its answer was ready; generation cancelled")
             return Response(status_code=204)
         assert finish is not None, "an answer always ends with a Finish"
-        return JSONResponse(completion.whole("".join(text), finish))
+        return JSONResponse(completion.whole("".join(text), finish, calls))
 
     # ------------------------------------------------------------ helpers
     def _card(self) -> dict[str, Any]:
@@ -155,7 +165,15 @@ class _Endpoints:
             urls = list(turn.image_urls)
             paths = await resolve_images(urls, folder, self.settings.images, first=count)
             count += len(paths)
-            turns.append(p.ChatTurn(turn.role, turn.text, paths))
+            turns.append(
+                p.ChatTurn(
+                    turn.role,
+                    turn.text,
+                    paths,
+                    tool_calls=list(turn.tool_calls),
+                    tool_call_id=turn.tool_call_id,
+                )
+            )
         return turns
 
 

@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.local_api.errors import ApiError
 from app.local_api.event_router import EventRouter
@@ -171,8 +172,13 @@ class SharedModel:
         stop: tuple[str, ...] = (),
         lane: Lane = Lane.API,
         on_end: Callable[[], None] = lambda: None,
+        tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta | Finish]:
-        """Generate an answer when its turn comes; `on_end` runs once the worker is done."""
+        """Generate an answer when its turn comes; `on_end` runs once the worker is done.
+
+        `tools` go to the chat template; the answer's text is the model's, calls included
+        (`tool_answers` reads them out).
+        """
         if self.ready is None:
             on_end()
             raise ApiError(503, self.unavailable, code="model_not_loaded", retry_after_s=5)
@@ -215,7 +221,7 @@ class SharedModel:
             try:
                 self.client.send(
                     p.Generate(rid, list(turns), asked.max_new_tokens, asked.temperature,
-                               asked.top_p, asked.seed)
+                               asked.top_p, asked.seed, tools=list(tools))
                 )  # fmt: skip
             except WorkerUnavailable as exc:
                 raise ApiError(503, str(exc), code="model_not_loaded") from exc

@@ -27,6 +27,33 @@ def image(url: Any) -> dict[str, Any]:
 
 
 HUGE = "x" * 1_000_000
+
+
+def tool(name: str, parameters: Any = None) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": name}
+    if parameters is not None:
+        function["parameters"] = parameters
+    return {"type": "function", "function": function}
+
+
+TOOL = tool("get_weather", {"type": "object", "properties": {"city": {"type": "string"}}})
+
+
+def called(arguments: str) -> dict[str, Any]:
+    """A conversation whose assistant turn called a tool with these arguments."""
+    call = {"id": "c1", "type": "function",
+            "function": {"name": "get_weather", "arguments": arguments}}  # fmt: skip
+    return {
+        "model": MODEL,
+        "tools": [TOOL],
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "Sunny"},
+        ],
+    }
+
+
 # (id, body: bytes sent as is or a JSON value, the status, words the message must hold)
 CORPUS: list[tuple[str, Any, int, str]] = [
     ("empty body", b"", 400, "no body"),
@@ -41,7 +68,12 @@ CORPUS: list[tuple[str, Any, int, str]] = [
     ("messages a string", {"model": MODEL, "messages": "Hi"}, 400, "`messages`"),
     ("messages empty", {"model": MODEL, "messages": []}, 400, "non-empty"),
     ("message a number", {"model": MODEL, "messages": [5]}, 400, "messages[0]"),
-    ("role tool", {"model": MODEL, "messages": [{"role": "tool", "content": "x"}]}, 400, "role"),
+    (
+        "tool result without its call id",
+        {"model": MODEL, "messages": [{"role": "tool", "content": "x"}]},
+        400,
+        "tool_call_id",
+    ),  # fmt: skip
     ("role a list", {"model": MODEL, "messages": [{"role": [], "content": "x"}]}, 400, "role"),
     (
         "last from assistant",
@@ -74,7 +106,38 @@ CORPUS: list[tuple[str, Any, int, str]] = [
     ("five stops", {**user("Hi"), "stop": ["a"] * 5}, 400, "up to 4"),
     ("empty stop", {**user("Hi"), "stop": [""]}, 400, "non-empty"),
     ("n 2", {**user("Hi"), "n": 2}, 400, "one choice"),
-    ("tools", {**user("Hi"), "tools": [{"type": "function"}]}, 400, "Tools"),
+    ("tool without a function", {**user("Hi"), "tools": [{"type": "function"}]}, 400, "tools[0]"),
+    ("tools not a list", {**user("Hi"), "tools": "weather"}, 400, "list of up to 128"),
+    ("129 tools", {**user("Hi"), "tools": [TOOL] * 129}, 400, "list of up to 128"),
+    ("two tools of one name", {**user("Hi"), "tools": [TOOL, TOOL]}, 400, "Two tools"),
+    ("tool name with spaces", {**user("Hi"), "tools": [tool("rm -rf")]}, 400, "letters, digits"),
+    ("tool name huge", {**user("Hi"), "tools": [tool(HUGE)]}, 400, "1 to 64"),
+    ("tool parameters a list", {**user("Hi"), "tools": [tool("f", [])]}, 400, "JSON schema"),
+    (
+        "tool_choice required",
+        {**user("Hi"), "tools": [TOOL], "tool_choice": "required"},
+        400,
+        "auto",
+    ),
+    ("old functions", {**user("Hi"), "functions": [TOOL["function"]]}, 400, "send `tools`"),
+    ("call arguments not JSON", called('{"city": '), 400, "JSON object written as a string"),
+    ("call arguments a list", called("[1, 2]"), 400, "JSON object written as a string"),
+    (
+        "image in a tool result",
+        {
+            "model": MODEL,
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {
+                    "role": "tool",
+                    "tool_call_id": "c",
+                    "content": [{"type": "image_url", "image_url": {"url": PNG}}],
+                },
+            ],
+        },
+        400,
+        "text only",
+    ),  # fmt: skip
     ("logprobs", {**user("Hi"), "logprobs": True}, 400, "Log probabilities"),
     ("JSON mode", {**user("Hi"), "response_format": {"type": "json_object"}}, 400, "text"),
     (
