@@ -28,19 +28,8 @@ from app.local_api.serving import LocalApi
 from app.local_api.shared_model import Delta, Finish, Sampling
 from app.tools.call_parser import parse_answer
 from app.workers import protocol as p
+from tests.inference.test_template_tools import WEATHER
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}, "metric": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 CONVERSATION: list[dict[str, Any]] = [
     {"role": "system", "content": "Be brief."},
     {"role": "user", "content": "Weather in LA?"},
