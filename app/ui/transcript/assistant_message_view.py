@@ -99,6 +99,7 @@ class AssistantMessageView(QWidget):
     def add_block(self, widget: QWidget) -> None:
         """Show `widget` (a tool call, its result) under the earlier ones, above the text."""
         self._blocks.addWidget(widget)
+        self._blocks.setContentsMargins(0, 0, 0, 8)  # the answer's text starts apart from them
 
     def blocks(self) -> list[QWidget]:
         items = (self._blocks.itemAt(i) for i in range(self._blocks.count()))
