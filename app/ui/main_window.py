@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         tools.generation_finished.connect(self._on_generation_finished)
         tools.generation_failed.connect(self._on_generation_failed)
         tools.generation_cancelled.connect(self._on_generation_cancelled)
+        tools.tools_offered.connect(self.composer.set_tools)  # the meter counts them
+        self.composer.set_tools(tools.offered())
 
     def _cancel(self, request_id: str) -> None:
         if self.tools is not None and self.tools.owns(request_id):
@@ -287,10 +289,10 @@ class MainWindow(QMainWindow):
         return self.tools_dialog
 
     def _on_tools_changed(self) -> None:
-        if self.tools_dialog is not None:  # the meter counts the definitions offered
+        if self.tools is not None:  # answers use the new choices (after a running one);
+            self.tools.reload()  # its `tools_offered` gives the meter the definitions
+        elif self.tools_dialog is not None:
             self.composer.set_tools(self.tools_dialog.catalog().definitions())
-        if self.tools is not None:  # answers use the new choices (after a running one)
-            self.tools.reload()
 
     def _on_tools_dialog_finished(self, _result: int = 0) -> None:
         # The dialog runs the servers it lists on a host of its own; closed, it stops
