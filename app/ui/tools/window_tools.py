@@ -3,8 +3,10 @@
 Reads `mcp.json` and the tool settings beside it; starts a host for the enabled servers
 (none: tools are off, and answers go straight to the bridge). When either file changes
 (the Tools dialog saves them, or the user edits mcp.json) the settings are read again and
-the host is restarted if the enabled servers changed, after the answer in progress. The
-host stops, and the folder of the tools' images is removed, when the window closes.
+the enabled servers are started and stopped to match, after the answer in progress (the
+host itself is made again only when its call timeout or result limit changed). The Tools
+dialog shows and controls this same host, so each server runs once. The host stops, and
+the folder of the tools' images is removed, when the window closes.
 
 Whenever what the model would be offered changes (a server became ready, failed or
 stopped; a tool was enabled or disabled) `tools_offered` carries the definitions, so the
@@ -52,7 +54,7 @@ class WindowTools(QObject):
     generation_finished = Signal(object)  # protocol.Done
     generation_failed = Signal(str, str)  # answer id, a sentence
     generation_cancelled = Signal(str, int)  # answer id, tokens generated
-    host_changed = Signal()  # the host was (re)started or stopped
+    host_changed = Signal()  # the host was (re)started or stopped, or its servers changed
     answer_started = Signal(object)  # ToolAnswer
     tools_offered = Signal(list)  # the definitions the model is offered now
     _server_changed = Signal()  # from the host's thread: a server's status changed
@@ -188,6 +190,12 @@ class WindowTools(QObject):
         if self.host is not None and key == self._running_key:
             self._offer()  # a tool enabled or disabled, a policy changed
             return
+        if self.host is not None and enabled and key[1:] == self._running_key[1:]:
+            self._change_servers(enabled)  # the servers that stay keep running
+            self._running_key = key
+            self.host_changed.emit()
+            self._offer()
+            return
         self._stop_host()
         if enabled:
             from app.tools.host import ToolHost
@@ -199,6 +207,14 @@ class WindowTools(QObject):
             self._running_key = key
         self.host_changed.emit()
         self._offer()
+
+    def _change_servers(self, enabled: list[ServerConfig]) -> None:
+        assert self.host is not None
+        wanted = {server.name: server.fingerprint() for server in enabled}
+        for name, fingerprint in self._running_key[0]:
+            if wanted.get(name) != fingerprint:  # disabled, or what it runs changed
+                self.host.stop_server(name)  # waits for its process group to end
+        self.host.start(enabled)  # those not running yet
 
     def _stop_host(self) -> None:
         host, self.host, self._running_key = self.host, None, ()
