@@ -1,7 +1,8 @@
 """One model step of the tool loop, through either engine.
 
 `chat_turns` turns the loop's turns into protocol `ChatTurn`s (a tool's images are
-written to files, as the user's images are, so both engines read them the same way).
+files, as the user's images are, so both engines read them the same way; each is written
+once, by `ToolImageFiles`, however many steps send it again).
 `worker_step` streams an answer from the local worker and reads its tool calls with
 `ToolCallStream`; `server_step` asks an OpenAI-compatible server with ``tools`` and takes
 its streamed ``tool_calls``.
@@ -9,25 +10,18 @@ its streamed ``tool_calls``.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.engines.openai_client import ServerSettings, ask_server
+from app.engines.tool_images import ToolImageFiles
 from app.tools.call_parser import ToolCall, ToolCallStream
 from app.tools.tool_loop import LoopTurn, ModelTurn, Step
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, describe_exit
 
 Say = Callable[[str], None]
-_EXTENSIONS = {
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-}
-_names = itertools.count(1)
 
 
 class StepFailed(RuntimeError):
@@ -39,7 +33,7 @@ class StepFailed(RuntimeError):
 
 
 def chat_turns(
-    base: Sequence[p.ChatTurn], turns: Sequence[LoopTurn], image_dir: Path
+    base: Sequence[p.ChatTurn], turns: Sequence[LoopTurn], images: ToolImageFiles
 ) -> list[p.ChatTurn]:
     """`base` followed by the loop's turns, as the engines take them."""
     out = list(base)
@@ -47,12 +41,7 @@ def chat_turns(
         if turn.role == "assistant":
             out.append(p.ChatTurn("assistant", turn.text, tool_calls=list(turn.tool_calls)))
             continue
-        paths = []
-        for image in turn.images:
-            image_dir.mkdir(parents=True, exist_ok=True)
-            path = image_dir / f"tool-{next(_names)}{_EXTENSIONS.get(image.mime_type, '.png')}"
-            path.write_bytes(image.data)
-            paths.append(str(path))
+        paths = images.paths(turn.images)
         out.append(p.ChatTurn("tool", turn.text, paths, tool_call_id=turn.tool_call_id))
     return out
 
@@ -76,9 +65,10 @@ def worker_step(
     **sampling: Any,
 ) -> Step:
     """A step that asks the local worker; prose streams to `on_text` as it is decided."""
+    images = ToolImageFiles(image_dir)
 
     def step(turns: list[LoopTurn]) -> ModelTurn:
-        messages = chat_turns(base, turns, image_dir)
+        messages = chat_turns(base, turns, images)
         rid = client.generate(messages, tools=tools, **sampling)
         stream = ToolCallStream()
         for event in client.events_for(rid):
@@ -117,9 +107,10 @@ def server_step(
     **sampling: Any,
 ) -> Step:
     """A step that asks an OpenAI-compatible server with ``tools``."""
+    images = ToolImageFiles(image_dir)
 
     def step(turns: list[LoopTurn]) -> ModelTurn:
-        messages = chat_turns(base, turns, image_dir)
+        messages = chat_turns(base, turns, images)
         pieces: list[str] = []
 
         def deliver(event: p.Message) -> None:

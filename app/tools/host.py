@@ -10,7 +10,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,15 @@ class ToolHost:
         result_limit: int = DEFAULT_RESULT_LIMIT,
         logs: Path | None = None,
         ping_interval_s: float = PING_INTERVAL_S,
+        on_change: Callable[[ServerState], None] | None = None,
     ) -> None:
+        """Run no servers yet; `start` runs them.
+
+        `on_change` is called, on the host's own thread, whenever a server's status changes
+        (starting, ready, failed, stopped): the window learns of it without polling.
+        """
         self.call_timeout_s = call_timeout_s
+        self._on_change = on_change
         self._result_limit = result_limit
         self._logs = logs or log_dir() / "mcp"
         self._ping_interval_s = ping_interval_s
@@ -75,7 +82,9 @@ class ToolHost:
             if config.name in self._runners:
                 continue
             path = self._logs / f"{config.name}.log"
-            runner = ServerRunner(config, path, self._result_limit, self._ping_interval_s)
+            runner = ServerRunner(
+                config, path, self._result_limit, self._ping_interval_s, self._on_change
+            )
             self._runners[config.name] = runner
             self._tasks[config.name] = asyncio.run_coroutine_threadsafe(runner.run(), self._loop)
 

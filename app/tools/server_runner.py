@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,10 @@ class ServerRunner:
         log_path: Path,
         result_limit: int,
         ping_interval_s: float = PING_INTERVAL_S,
+        on_change: Callable[[ServerState], None] | None = None,
     ) -> None:
         self.config = config
+        self._on_change = on_change  # called on the host's loop when the status changes
         self.state = ServerState(config.name, log_path=log_path)
         self._result_limit = result_limit
         self._ping_interval_s = ping_interval_s
@@ -84,6 +87,14 @@ class ServerRunner:
         self._dead = asyncio.Event()
         self._ready = asyncio.Event()
         self._settled = asyncio.Event()  # ready, or failed at least once
+
+    def _set_status(self, status: str, error: str | None = None) -> None:
+        self.state.status, self.state.error = status, error
+        if self._on_change is not None:
+            try:
+                self._on_change(self.state)
+            except Exception:  # a listener's fault must not end the server's life
+                log.exception("a listener of MCP server %s failed", self.config.name)
 
     def _note(self, line: str) -> None:
         path = self.state.log_path
@@ -97,7 +108,7 @@ class ServerRunner:
     async def run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
-            self.state.status = "starting"
+            self._set_status("starting", self.state.error)
             self._note(f"starting {self.config.describe()}")
             connected_at = time.monotonic()
             try:
@@ -114,13 +125,13 @@ class ServerRunner:
                 attempt = 0  # it ran a good while: start the backoff over
             pause = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
             attempt += 1
-            self.state.status, self.state.error = "failed", error
             self.state.restarts += 1
+            self._set_status("failed", error)
             self._settled.set()
             self._note(f"failed: {error} Restarting in {pause:g} s.")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), pause)
-        self.state.status = "stopped"
+        self._set_status("stopped", self.state.error)
         self._note("stopped")
 
     async def _open(self, stack: contextlib.AsyncExitStack) -> tuple[Any, Any]:
@@ -158,7 +169,7 @@ class ServerRunner:
                 await session.initialize()
                 self.state.tools = await self._list_tools(session)
             self._session = session
-            self.state.status, self.state.error = "ready", None
+            self._set_status("ready")
             self._ready.set()
             self._settled.set()
             self._note(f"ready with {len(self.state.tools)} tools")

@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         tools.generation_finished.connect(self._on_generation_finished)
         tools.generation_failed.connect(self._on_generation_failed)
         tools.generation_cancelled.connect(self._on_generation_cancelled)
+        tools.tools_offered.connect(self.composer.set_tools)  # the meter counts them
+        self.composer.set_tools(tools.offered())
 
     def _cancel(self, request_id: str) -> None:
         if self.tools is not None and self.tools.owns(request_id):
@@ -278,7 +280,13 @@ class MainWindow(QMainWindow):
     def open_tools_dialog(self) -> ToolsDialog:
         """Show Tools: the MCP servers of mcp.json, their tools, policies, the JSON."""
         if self.tools_dialog is None:
-            self.tools_dialog = ToolsDialog(parent=self)
+            # With the window's tools it shows their host: each server runs once.
+            tools = self.tools
+            self.tools_dialog = (
+                ToolsDialog(tools.config_path, parent=self, tools=tools)
+                if tools is not None
+                else ToolsDialog(parent=self)
+            )
             self.tools_dialog.tools_changed.connect(self._on_tools_changed)
             self.tools_dialog.finished.connect(self._on_tools_dialog_finished)
         self.tools_dialog.show()
@@ -287,14 +295,14 @@ class MainWindow(QMainWindow):
         return self.tools_dialog
 
     def _on_tools_changed(self) -> None:
-        if self.tools_dialog is not None:  # the meter counts the definitions offered
+        if self.tools is not None:  # answers use the new choices (after a running one);
+            self.tools.reload()  # its `tools_offered` gives the meter the definitions
+        elif self.tools_dialog is not None:
             self.composer.set_tools(self.tools_dialog.catalog().definitions())
-        if self.tools is not None:  # answers use the new choices (after a running one)
-            self.tools.reload()
 
     def _on_tools_dialog_finished(self, _result: int = 0) -> None:
-        # The dialog runs the servers it lists on a host of its own; closed, it stops
-        # them, so each server runs once (the answers' host) while the dialog is shut.
+        # With the window's tools the dialog shares their host (closing it stops nothing);
+        # alone it runs the servers on a host of its own, which closing it stops.
         dialog, self.tools_dialog = self.tools_dialog, None
         if dialog is not None:
             dialog.shutdown()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.engines.openai_client import ServerSettings, ask_server
+from app.engines.tool_images import ToolImageFiles
 from app.engines.tool_steps import chat_turns, server_step
 from app.tools.catalog import ToolCatalog
 from app.tools.host import ToolHost
@@ -98,7 +99,7 @@ def test_tool_loop_through_the_server_engine(
     assert image_part["image_url"]["url"].startswith("data:image/png;base64,")
 
 
-def test_chat_turns_write_tool_images(tmp_path: Path) -> None:
+def test_chat_turns_write_each_tool_image_once(tmp_path: Path) -> None:
     from PIL import Image
 
     Image.new("RGB", (3, 3), "blue").save(tmp_path / "b.png")
@@ -107,6 +108,24 @@ def test_chat_turns_write_tool_images(tmp_path: Path) -> None:
         LoopTurn("assistant", "", tool_calls=[{"id": "1", "name": "f", "arguments": {}}]),
         LoopTurn("tool", "see", images=[ToolImage("image/png", data)], tool_call_id="1"),
     ]
-    out = chat_turns([p.ChatTurn("user", "q")], turns, tmp_path / "out")
+    images = ToolImageFiles(tmp_path / "out")
+    out = chat_turns([p.ChatTurn("user", "q")], turns, images)
     assert [t.role for t in out] == ["user", "assistant", "tool"]
     assert out[2].tool_call_id == "1" and Path(out[2].images[0]).read_bytes() == data
+    # The next steps send it again: the same file, not a new one.
+    turns.append(LoopTurn("assistant", "more", tool_calls=[]))
+    again = chat_turns([p.ChatTurn("user", "q")], turns, images)
+    assert again[2].images == out[2].images == images.paths(turns[1].images)
+    assert len(list((tmp_path / "out").iterdir())) == 1
+
+
+def test_tool_images_of_other_types_become_png(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 3), "green").save(buffer, format="GIF")
+    images = ToolImageFiles(tmp_path)
+    [path] = images.paths([ToolImage("image/gif", buffer.getvalue())])
+    assert path.endswith(".png") and Path(path).read_bytes().startswith(b"\x89PNG")

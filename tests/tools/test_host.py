@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
 from app.tools.config import ServerConfig
 from app.tools.host import ToolHost
+from app.tools.server_runner import ServerState
 from tests.tools.conftest import start_http_server, stdio_config, stop_http_server
 
 
@@ -193,3 +195,24 @@ def test_stop_server_stops_one_server_and_it_can_start_again(host: ToolHost) -> 
     host.start([stdio_config("one")])
     assert host.wait_ready(30)
     assert int(host.call("one", "pid", {}).result(30).text) != first_pid
+
+
+def test_on_change_tells_each_status_as_it_happens(tmp_path: Path) -> None:
+    seen: list[tuple[str, str, int]] = []
+    ready = threading.Event()
+
+    def changed(state: ServerState) -> None:
+        seen.append((state.name, state.status, len(state.tools)))
+        if state.status == "ready":
+            ready.set()
+
+    with ToolHost(logs=tmp_path, on_change=changed) as host:
+        host.start([stdio_config(), ServerConfig("ghost", command="/nonexistent/mcp-server")])
+        assert ready.wait(30)  # told, not polled
+        assert host.tools() and ("local", "ready", len(host.tools())) in seen
+        host.wait_started(20)
+        assert ("ghost", "failed", 0) in seen
+        host.stop_server("local")
+    local = [status for name, status, _ in seen if name == "local"]
+    assert local == ["starting", "ready", "stopped"]
+    assert seen[-1][1] == "stopped"  # the ghost stopped with the host

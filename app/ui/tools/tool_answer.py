@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel
 from shiboken6 import isValid
 
+from app.engines.tool_images import ToolImageFiles
 from app.engines.tool_steps import StepFailed, chat_turns
 from app.tools.catalog import ToolCatalog
 from app.tools.tool_loop import Approval, LoopOutcome, LoopTurn, ModelTurn, ProposedCall, ToolLoop
@@ -33,7 +34,7 @@ from app.ui.tools.approval_card import ApprovalCard
 from app.ui.tools.bridge_steps import BridgeSteps
 from app.ui.tools.tool_notice import ToolNotice
 from app.ui.tools.tool_result_view import ToolResultView
-from app.ui.tools.tool_turns import assistant_record, tool_record, write_images
+from app.ui.tools.tool_turns import assistant_record, tool_record
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.workers import protocol as p
 from app.workers.client import new_request_id
@@ -81,7 +82,8 @@ class ToolAnswer(QObject):
         self.message = view.message
         self._base = base
         self._sampling = sampling
-        self._image_dir = image_dir
+        # One file per image: the model's steps and the answer's record share it.
+        self._images = ToolImageFiles(image_dir)
         self._stopping = False
         self.abandoned = False  # set when the window closes mid-answer
         self._loop: ToolLoop | None = None
@@ -133,7 +135,7 @@ class ToolAnswer(QObject):
         return self._loop.run(lambda turns: self._step(job, turns, definitions))
 
     def _step(self, job: PoolJob, turns: list[LoopTurn], tools: list[dict[str, Any]]) -> ModelTurn:
-        messages = chat_turns(self._base, turns, self._image_dir / "steps")
+        messages = chat_turns(self._base, turns, self._images)
         reply: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         job.report(("generate", messages, tools, reply))
         kind, value = self._wait(reply, ("stopped", "The answer was stopped."))
@@ -214,7 +216,7 @@ class ToolAnswer(QObject):
         if not decision and offered is not None:
             policy = self._settings.policy_for(offered.server, offered.name)
             decision = "policy" if policy in {"always", "never"} else ""
-        images = write_images(turn.images, self._image_dir)
+        images = self._images.paths(turn.images)
         self.records.append(tool_record(turn, server, images, decision, reason))
         if decision == "deny":
             return  # the card says so already

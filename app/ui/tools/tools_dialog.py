@@ -5,6 +5,10 @@ or pasted config never starts anything by itself). Choices are saved at once, at
 in mcp-settings.json beside mcp.json. The servers run on the `ToolHost`'s own thread;
 this dialog only starts them and reads their states on a timer, so the window never
 waits for a server to start (stopping one, which does wait, runs on a pool thread).
+
+In the window the dialog shows the window's `WindowTools` host: its choices are saved and
+`WindowTools.reload` starts or stops the servers, so each server runs once, for the
+dialog and the answers alike. Alone (its tests, no window) it makes a host of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from app.ui.tools.tool_panel import ToolPanel
 if TYPE_CHECKING:  # the MCP SDK loads on a pool thread, with the host
     from app.tools.host import ToolHost
     from app.tools.server_runner import ServerState, ToolInfo
+    from app.ui.tools.window_tools import WindowTools
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +67,9 @@ def _make_host(settings: ToolSettings) -> ToolHost:
 class ToolsDialog(QDialog):
     """Lists servers and tools, enables them, sets policies, edits mcp.json.
 
-    Pass the window's `ToolHost` to share its servers; without one the dialog makes its
-    own (on a pool thread) and `shutdown` stops it with every server.
+    Pass the window's `WindowTools` to show and control its servers, or a `ToolHost` to
+    share; without either the dialog makes its own host (on a pool thread) and `shutdown`
+    stops it with every server.
     """
 
     tools_changed = Signal()  # what the model is offered may differ: see `catalog()`
@@ -74,6 +80,7 @@ class ToolsDialog(QDialog):
         config_path: Path | None = None,
         host: ToolHost | None = None,
         parent: QWidget | None = None,
+        tools: WindowTools | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Tools")
@@ -81,8 +88,9 @@ class ToolsDialog(QDialog):
         self.resize(900, 600)
         self.config_path = config_path or default_config_path()
         self.settings_path = default_settings_path(self.config_path)
-        self.host = host
-        self._owns_host = host is None
+        self._tools = tools
+        self.host = tools.host if tools is not None else host
+        self._owns_host = tools is None and host is None
         self._pool = QThreadPool(self)
         self._jobs: list[PoolJob] = []
         self._stopping: set[str] = set()
@@ -135,7 +143,10 @@ class ToolsDialog(QDialog):
         self.timer.timeout.connect(self.refresh)
 
         self._load()
-        if self.host is None:
+        if tools is not None:
+            tools.host_changed.connect(self._on_window_host_changed)
+            self._start_enabled()
+        elif self.host is None:
             job = PoolJob(self._make_host)
             job.signals.succeeded.connect(self._on_host_made)
             self._run(job)
@@ -195,7 +206,16 @@ class ToolsDialog(QDialog):
         self._start_enabled()
         self.host_ready.emit()
 
+    def _on_window_host_changed(self) -> None:
+        if self._tools is not None:
+            self.host = self._tools.host
+            self.refresh()
+
     def _start_enabled(self) -> None:
+        if self._tools is not None:  # the window's host runs what the settings enable
+            self._tools.reload()
+            self.refresh()
+            return
         if self.host is None:
             return
         chosen = [s for s in self.servers if self.settings.is_enabled(s)]
@@ -203,6 +223,9 @@ class ToolsDialog(QDialog):
         self.refresh()
 
     def _stop(self, name: str) -> None:
+        if self._tools is not None:  # the settings no longer enable it: the window stops it
+            self._tools.reload()
+            return
         host = self.host
         if host is None or host.state(name) is None or name in self._stopping:
             return
@@ -319,6 +342,8 @@ class ToolsDialog(QDialog):
     def shutdown(self) -> None:
         """Stop the timer and, if the dialog made the host, every server it runs."""
         self.timer.stop()
+        if self._tools is not None:
+            self._tools.host_changed.disconnect(self._on_window_host_changed)
         self._pool.waitForDone()
         host = self.host or self._made
         if self._owns_host and host is not None:

@@ -3,8 +3,15 @@
 Reads `mcp.json` and the tool settings beside it; starts a host for the enabled servers
 (none: tools are off, and answers go straight to the bridge). When either file changes
 (the Tools dialog saves them, or the user edits mcp.json) the settings are read again and
-the host is restarted if the enabled servers changed, after the answer in progress. The
-host stops, and the folder of the tools' images is removed, when the window closes.
+the enabled servers are started and stopped to match, after the answer in progress (the
+host itself is made again only when its call timeout or result limit changed). The Tools
+dialog shows and controls this same host, so each server runs once. The host stops, and
+the folder of the tools' images is removed, when the window closes.
+
+Whenever what the model would be offered changes (a server became ready, failed or
+stopped; a tool was enabled or disabled) `tools_offered` carries the definitions, so the
+context meter counts them from start-up on. The host tells of its servers' changes from its
+own thread; a queued signal brings that to the GUI thread (no polling).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QThreadPool, QTimer, Signal
 
+from app.tools.catalog import ToolCatalog
 from app.tools.config import ConfigError, ServerConfig, default_config_path, load_config
 from app.tools.tool_settings import (
     SettingsError,
@@ -32,6 +40,7 @@ from app.workers import protocol as p
 
 if TYPE_CHECKING:  # the MCP SDK (half a second) loads when a server is first enabled
     from app.tools.host import ToolHost
+    from app.tools.server_runner import ServerState
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +54,10 @@ class WindowTools(QObject):
     generation_finished = Signal(object)  # protocol.Done
     generation_failed = Signal(str, str)  # answer id, a sentence
     generation_cancelled = Signal(str, int)  # answer id, tokens generated
-    host_changed = Signal()  # the host was (re)started or stopped
+    host_changed = Signal()  # the host was (re)started or stopped, or its servers changed
     answer_started = Signal(object)  # ToolAnswer
+    tools_offered = Signal(list)  # the definitions the model is offered now
+    _server_changed = Signal()  # from the host's thread: a server's status changed
 
     def __init__(
         self,
@@ -63,6 +74,8 @@ class WindowTools(QObject):
         self.host: ToolHost | None = None
         self._running_key: tuple[Any, ...] = ()
         self.answer: ToolAnswer | None = None
+        self._offered: list[dict[str, Any]] = []
+        self._server_changed.connect(self._offer)  # queued: emitted on the host's thread
         self._reload_waiting = False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one answer at a time
@@ -86,6 +99,19 @@ class WindowTools(QObject):
     def image_dir(self) -> Path | None:
         """Where the tools' images are written (removed when the window closes)."""
         return self._image_dir
+
+    def offered(self) -> list[dict[str, Any]]:
+        """The definitions of the tools the model is offered: enabled, of ready servers."""
+        return ToolCatalog(self.host.tools(), self.settings).definitions() if self.host else []
+
+    def _offer(self) -> None:
+        offered = self.offered()
+        if offered != self._offered:
+            self._offered = offered
+            self.tools_offered.emit(offered)
+
+    def _on_server_state(self, _state: ServerState) -> None:
+        self._server_changed.emit()  # runs on the host's thread: only a signal crosses
 
     def owns(self, request_id: str | None) -> bool:
         return self.answer is not None and self.answer.request_id == request_id
@@ -155,21 +181,40 @@ class WindowTools(QObject):
             self.problem = str(exc)
             log.warning("tools are off: %s", exc)
             self._stop_host()
+            self._offer()
             return
         self.problem = None
         self.settings = settings
         enabled = [server for server in servers if settings.is_enabled(server)]
         key = _host_key(enabled, settings)
         if self.host is not None and key == self._running_key:
+            self._offer()  # a tool enabled or disabled, a policy changed
+            return
+        if self.host is not None and enabled and key[1:] == self._running_key[1:]:
+            self._change_servers(enabled)  # the servers that stay keep running
+            self._running_key = key
+            self.host_changed.emit()
+            self._offer()
             return
         self._stop_host()
         if enabled:
             from app.tools.host import ToolHost
 
-            self.host = ToolHost(settings.call_timeout_s, settings.result_limit)
+            self.host = ToolHost(
+                settings.call_timeout_s, settings.result_limit, on_change=self._on_server_state
+            )
             self.host.start(enabled)
             self._running_key = key
         self.host_changed.emit()
+        self._offer()
+
+    def _change_servers(self, enabled: list[ServerConfig]) -> None:
+        assert self.host is not None
+        wanted = {server.name: server.fingerprint() for server in enabled}
+        for name, fingerprint in self._running_key[0]:
+            if wanted.get(name) != fingerprint:  # disabled, or what it runs changed
+                self.host.stop_server(name)  # waits for its process group to end
+        self.host.start(enabled)  # those not running yet
 
     def _stop_host(self) -> None:
         host, self.host, self._running_key = self.host, None, ()

@@ -1,5 +1,7 @@
 """An answer with tools, run in the window, is saved with its calls, approvals and images.
 
+The image result is written to one file: the model's later steps and the saved record use it.
+
 The real path: the window's tool loop fills the answer's tool_turns, the conversations
 saver writes them through the store's writer thread, a separate connection reads them.
 """
@@ -42,6 +44,14 @@ def test_the_windows_tool_calls_and_an_image_result_are_saved_and_searchable(
     with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:
         qtbot.mouseClick(second.deny_button, Qt.MouseButton.LeftButton)
     assert ended.args == ["complete"]
+    # Three model steps, two of them after the image: it was still written once, and that
+    # file is the one the answer's record hands to the store.
+    assert len(state.bodies) == 3
+    image_dir = window.tools.image_dir
+    assert image_dir is not None
+    written = [path for path in image_dir.rglob("*") if path.is_file()]
+    record = window.assistant_views()[-1].message.tool_turns[1]
+    assert written == [Path(record["images"][0])]
     for saver in window.findChildren(ConversationSaver):
         saver.flush()
 
@@ -59,6 +69,7 @@ def test_the_windows_tool_calls_and_an_image_result_are_saved_and_searchable(
     ]
     (square,) = answer.tool_turns[1].images
     assert (square.width, square.height) == (8, 8) and square.path.is_file()
+    assert square.path.read_bytes() == written[0].read_bytes()
     assert answer.tool_turns[2].tool_calls[0]["arguments"] == {"text": "zanzibar"}
     assert answer.tool_turns[3].is_error
     assert answer.id in {h.message_id for h in hits}
