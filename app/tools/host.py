@@ -107,16 +107,21 @@ class ToolHost:
 
         return asyncio.run_coroutine_threadsafe(all_settled(), self._loop).result(timeout + 5)
 
-    def stop_server(self, name: str, timeout: float = 10.0) -> None:
-        """Stop one server (with its process group) and wait for it; `start` may run it again.
+    def stop_server(self, name: str, timeout: float = 10.0, wait: bool = True) -> None:
+        """Stop one server (with its process group); `start` may run it again at once.
 
-        Blocks up to `timeout`: the Tools dialog calls it off the GUI thread.
+        With `wait`, blocks up to `timeout` until it has ended (the Tools dialog calls it
+        off the GUI thread); without, returns at once and the host's own thread ends it
+        (the window), logging a server that did not stop cleanly.
         """
         runner = self._runners.pop(name, None)
         task = self._tasks.pop(name, None)
         if runner is None or task is None or not self._thread.is_alive():
             return
         self._loop.call_soon_threadsafe(runner.stop)
+        if not wait:
+            task.add_done_callback(lambda done: _log_unclean_stop(name, done))
+            return
         try:
             task.result(timeout)
         except Exception:
@@ -170,3 +175,8 @@ class ToolHost:
         self._thread.join(timeout)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+def _log_unclean_stop(name: str, task: concurrent.futures.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("MCP server %s did not stop cleanly", name, exc_info=task.exception())

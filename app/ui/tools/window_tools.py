@@ -213,13 +213,20 @@ class WindowTools(QObject):
         wanted = {server.name: server.fingerprint() for server in enabled}
         for name, fingerprint in self._running_key[0]:
             if wanted.get(name) != fingerprint:  # disabled, or what it runs changed
-                self.host.stop_server(name)  # waits for its process group to end
+                self.host.stop_server(name, wait=False)  # ends on the host's thread
         self.host.start(enabled)  # those not running yet
 
-    def _stop_host(self) -> None:
+    def _stop_host(self, wait: bool = False) -> None:
+        """Forget the host; it closes on a pool thread, or here with `wait`.
+
+        Waiting for its servers' process groups took most of a second on the GUI thread.
+        """
         host, self.host, self._running_key = self.host, None, ()
         if host is not None:
-            host.close()
+            if wait:
+                host.close()
+            else:
+                self._pool.start(host.close)
             self.host_changed.emit()
 
     def _watch(self) -> None:
@@ -243,7 +250,7 @@ class WindowTools(QObject):
             self.answer.abandoned = True
             self.answer.stop()
         self._pool.waitForDone(15_000)
-        self._stop_host()
+        self._stop_host(wait=True)
         if self._image_dir is not None:
             shutil.rmtree(self._image_dir, ignore_errors=True)
             self._image_dir = None
