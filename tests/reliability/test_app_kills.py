@@ -104,10 +104,21 @@ def start(folder: Path, model: Path, image: Path, seed: int) -> Run:
 class Saved:
     """One message as a snapshot of the database found it."""
 
+    # Where it is and when it was made: SQLite gives a deleted message's id to the next
+    # one inserted, and a new message in its place must not pass for it.
+    parent: int | None
+    created: str
     role: str
     text: str
     status: str
     images: int
+
+    def is_same_message(self, other: Saved | None) -> bool:
+        return other is not None and (self.parent, self.created, self.role) == (
+            other.parent,
+            other.created,
+            other.role,
+        )
 
 
 def snapshot(folder: Path) -> dict[int, Saved]:
@@ -118,12 +129,13 @@ def snapshot(folder: Path) -> dict[int, Saved]:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
         rows = db.execute(
-            "SELECT m.id, m.role, m.text, m.status, COUNT(a.id) FROM messages m "
+            "SELECT m.id, m.parent, m.created, m.role, m.text, m.status, COUNT(a.id) "
+            "FROM messages m "
             "LEFT JOIN attachments a ON a.message = m.id GROUP BY m.id"
         ).fetchall()
     finally:
         db.close()
-    return {row[0]: Saved(row[1], row[2], row[3], row[4]) for row in rows}
+    return {row[0]: Saved(*row[1:]) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -146,7 +158,11 @@ class Expected:
     versions: list[Version] = field(default_factory=list)
 
     def take(self, seen: dict[int, Saved], events: list[dict[str, object]]) -> None:
-        self.saved.update(seen)  # a later snapshot of a message supersedes an earlier one
+        for mid, shot in seen.items():
+            # A later snapshot of a message supersedes an earlier one; another message
+            # under a reused id does not (the one seen before is gone, and counted lost).
+            if mid not in self.saved or self.saved[mid].is_same_message(shot):
+                self.saved[mid] = shot
         for event in events:
             if event["e"] in ("asked", "edited"):
                 self.asked.append((str(event["text"]), int(event["images"])))  # type: ignore[call-overload]
@@ -168,7 +184,7 @@ class Expected:
 
 def kept(before: Saved, after: Saved | None) -> bool:
     """Whether a message seen saved is still there, whole."""
-    if after is None or after.role != before.role:
+    if after is None or not before.is_same_message(after):
         return False
     if before.status == MessageStatus.STREAMING:
         # Cut off by the kill (interrupted on reopen) or finished after the snapshot.
@@ -227,8 +243,10 @@ def version_problems(rows: dict[int, Row], versions: list[Version]) -> list[str]
     role = {"regenerated": "assistant", "edited": "user"}
     for v in versions:
         old, new = rows.get(v.old), rows.get(v.new)
-        if old is None or old[4] != v.old_text or old[3] != role[v.kind]:
-            problems.append(f"{v.kind}: the old version {v.old} is gone or changed")
+        if old is None:
+            problems.append(f"{v.kind}: the old version {v.old} is gone")
+        elif old[4] != v.old_text or old[3] != role[v.kind]:
+            problems.append(f"{v.kind}: the old version {v.old} changed to {old!r}")
         elif new is None or v.new == v.old or new[:3] != old[:3] or new[3] != old[3]:
             problems.append(f"{v.kind}: the new version {v.new} is not a sibling of {v.old}")
     return problems
