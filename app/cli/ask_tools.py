@@ -97,8 +97,12 @@ def run_loop(
     args: argparse.Namespace,
     say: Say,
     make_step: Callable[[list[dict[str, Any]], Path], Step],
+    messages: list[p.ChatTurn] | None = None,
 ) -> int:
-    """Start the enabled servers and run the tool loop to its answer; the exit code."""
+    """Start the enabled servers and run the tool loop to its answer; the exit code.
+
+    Tool images go to the model up to `--max-images` less the images of `messages`.
+    """
     from app.cli.tools import load_tool_setup
     from app.engines.tool_steps import StepFailed
     from app.tools.catalog import ToolCatalog
@@ -134,6 +138,7 @@ def run_loop(
             settings=settings,
             on_settings_changed=remember,
             on_turn=_show_turn(say),
+            image_budget=max(0, args.max_images - sum(len(m.images) for m in messages or [])),
         )
         try:
             outcome = loop.run(make_step(catalog.definitions(), Path(images)))
@@ -223,7 +228,7 @@ def converse(
         "top_p": args.top_p,
         "seed": args.seed,
     }
-    code = run_loop(args, say, make_step)
+    code = run_loop(args, say, make_step, messages)
     _write("\n")
     if dones:
         parts = prompt_parts(dones[-1], model, messages, last_turns) if model else ""
@@ -251,6 +256,7 @@ def ask_server(
             lambda tools, images: server_step(
                 settings, messages, tools, images, _write, dones.append, **sampling
             ),
+            messages,
         )
     except KeyboardInterrupt:
         _write("\n")

@@ -100,7 +100,13 @@ class ToolLoop:
         on_settings_changed: Callable[[ToolSettings], None] = lambda settings: None,
         loop_limit: int | None = None,
         on_turn: Callable[[LoopTurn], None] = lambda turn: None,
+        image_budget: int | None = None,
     ) -> None:
+        """Set up a loop; nothing runs until `run`.
+
+        `image_budget`: how many tool images the answer's requests may still take (the
+        model's image limit less the conversation's images); None for no limit.
+        """
         self._catalog = catalog
         self._run_call = run_call
         self._approver = approver
@@ -108,6 +114,7 @@ class ToolLoop:
         self._on_settings_changed = on_settings_changed
         self._limit = loop_limit or (settings.loop_limit if settings else DEFAULT_LOOP_LIMIT)
         self._on_turn = on_turn
+        self._image_budget = image_budget
         self._stopped = threading.Event()
         self._running: PendingCall | None = None
         self._lock = threading.Lock()
@@ -129,6 +136,7 @@ class ToolLoop:
         notices: list[str] = []
         seen: dict[str, int] = {}
         rounds = 0
+        budget = self._image_budget
         while True:
             if self.stop_requested:
                 return LoopOutcome("", turns, "stopped", notices)
@@ -158,17 +166,35 @@ class ToolLoop:
             self._add(turns, asked)
             for call_id, call in zip(ids, turn.calls, strict=True):
                 result = self._one_call(call, seen, notices)
+                images, text = list(result.images), result.text
+                if budget is not None and len(images) > budget:
+                    images, text = self._over_budget(call.name, images, text, budget, notices)
+                if budget is not None:
+                    budget -= len(images)
                 self._add(
                     turns,
                     LoopTurn(
                         "tool",
-                        result.text,
-                        images=list(result.images),
+                        text,
+                        images=images,
                         tool_call_id=call_id,
                         tool_name=call.name,
                         is_error=result.is_error,
                     ),
                 )
+
+    @staticmethod
+    def _over_budget(
+        name: str, images: list[ToolImage], text: str, budget: int, notices: list[str]
+    ) -> tuple[list[ToolImage], str]:
+        """The images that still fit, and the result's text saying what was left out."""
+        left = len(images) - budget
+        notices.append(
+            f"{name!r} returned {len(images)} image(s); {left} of them did not go to the "
+            "model, since one request takes only so many images (the image limit)."
+        )
+        note = f"[{left} more image(s) of this result were not sent: the image limit.]"
+        return images[:budget], f"{text}\n{note}" if text else note
 
     def _add(self, turns: list[LoopTurn], turn: LoopTurn) -> None:
         turns.append(turn)

@@ -367,7 +367,9 @@ class MainWindow(QMainWindow):
             "seed": settings.seed,
         }
         if self.tools is not None and self.tools.active:
-            self._current_rid = self.tools.generate(view, turns, **sampling)
+            images = sum(len(turn.images) for turn in turns)  # earlier tool images too
+            budget = max(0, self._image_limit() - images)
+            self._current_rid = self.tools.generate(view, turns, image_budget=budget, **sampling)
         else:
             self._current_rid = self.bridge.generate(turns, **sampling)
         self.composer.set_generating(True)

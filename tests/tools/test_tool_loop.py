@@ -151,6 +151,22 @@ def test_image_results_stay_images_for_the_next_step(ready_host: ToolHost) -> No
     assert [image.mime_type for image in result.images] == ["image/png"]
 
 
+def test_tool_images_past_the_image_budget_stay_out_with_a_sentence(
+    ready_host: ToolHost,
+) -> None:
+    square = ToolCall("red_square", {"size": 4})
+    script = Script([square, ToolCall("red_square", {"size": 6})], [square])
+    outcome = _loop(ready_host, Approver(), image_budget=1).run(script)
+    results = [turn for turn in outcome.turns if turn.role == "tool"]
+    assert [len(turn.images) for turn in results] == [1, 0, 0]
+    assert "not sent: the image limit" in results[1].text
+    assert "not sent: the image limit" in results[2].text  # the budget is the answer's
+    assert script.seen[-1] == outcome.turns  # the model is told, too
+    assert sum("image limit" in notice for notice in outcome.notices) == 2
+    unlimited = _loop(ready_host, Approver()).run(Script([square, square]))
+    assert [len(turn.images) for turn in unlimited.turns if turn.role == "tool"] == [1, 1]
+
+
 def test_stop_cancels_a_running_call(ready_host: ToolHost) -> None:
     loop = _loop(ready_host, Approver())
     outcome_box: list[Any] = []

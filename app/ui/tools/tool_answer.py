@@ -71,8 +71,10 @@ class ToolAnswer(QObject):
         image_dir: Path,
         pool: QThreadPool,
         parent: QObject | None = None,
+        image_budget: int | None = None,
     ) -> None:
         super().__init__(parent)
+        self._image_budget = image_budget
         self.request_id = new_request_id()
         self._bridge = bridge
         self._host = host
@@ -128,6 +130,7 @@ class ToolAnswer(QObject):
             settings=self._settings,
             on_settings_changed=lambda settings: job.report(("settings", settings)),
             on_turn=lambda turn: job.report(("turn", turn)),
+            image_budget=self._image_budget,
         )
         if self._stopping:
             self._loop.stop()

@@ -118,9 +118,16 @@ class WindowTools(QObject):
 
     # ------------------------------------------------------------ answers
     def generate(
-        self, view: AssistantMessageView, messages: list[p.ChatTurn], **sampling: Any
+        self,
+        view: AssistantMessageView,
+        messages: list[p.ChatTurn],
+        image_budget: int | None = None,
+        **sampling: Any,
     ) -> str:
-        """Answer into `view` through the tool loop; returns the answer's id."""
+        """Answer into `view` through the tool loop; returns the answer's id.
+
+        `image_budget`: how many tool images may still go to the model in this answer.
+        """
         assert self.host is not None, "generate is for when tools are active"
         if self._image_dir is None:
             self._image_dir = Path(tempfile.mkdtemp(prefix="maverick-tool-images-"))
@@ -135,6 +142,7 @@ class WindowTools(QObject):
             self._image_dir,
             self._pool,
             self,
+            image_budget=image_budget,
         )
         answer.token_received.connect(self.token_received)
         answer.generation_finished.connect(self._on_answer_ended)

@@ -276,3 +276,32 @@ def test_closing_the_window_while_a_card_waits_stops_everything(
     assert tools.host is None and not image_dir.exists()
     qtbot.wait(500)  # what the loop reported while the window closed writes nothing
     assert not image_dir.exists() and len(state.bodies) == 1
+
+
+def test_a_tool_image_past_the_image_limit_stays_out_with_a_sentence(
+    qtbot: Any, tool_window: MainWindow, scripted: tuple[Scripted, str], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    window, (state, _url) = tool_window, scripted
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (64, 48), (20, 90, 200)).save(photo)
+    window.settings_panel.set_value("image_limit", 1)  # the question's photo takes it
+    state.replies += [tool_call_reply("red_square", '{"size": 8}'), text_reply("No room.")]
+    assert window.send("Draw a red square", [photo])
+    card = _card(qtbot, window)
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS):
+        qtbot.mouseClick(card.run_button, CLICK)
+    sent = [
+        part
+        for message in state.bodies[1]["messages"]
+        if isinstance(message["content"], list)
+        for part in message["content"]
+        if part["type"] == "image_url"
+    ]
+    assert len(sent) == 1  # the photo; the tool's image did not go
+    assert "not sent: the image limit" in _tool_message(state.bodies[1])["content"]
+    view = window.assistant_views()[-1]
+    notices = [b.text() for b in view.blocks() if isinstance(b, ToolNotice)]
+    assert any("image limit" in n for n in notices)
+    assert view.message.tool_turns[1]["images"] == [] and view.message.text == "No room."
