@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,31 +66,15 @@ def test_401_without_or_with_a_wrong_key(unloaded: LocalApi) -> None:
 
 
 def _read_reply(sock: socket.socket) -> str:
-    """A whole HTTP reply: headers, then as many body bytes as Content-Length says.
+    """A whole HTTP reply, read by the standard library: status line, headers and body.
 
     One recv can return the headers alone (uvicorn writes the body in a second send).
     """
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data.decode()
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        (
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        ),
-        0,
-    )
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return (head + b"\r\n\r\n" + body).decode()
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    version = "HTTP/1.1" if response.version == 11 else "HTTP/1.0"
+    status = f"{version} {response.status} {response.reason}\r\n"
+    return status + str(response.headers) + response.read().decode()
 
 
 def test_413_from_content_length_before_the_body_is_sent(unloaded: LocalApi) -> None:
