@@ -150,6 +150,7 @@ def main() -> int:
         for item in found:
             item["section"] = section
             item["script"] = f"bench/{script}"
+            item["measured"] = f"{report['date']} on {report['machine']}"
         results.extend(found)
         if error:
             failures.append({"script": f"bench/{script}", "error": error})
@@ -183,16 +184,32 @@ def _merged(
         return Path(str(item.get("script", ""))).stem not in wanted
 
     order = [f"bench/{script}" for script, _, _ in SCRIPTS]
-    merged = [r for r in earlier.get("results", []) if kept(r)] + results
+    where = f"{str(earlier.get('date', '')).split(' (')[0]} on {earlier.get('machine', '')}"
+    merged = [{"measured": where, **r} for r in earlier.get("results", []) if kept(r)] + results
     merged.sort(key=lambda r: order.index(str(r["script"])) if r["script"] in order else 99)
     return merged, [f for f in earlier.get("failures", []) if kept(f)] + failures
+
+
+def _measured(report: dict[str, object]) -> list[str]:
+    """When and where the figures were measured: one line, or one per run of `--only`."""
+    groups: dict[str, list[str]] = {}
+    for r in report["results"]:  # type: ignore[attr-defined]
+        where = str(r.get("measured", f"{report['date']} on {report['machine']}"))
+        scripts = groups.setdefault(where, [])
+        if Path(r["script"]).stem not in scripts:
+            scripts.append(Path(r["script"]).stem)
+    if len(groups) <= 1:
+        return [f"Measured {next(iter(groups), report['date'])}."]
+    lines = ["Measured in several runs (`--only` re-runs some scripts and keeps the rest):", ""]
+    lines += [f"- {where}: {', '.join(scripts)}" for where, scripts in groups.items()]
+    return [*lines, ""]
 
 
 def markdown(report: dict[str, object]) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {report['date']} on {report['machine']}.",
+        *_measured(report),
         "Versions: " + ", ".join(f"{k} {v}" for k, v in dict(report["versions"]).items()) + ".",  # type: ignore[call-overload]
         f"Regenerate with `{report['command']}`. Figures are medians unless the detail says "
         "otherwise; the demo checkpoint runs on the CPU, so absolute speeds say nothing about "
