@@ -39,6 +39,21 @@ def demo_fp8(demo_root: Path) -> Path:
     return demo_root / "fp8"
 
 
+@pytest.fixture(scope="session")
+def long_question(demo_bf16: Path) -> str:
+    """A question the demo answers greedily, on this machine, for at least
+    LONG_ANSWER_MIN_TOKENS tokens (see tests/demo_answers.py)."""
+    from tests.demo_answers import LONG_ANSWER_MIN_TOKENS, find_long_question
+
+    question, tried = find_long_question(demo_bf16)
+    if question is None:
+        pytest.fail(
+            f"no question in tests/demo_answers.py gets a greedy answer of "
+            f"{LONG_ANSWER_MIN_TOKENS} tokens from the demo on this machine ({tried}): add one"
+        )
+    return question
+
+
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data directory; nothing touches the user's."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication
 from app.ui.bridge.bridge import CANCELLED_LOAD
 from app.ui.main_window import MainWindow
 from app.ui.transcript.conversation import Role, Status
-from tests.demo_answers import LONG_QUESTION
 from tests.ui.drag_and_drop import drop_files
 
 pytestmark = pytest.mark.slow
@@ -76,9 +75,11 @@ def test_drop_two_images_type_and_enter_streams_the_cli_answer(
     assert answer.text == _ask_cli(demo_bf16, [images["wide"], images["tall"]], 24)
 
 
-def test_stop_mid_stream_keeps_the_partial_answer(qtbot: object, window: MainWindow) -> None:
+def test_stop_mid_stream_keeps_the_partial_answer(
+    qtbot: object, window: MainWindow, long_question: str
+) -> None:
     _settle(window, qtbot, temperature=0.0, max_new_tokens=4000)
-    assert window.send(LONG_QUESTION)
+    assert window.send(long_question)
     view = window.assistant_views()[-1]
     qtbot.waitUntil(lambda: len(view.message.text) > 20, timeout=ANSWER_TIMEOUT_MS)  # type: ignore[attr-defined]
     with qtbot.waitSignal(window.answer_ended, timeout=60_000) as ended:  # type: ignore[attr-defined]

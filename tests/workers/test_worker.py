@@ -17,7 +17,6 @@ from transformers import AutoProcessor, Llama4ForConditionalGeneration
 from app.workers import protocol as p
 from app.workers import worker as worker_module
 from app.workers.client import WorkerClient
-from tests.demo_answers import LONG_QUESTION
 
 MAX_NEW = 32
 
@@ -69,8 +68,8 @@ def test_stream_matches_in_process_generate(
     assert done.time_to_first_token_s > 0 and done.tokens_per_s > 0
 
 
-def test_cancel_mid_stream_then_serve_next(worker: WorkerClient) -> None:
-    rid = _greedy(worker, LONG_QUESTION, [], max_new=2000)
+def test_cancel_mid_stream_then_serve_next(worker: WorkerClient, long_question: str) -> None:
+    rid = _greedy(worker, long_question, [], max_new=2000)
     received = 0
     events = []
     for event in worker.events_for(rid, timeout=60):
@@ -109,8 +108,10 @@ def test_exception_inside_generation_arrives_as_error(demo_bf16: Path) -> None:
         client.shutdown()
 
 
-def test_killed_mid_stream_reported_within_two_seconds(worker: WorkerClient) -> None:
-    rid = _greedy(worker, LONG_QUESTION, [], max_new=5000)
+def test_killed_mid_stream_reported_within_two_seconds(
+    worker: WorkerClient, long_question: str
+) -> None:
+    rid = _greedy(worker, long_question, [], max_new=5000)
     for event in worker.events_for(rid, timeout=60):
         if isinstance(event, p.Token):
             break

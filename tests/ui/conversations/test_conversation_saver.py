@@ -22,7 +22,6 @@ from app.ui.settings.settings_store import SettingsStore
 from app.ui.transcript.conversation import Message, Status
 from app.ui.transcript.conversation import Role as WindowRole
 from app.ui.window_state import WindowState
-from tests.demo_answers import LONG_QUESTION
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +122,7 @@ def test_a_streaming_answer_is_saved_during_the_stream_not_per_token(
     library: ConversationLibrary,
     data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
+    long_question: str,
 ) -> None:
     window.settings_panel.set_value("max_new_tokens", 4000)  # greedy: no end for a long time
     saves: list[float] = []
@@ -146,7 +146,7 @@ def test_a_streaming_answer_is_saved_during_the_stream_not_per_token(
         return (row[0], row[1]) if row else ("", "")
 
     started = time.monotonic()
-    assert window.send(LONG_QUESTION)
+    assert window.send(long_question)
     view = window.assistant_views()[-1]
     qtbot.waitUntil(lambda: len(saved_answer()[1]) > 0, timeout=ANSWER_TIMEOUT_MS)  # type: ignore[attr-defined]
     status, first = saved_answer()

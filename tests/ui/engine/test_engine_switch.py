@@ -12,7 +12,6 @@ from app.ui.app import build_window
 from app.ui.engine.engine_store import LOCAL, SERVER, EngineStore
 from app.ui.main_window import MainWindow
 from app.ui.settings.settings_store import SettingsStore
-from tests.demo_answers import LONG_QUESTION
 from tests.ui.conftest import LOAD_TIMEOUT_MS
 
 ANSWER_TIMEOUT_MS = 120_000
@@ -73,7 +72,7 @@ def test_switching_to_a_server_streams_the_answer_into_the_window(
 
 
 def test_switching_engine_mid_answer_stops_it_and_keeps_the_text(
-    qtbot: Any, engine_window: MainWindow, scripted_server: Any
+    qtbot: Any, engine_window: MainWindow, scripted_server: Any, long_question: str
 ) -> None:
     window, bridge = engine_window, engine_window.bridge
     with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS):
@@ -83,7 +82,7 @@ def test_switching_engine_mid_answer_stops_it_and_keeps_the_text(
     window.settings_panel.set_value("temperature", 0.0)  # greedy runs long; sampling may not
     tokens: list[str] = []
     bridge.token_received.connect(lambda rid, text: tokens.append(text))
-    assert window.send(LONG_QUESTION)
+    assert window.send(long_question)
     qtbot.waitUntil(lambda: len(tokens) >= 5, timeout=ANSWER_TIMEOUT_MS)
 
     # Switching to a server (this one refuses the key) while the answer streams.
