@@ -29,6 +29,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("streaming.py", [], "1-2. streaming throughput and time to first token"),
     ("peer.py", [], "3. a peer side by side: transformers serve"),
     ("ui_smoothness.py", [], "4. smoothness of the window while streaming"),
+    ("code_highlight.py", [], "4. smoothness of the window while streaming"),
     ("ui_cold_start.py", [], "5. cold start and UI memory"),
     ("store_open.py", [], "6. conversation store: open"),
     ("store_search.py", [], "6. conversation store: search"),
@@ -42,6 +43,24 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
 
 # Prose under the table: how figures that are not plain measurements were obtained.
 NOTES = [
+    "",
+    "## Smoothness of the window (section 4)",
+    "",
+    "On 2026-12-03 the runs moved to an AMD EPYC machine, on which the code of 4f8be3d "
+    "(every stall target met on the Xeon on 2026-12-01) measures 19.7-24.0 ms too: the "
+    "machine, not a change, moved the figures. What was slow there: Pygments lexing all "
+    "of an open code block at every drawing of the tail (about 7 ms for 900 characters of "
+    "Python, linear in the block's length) and again, whole, when the block finished. The "
+    "tail's code is now lexed in pieces of 8 lines kept between drawings, and a finished "
+    "block is highlighted 4 ms a turn before it is drawn (`app/ui/markdown/`): the slowest "
+    "single render of the synthetic answer went from 20-24 ms to 9.5-11 ms, and "
+    "`bench/code_highlight.py` shows the tail of a 200-line block. The worst stalls did "
+    "not follow (13-35 ms over three bench runs of three, p99 8-15 ms): sampling the "
+    "main thread's stack shows them in the turn in which a question is sent (the new "
+    "message views created and laid out by Qt, and the store's commits), and the demo "
+    "scenario, whose answer is 53 characters on this machine (its random weights end it "
+    "early on these CPU kernels), stalls as long as the synthetic one. Splitting that "
+    "turn is what is left.",
     "",
     "## Sparse experts (section 9)",
     "",

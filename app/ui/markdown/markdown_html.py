@@ -12,7 +12,9 @@ become a text label (with a link for web addresses), never an ``<img>``.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -54,16 +56,19 @@ def is_safe_link(url: str) -> bool:
 
 
 def render_markdown(
-    text: str, code_base: int = 0, code_style: str | None = None
+    text: str, code_base: int = 0, code_style: str | None = None, streaming: bool = False
 ) -> RenderedMarkdown:
     """Render `text`; Copy links number code blocks from `code_base` on.
 
     `code_style` names the Pygments style of code blocks (the theme's; default `CODE_STYLE`).
+    `streaming`: `text` is the live tail of an answer, drawn again as it grows, so its
+    code is highlighted in pieces that are kept between drawings (see `_highlight_streaming`).
     """
     env: dict[str, Any] = {
         "code_blocks": [],
         "code_base": code_base,
         "code_style": code_style or CODE_STYLE,
+        "streaming": streaming,
     }
     body = _markdown().render(text, env)
     return RenderedMarkdown(body, env["code_blocks"])
@@ -140,7 +145,8 @@ def _render_fence(
     number = env.get("code_base", 0) + len(blocks)
     blocks.append(code)
     label = html.escape(language or "code")
-    highlighted = _highlight(code.rstrip("\n"), language, env.get("code_style", CODE_STYLE))
+    highlight = _highlight_streaming if env.get("streaming") else _highlight
+    highlighted = highlight(code.rstrip("\n"), language, env.get("code_style", CODE_STYLE))
     return (
         '<table class="code" width="100%" cellspacing="0" cellpadding="0" dir="ltr">'
         '<tr><td class="code-head">'
@@ -193,30 +199,135 @@ def _highlight(code: str, language: str, code_style: str = CODE_STYLE) -> str:
     writes as few spans as it can: unstyled tokens are bare text and whitespace joins
     whatever run it sits in.
     """
+    key = (code, language, code_style)
+    done = _HIGHLIGHTED.get(key)
+    if done is None:
+        done = _highlighted_runs(code, language, code_style).rstrip("\n")
+        _keep_highlighted(key, done)
+    else:
+        _HIGHLIGHTED.move_to_end(key)
+    return done
+
+
+# Finished code blocks' highlighting, most recent last: a block is drawn again when the
+# theme changes and when a view is rebuilt, and `HighlightJob` leaves its result here.
+_HIGHLIGHTED: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+HIGHLIGHTED_KEPT = 64
+
+
+def _keep_highlighted(key: tuple[str, str, str], html_text: str) -> None:
+    _HIGHLIGHTED[key] = html_text
+    _HIGHLIGHTED.move_to_end(key)
+    while len(_HIGHLIGHTED) > HIGHLIGHTED_KEPT:
+        _HIGHLIGHTED.popitem(last=False)
+
+
+class HighlightJob:
+    """`_highlight` of one code block, done a slice at a time.
+
+    So that a large block does not hold the window: `step` lexes for at most its budget,
+    and once `done` the result is where `_highlight` finds it.
+    """
+
+    def __init__(self, code: str, language: str, code_style: str) -> None:
+        self._key = (code, language, code_style)
+        self._runs = _highlighted_run_parts(code, language, code_style)
+        self._out: list[str] = []
+        self.done = False
+
+    def step(self, budget_s: float) -> bool:
+        """Lex for up to `budget_s` seconds; whether the block is highlighted now."""
+        deadline = time.perf_counter() + budget_s
+        for part in self._runs:
+            self._out.append(part)
+            if time.perf_counter() >= deadline:
+                return False
+        if not self.done:
+            self.done = True
+            _keep_highlighted(self._key, "".join(self._out).rstrip("\n"))
+        return True
+
+
+def highlight_jobs(block: str, code_style: str | None = None) -> list[HighlightJob]:
+    """The code blocks of `block` that `render_markdown` would still have to highlight."""
+    style = code_style or CODE_STYLE
+    jobs = []
+    for token in _markdown().parse(block):
+        if token.type not in ("fence", "code_block"):
+            continue
+        info = token.info.strip()
+        language = info.split(maxsplit=1)[0] if info else ""
+        code = token.content.rstrip("\n")
+        if _lexer(language.lower()) is not None and (code, language, style) not in _HIGHLIGHTED:
+            jobs.append(HighlightJob(code, language, style))
+    return jobs
+
+
+# Lines of streamed code highlighted together. Pygments takes about 7 ms for 900
+# characters of Python on a slow core, and the tail of an answer is drawn ~30 times a
+# second: lexing all of an open code block each time blocked the window for that long.
+STREAM_CHUNK_LINES = 8
+
+
+def _highlight_streaming(code: str, language: str, code_style: str = CODE_STYLE) -> str:
+    """`_highlight` for code that is still arriving, lexed a piece at a time.
+
+    Each piece of STREAM_CHUNK_LINES whole lines is lexed once and kept, so a drawing
+    lexes only the newest lines.
+
+    Each piece starts from the lexer's first state, so a construct that spans pieces (a
+    long string) may be coloured wrongly until the block is finished; finished blocks are
+    highlighted whole by `_highlight`.
+    """
+    if _lexer(language.lower()) is None:
+        return html.escape(code)
+    lines = code.splitlines(keepends=True)
+    whole = len(lines) - len(lines) % STREAM_CHUNK_LINES
+    if whole == len(lines) and lines and not lines[-1].endswith("\n"):
+        whole -= STREAM_CHUNK_LINES  # the last line is still being written
+    pieces = [
+        _kept_piece("".join(lines[i : i + STREAM_CHUNK_LINES]), language, code_style)
+        for i in range(0, whole, STREAM_CHUNK_LINES)
+    ]
+    pieces.append(_highlighted_runs("".join(lines[whole:]), language, code_style))
+    return "".join(pieces).rstrip("\n")
+
+
+@lru_cache(maxsize=256)
+def _kept_piece(code: str, language: str, code_style: str) -> str:
+    return _highlighted_runs(code, language, code_style)
+
+
+def _highlighted_runs(code: str, language: str, code_style: str) -> str:
+    return "".join(_highlighted_run_parts(code, language, code_style))
+
+
+def _highlighted_run_parts(code: str, language: str, code_style: str) -> Iterator[str]:
+    """The HTML of `_highlighted_runs`, a run of same-styled tokens at a time, as lexed."""
     lexer = _lexer(language.lower())
     if lexer is None:
-        return html.escape(code)
-    out: list[str] = []
+        yield html.escape(code)
+        return
     run: list[str] = []
     run_style = ""
-
-    def flush() -> None:
-        if run:
-            text = html.escape("".join(run))
-            out.append(f'<span style="{run_style}">{text}</span>' if run_style else text)
-            run.clear()
-
     for token_type, value in lexer.get_tokens(code):
         if value.isspace():
             run.append(value)
             continue
         style = _inline_style(code_style, token_type)
         if style != run_style:
-            flush()
+            if run:
+                yield _run_html(run, run_style)
+                run = []
             run_style = style
         run.append(value)
-    flush()
-    return "".join(out).rstrip("\n")
+    if run:
+        yield _run_html(run, run_style)
+
+
+def _run_html(run: list[str], style: str) -> str:
+    text = html.escape("".join(run))
+    return f'<span style="{style}">{text}</span>' if style else text
 
 
 @lru_cache(maxsize=1024)

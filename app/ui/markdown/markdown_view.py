@@ -18,12 +18,14 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.ui.look.theme import current_palette
+from app.ui.markdown.markdown_html import HighlightJob, highlight_jobs
 from app.ui.markdown.markdown_stream import MarkdownStream
-from app.ui.markdown.render_budget import render_block, tail_delay_ms
+from app.ui.markdown.render_budget import render_block, tail_delay_ms, too_large_to_format
 from app.ui.markdown.safe_browser import SafeTextBrowser
 
 FRAME_MS = 33  # about 30 renders a second at most
 SEGMENT_CHARS = 400  # Markdown source per finished segment before a new one starts
+HIGHLIGHT_SLICE_S = 0.004  # a finished code block is highlighted this long a turn
 
 
 class MarkdownView(QWidget):
@@ -47,6 +49,8 @@ class MarkdownView(QWidget):
         self._tail_code: list[str] = []
         self._tail_source: str | None = None  # what the tail view shows now
         self._backlog: deque[str] = deque()  # finished blocks not rendered yet
+        self._jobs: deque[HighlightJob] = deque()  # the first finished block's code
+        self._jobs_block: str | None = None  # the block those jobs are for
         self._tail_ms = 0.0  # how long drawing the tail took last time
         self._tail = self._new_browser()
         self._timer = QTimer(self)
@@ -93,6 +97,8 @@ class MarkdownView(QWidget):
         self._tail_code = []
         self._tail_source = None
         self._backlog.clear()
+        self._jobs.clear()
+        self._jobs_block = None
         self._stream = MarkdownStream()
         self._closed = False
         self._tail = self._new_browser()
@@ -133,7 +139,8 @@ class MarkdownView(QWidget):
             # event loop runs in between. Until then the tail does not paint, so it never
             # shows text that is already in a finished block.
             self._tail.setUpdatesEnabled(False)
-            self._add_finished(self._backlog.popleft())
+            if not self._highlight_first():
+                self._add_finished(self._backlog.popleft())
             self._schedule(0)
             self.rendered.emit((time.perf_counter() - started) * 1000)
             return
@@ -142,7 +149,7 @@ class MarkdownView(QWidget):
             tail_started = time.perf_counter()
             self._tail_source = tail
             rendered = (
-                render_block(tail, len(self._code_blocks), self._code_style())
+                render_block(tail, len(self._code_blocks), self._code_style(), streaming=True)
                 if tail.strip()
                 else None
             )
@@ -153,6 +160,22 @@ class MarkdownView(QWidget):
         if not self._tail.updatesEnabled():
             self._tail.setUpdatesEnabled(True)
         self.rendered.emit((time.perf_counter() - started) * 1000)
+
+    def _highlight_first(self) -> bool:
+        """Highlight the first finished block's code, a slice a turn, before it renders.
+
+        Returns whether this turn did some of that (then the block waits a turn).
+        """
+        block = self._backlog[0]
+        if self._jobs_block is not block:
+            self._jobs_block = block
+            fenced = ("```" in block or "~~~" in block) and not too_large_to_format(block)
+            self._jobs = deque(highlight_jobs(block, self._code_style()) if fenced else [])
+        if not self._jobs:
+            return False
+        if self._jobs[0].step(HIGHLIGHT_SLICE_S):
+            self._jobs.popleft()
+        return True
 
     @staticmethod
     def _code_style() -> str:

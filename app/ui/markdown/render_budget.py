@@ -24,10 +24,15 @@ def too_large_to_format(block: str) -> bool:
     return len(block) > RICH_CHARS or block.count("|") > RICH_CELLS
 
 
-def render_block(block: str, code_base: int = 0, code_style: str | None = None) -> RenderedMarkdown:
-    """Markdown as HTML, or, for a block too large to format, escaped plain text."""
+def render_block(
+    block: str, code_base: int = 0, code_style: str | None = None, streaming: bool = False
+) -> RenderedMarkdown:
+    """Markdown as HTML, or, for a block too large to format, escaped plain text.
+
+    `streaming`: the block is the live tail, drawn again as it grows (see render_markdown).
+    """
     if not too_large_to_format(block):
-        return render_markdown(block, code_base, code_style)
+        return render_markdown(block, code_base, code_style, streaming)
     return RenderedMarkdown(
         f'<p class="note"><i>{PLAIN_NOTE}</i></p><pre>{html.escape(block)}</pre>'
     )
