@@ -18,6 +18,7 @@ from typing import Any
 
 from app.inference.images import DEFAULT_IMAGE_LIMIT
 from app.paths import default_model
+from app.workers.protocol import DEFAULT_PROMPT_CACHE_ENTRIES, MAX_PROMPT_CACHE_ENTRIES
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -67,6 +68,23 @@ def add_parser(subparsers: Any) -> None:
         metavar="ORIGIN",
         help="send CORS headers for this web origin (repeatable); none by default",
     )
+    parser.add_argument(
+        "--prompt-cache",
+        type=int,
+        default=DEFAULT_PROMPT_CACHE_ENTRIES,
+        metavar="N",
+        help="conversations whose KV cache the worker keeps, so that their follow-ups prefill "
+        f"only what is new (default {DEFAULT_PROMPT_CACHE_ENTRIES}; 0 turns it off; at most "
+        f"{MAX_PROMPT_CACHE_ENTRIES}, within half of the free device memory)",
+    )
+    parser.add_argument(
+        "--prompt-cache-gib",
+        type=float,
+        default=0.0,
+        metavar="GIB",
+        help="device memory the kept KV caches may take (default 0: half of what is free); "
+        "never the last 2 GiB the device has free",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the address")
     parser.set_defaults(handler=run)
 
@@ -98,6 +116,13 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--port must be from 1 to 65535.", EXIT_BAD_INPUT)
     if args.max_queue < 0 or args.max_body_mib < 1 or args.max_images < 0:
         return _fail("--max-queue, --max-body-mib and --max-images must be positive.", 2)
+    if not 0 <= args.prompt_cache <= MAX_PROMPT_CACHE_ENTRIES:
+        return _fail(
+            f"--prompt-cache must be from 0 (off) to {MAX_PROMPT_CACHE_ENTRIES} conversations.",
+            EXIT_BAD_INPUT,
+        )
+    if not 0 <= args.prompt_cache_gib < 1 << 20:
+        return _fail("--prompt-cache-gib must be 0 (half of the free memory) or more.", 2)
     key, problem = api_key(args)
     if problem:
         return _fail(problem, EXIT_BAD_INPUT)
@@ -116,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         image_limit=args.max_images,
         fetch_image_urls=args.allow_image_urls,
         cors_origins=tuple(args.cors_origin),
+        prompt_cache_entries=args.prompt_cache,
+        prompt_cache_bytes=int(args.prompt_cache_gib * (1 << 30)),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 DEFAULT_HISTORY_TOKENS = 8192
 # The share of free device memory the kept caches may take (when no budget is set).
 FREE_MEMORY_SHARE = 0.5
+# What a set budget always leaves free on the device for the next prefill (about 146 KiB a
+# prompt token on Maverick: 2 GiB holds a 14,000-token prompt's activations).
+PREFILL_RESERVE_BYTES = 2 << 30
 
 
 @dataclass(frozen=True)
@@ -309,9 +312,26 @@ class PromptCache:
         return freed
 
     def _budget(self) -> int:
-        if self.budget_bytes > 0:
-            return self.budget_bytes
+        """The bytes the kept caches may hold now.
+
+        Without a set budget, a share of the free device memory. A set budget is checked
+        against the free memory too: the caches never take the last
+        `PREFILL_RESERVE_BYTES` the device has free (the next prefill needs them).
+        """
         if self._free_bytes is None:
-            return 1 << 62
+            return self.budget_bytes if self.budget_bytes > 0 else 1 << 62
         # The kept caches are already allocated: they count as free for this purpose.
-        return int((self._free_bytes() + self.nbytes) * FREE_MEMORY_SHARE)
+        available = self._free_bytes() + self.nbytes
+        if self.budget_bytes <= 0:
+            return int(available * FREE_MEMORY_SHARE)
+        room = max(0, available - PREFILL_RESERVE_BYTES)
+        if self.budget_bytes > room:
+            log.info(
+                "prompt cache: the budget of %d bytes would leave less than %d bytes free on "
+                "the device; the caches are kept within %d bytes",
+                self.budget_bytes,
+                PREFILL_RESERVE_BYTES,
+                room,
+            )
+            return room
+        return self.budget_bytes

@@ -43,11 +43,13 @@ class Completion:
         return sse({**self._head("chat.completion.chunk"), "choices": [], "usage": usage(finish)})
 
 
-def usage(finish: Finish) -> dict[str, int]:
+def usage(finish: Finish) -> dict[str, Any]:
+    """OpenAI's usage object; `cached_tokens` as OpenAI and vLLM report a prefix-cache hit."""
     return {
         "prompt_tokens": finish.prompt_tokens,
         "completion_tokens": finish.completion_tokens,
         "total_tokens": finish.prompt_tokens + finish.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": finish.cached_tokens},
     }
 
 

@@ -33,6 +33,9 @@ class ServeOptions:
     image_limit: int = 5
     fetch_image_urls: bool = False
     cors_origins: tuple[str, ...] = ()
+    # Conversations whose KV cache the worker keeps (several programs: raise it).
+    prompt_cache_entries: int = p.DEFAULT_PROMPT_CACHE_ENTRIES
+    prompt_cache_bytes: int = 0  # 0: half of the free device memory
 
     def settings(self) -> ApiSettings:
         return ApiSettings(
@@ -82,7 +85,13 @@ class LocalApi:
     def load(self, checkpoint: Path | str, create_demo: bool = False) -> p.Ready:
         """Load the checkpoint on the worker and serve it; raises `RuntimeError`."""
         future = self.server.call(
-            self.model.load(str(checkpoint), self.options.image_limit, create_demo)
+            self.model.load(
+                str(checkpoint),
+                self.options.image_limit,
+                create_demo,
+                prompt_cache_entries=self.options.prompt_cache_entries,
+                prompt_cache_bytes=self.options.prompt_cache_bytes,
+            )
         )
         return future.result()
 

@@ -59,6 +59,7 @@ class Finish:
     reason: str
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of prompt_tokens: whose KV came from the worker's prompt cache
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,14 @@ class SharedModel:
         """True if `name` means the loaded model (its id, or its name as the window shows it)."""
         return self.ready is not None and name in {self.model_id, self.ready.name}
 
-    async def load(self, checkpoint: str, image_limit: int, create_demo: bool = False) -> p.Ready:
+    async def load(
+        self,
+        checkpoint: str,
+        image_limit: int,
+        create_demo: bool = False,
+        prompt_cache_entries: int = p.DEFAULT_PROMPT_CACHE_ENTRIES,
+        prompt_cache_bytes: int = 0,
+    ) -> p.Ready:
         """Load `checkpoint` on the worker; raises `RuntimeError` with the worker's sentence."""
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[p.Message] = asyncio.Queue()
@@ -137,7 +145,17 @@ class SharedModel:
 
         self.router.route(rid, sink)
         try:
-            self.client.send(p.Load(rid, checkpoint, "sdpa", image_limit, create_demo))
+            self.client.send(
+                p.Load(
+                    rid,
+                    checkpoint,
+                    "sdpa",
+                    image_limit,
+                    create_demo,
+                    prompt_cache_entries=prompt_cache_entries,
+                    prompt_cache_bytes=prompt_cache_bytes,
+                )
+            )
             while True:
                 event = await events.get()
                 if isinstance(event, p.Ready):
@@ -261,7 +279,9 @@ class SharedModel:
                 if tail:
                     yield Delta(tail)
                 reason = "length" if event.finish_reason == "length" else "stop"
-                yield Finish(reason, event.prompt_tokens, event.generated_tokens)
+                yield Finish(
+                    reason, event.prompt_tokens, event.generated_tokens, event.cached_prompt_tokens
+                )
                 return
             elif isinstance(event, TERMINAL):
                 if isinstance(event, p.WorkerDied):

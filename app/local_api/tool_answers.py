@@ -47,7 +47,9 @@ async def with_tool_calls(
             yield Delta(parsed.content)
         if calls:
             yield Calls(tuple(openai_call(call.name, call.arguments) for call in calls))
-            piece = Finish("tool_calls", piece.prompt_tokens, piece.completion_tokens)
+            piece = Finish(
+                "tool_calls", piece.prompt_tokens, piece.completion_tokens, piece.cached_tokens
+            )
         yield piece
 
 

@@ -70,6 +70,7 @@ def build_window(model_arg: str | None = None) -> MainWindow:
     bridge = WorkerBridge(model, create_demo_if_missing=create_demo)
     engines = EngineStore(store)
     bridge.attention = engines.attention
+    bridge.prompt_cache_entries = engines.prompt_cache_entries
     if model_arg is None and engines.engine == SERVER:
         bridge.use_server(engines.server_settings(), start=False)  # remembered across restarts
     window = MainWindow(bridge, store)

@@ -146,7 +146,7 @@ class WorkerClient:
         image_limit: int = 5,
         attn: str = "sdpa",
         create_demo_if_missing: bool = False,
-        prompt_cache_entries: int = 1,
+        prompt_cache_entries: int = p.DEFAULT_PROMPT_CACHE_ENTRIES,
     ) -> str:
         rid = new_request_id()
         self.send(

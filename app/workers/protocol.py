@@ -39,6 +39,11 @@ class Message:
 
 # ---------------------------------------------------------------- requests
 
+# How many conversations' KV caches a worker keeps unless told otherwise, and the most a
+# setting may ask for (each can hold several GB on Maverick; the byte budget bounds them too).
+DEFAULT_PROMPT_CACHE_ENTRIES = 1
+MAX_PROMPT_CACHE_ENTRIES = 16
+
 
 @dataclass(frozen=True)
 class Load(Message):
@@ -53,7 +58,7 @@ class Load(Message):
     create_demo_if_missing: bool = False
     # How many conversations' KV caches the worker keeps (0: none), and the bytes they may
     # take (0: half of the device's free memory).
-    prompt_cache_entries: int = 1
+    prompt_cache_entries: int = DEFAULT_PROMPT_CACHE_ENTRIES
     prompt_cache_bytes: int = 0
 
 

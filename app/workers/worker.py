@@ -153,6 +153,10 @@ class Worker:
                     **runtime_versions(),
                     "attention": loaded.attention,
                     "experts": loaded.experts,
+                    # How many conversations' KV caches are kept ("0": none), within how
+                    # many bytes ("0": half of the free device memory).
+                    "prompt_cache": str(self._engine.prompt_cache.max_entries),
+                    "prompt_cache_bytes": str(self._engine.prompt_cache.budget_bytes),
                 },
             )
         )

@@ -25,6 +25,9 @@ CLI = [sys.executable, "-m", "app", "serve"]
         (["--api-key-env", "H21_NOT_SET"], {}, "H21_NOT_SET is not set or is empty"),
         (["--host", "0.0.0.0", "--api-key-env", "H21_EMPTY"], {"H21_EMPTY": " "}, "is empty"),
         (["--port", "0"], {}, "--port must be from 1 to 65535"),
+        (["--prompt-cache", "-1"], {}, "--prompt-cache must be from 0 (off) to 16"),
+        (["--prompt-cache", "17"], {}, "--prompt-cache must be from 0 (off) to 16"),
+        (["--prompt-cache-gib", "-2"], {}, "--prompt-cache-gib must be 0"),
     ],
 )
 def test_serve_refuses(args: list[str], env: dict[str, str], message: str) -> None:

@@ -203,6 +203,14 @@ def test_entries_and_bytes_are_bounded(loaded: LoadedModel, pictures: dict[str, 
     starved = Engine(loaded, prompt_cache=PromptCache(free_bytes=lambda: 10_000))
     _answer(starved, conversations[1])
     assert len(starved.prompt_cache) == 0
+    # A set budget is checked against free memory: a generous one on a full device
+    # keeps nothing; the same budget with memory to spare keeps the cache.
+    full = PromptCache(budget_bytes=1 << 40, free_bytes=lambda: 10_000)
+    _answer(Engine(loaded, prompt_cache=full), conversations[1])
+    assert len(full) == 0
+    roomy = PromptCache(budget_bytes=1 << 40, free_bytes=lambda: 1 << 41)
+    _answer(Engine(loaded, prompt_cache=roomy), conversations[1])
+    assert len(roomy) == 1 and 0 < roomy.nbytes < 1 << 40
 
 
 def test_out_of_memory_in_prefill_drops_the_cache_and_retries(

@@ -72,6 +72,7 @@ class WorkerBridge(QObject):
     generation_cancelled = Signal(str, int)  # request id, tokens generated
     worker_died = Signal(object, str)  # exit code (int or None), a sentence for the user
     serving_changed = Signal(object)  # local_api ServingState, while the Local API is on
+    cache_freed = Signal(int)  # bytes the worker's kept KV caches held
 
     def __init__(
         self,
@@ -103,6 +104,7 @@ class WorkerBridge(QObject):
         self._running: str | None = None
         self._server_settings: ServerSettings | None = None
         self.attention = DEFAULT_ATTENTION  # used by the next local load
+        self.prompt_cache_entries = p.DEFAULT_PROMPT_CACHE_ENTRIES  # likewise
         self._server: ServerLink | None = None
 
     # ------------------------------------------------------------ state
@@ -148,12 +150,19 @@ class WorkerBridge(QObject):
             self._send(held)
 
     # ------------------------------------------------------------ engine choice
-    def use_model(self, model: Path, attention: str | None = None) -> None:
-        """Make the local worker the engine, with `model`; reloads it in a fresh process."""
+    def use_model(
+        self, model: Path, attention: str | None = None, prompt_cache_entries: int | None = None
+    ) -> None:
+        """Make the local worker the engine, with `model`; reloads it in a fresh process.
+
+        `prompt_cache_entries`: how many conversations' KV caches the worker keeps (0: none).
+        """
         self._stop_engine()
         self._model = model
         if attention is not None:
             self.attention = attention
+        if prompt_cache_entries is not None:
+            self.prompt_cache_entries = max(0, prompt_cache_entries)
         self._create_demo = False
         self.start()
 
@@ -182,6 +191,7 @@ class WorkerBridge(QObject):
                 image_limit=self._image_limit,
                 attn=self.attention,
                 create_demo_if_missing=self._create_demo,
+                prompt_cache_entries=self.prompt_cache_entries,
             )
         except (OSError, WorkerUnavailable) as exc:
             log.exception("starting the worker failed")
@@ -229,6 +239,20 @@ class WorkerBridge(QObject):
             self._client.cancel(self._load_id)
         except WorkerUnavailable:
             log.warning("cancel load: the worker has already stopped")
+
+    def free_cache(self) -> bool:
+        """Ask the local worker to forget its kept KV caches; `cache_freed` says how much.
+
+        False (nothing asked) where no local model is loaded: a server keeps its own cache.
+        The worker answers after the generation it is running, if any.
+        """
+        if self._server_settings is not None or self._ready is None or not self._client.alive:
+            return False
+        try:
+            self._client.free_cache()
+        except WorkerUnavailable:
+            return False
+        return True
 
     def cancel(self, request_id: str) -> None:
         """Stop a generation; it ends with `generation_cancelled` (or finished, if too late)."""
@@ -373,6 +397,9 @@ class WorkerBridge(QObject):
         pending, self._pending = self._pending, None
         if pending is not None:
             self._send(pending)
+
+    def _handle_cache_freed(self, message: p.CacheFreed) -> None:
+        self.cache_freed.emit(message.freed_bytes)
 
     def _handle_token(self, message: p.Token) -> None:
         if message.text:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engines.openai_client import ServerSettings
+from app.inference.checkpoint import human_bytes
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.engine.engine_store import LOCAL, SERVER, EngineStore, ManagedServerValues
 from app.ui.engine.local_api_panel import LocalApiPanel
@@ -64,6 +65,7 @@ class EngineDialog(QDialog):
 
         self.picker = ModelPicker(bridge.model_path, self)
         self.picker.set_attention(bridge.attention)
+        self.picker.set_cache_entries(bridge.prompt_cache_entries)
         self.server_panel = ServerPanel(bridge.server_settings or self.engines.server_settings())
         self.managed_panel = ManagedServerPanel(self._managed_defaults())
         self.local_api_panel = LocalApiPanel(bridge, self.engines)
@@ -91,15 +93,22 @@ class EngineDialog(QDialog):
         self.local_radio.clicked.connect(self._on_local_clicked)
         self.server_radio.clicked.connect(self._on_server_clicked)
         self.picker.model_chosen.connect(self._on_model_chosen)
+        self.picker.free_cache_requested.connect(self._on_free_cache_requested)
+        bridge.cache_freed.connect(self._on_cache_freed)
         self.server_panel.server_chosen.connect(self._on_server_chosen)
         self.managed_panel.server_ready.connect(self._on_managed_ready)
         self.managed_panel.use_requested.connect(self._on_managed_use_requested)
         self.managed_panel.values_changed.connect(self.engines.save_managed)
 
     # ------------------------------------------------------------ public
-    def use_local(self, model: Path | None = None, attention: str | None = None) -> None:
+    def use_local(
+        self,
+        model: Path | None = None,
+        attention: str | None = None,
+        prompt_cache_entries: int | None = None,
+    ) -> None:
         """Answer with the local worker (reloading it with `model`, if given)."""
-        self.bridge.use_model(model or self.bridge.model_path, attention)
+        self.bridge.use_model(model or self.bridge.model_path, attention, prompt_cache_entries)
         self.engines.save_engine(LOCAL)
         self.picker.set_current(self.bridge.model_path)
         self._show_engine()
@@ -155,12 +164,30 @@ class EngineDialog(QDialog):
     def _on_model_chosen(self, path: Path) -> None:
         bridge = self.bridge
         attention = self.picker.attention_choice()
+        entries = self.picker.cache_entries_choice()
         loaded = bridge.ready is not None and bridge.server_settings is None
         same = loaded and bridge.model_path.resolve() == path.resolve()
-        if same and bridge.attention == attention:
+        if same and bridge.attention == attention and bridge.prompt_cache_entries == entries:
             return  # already answering with it: no need to read it again
         self.engines.save_attention(attention)
-        self.use_local(path, attention)
+        self.engines.save_prompt_cache_entries(entries)
+        self.use_local(path, attention, entries)
+
+    def _on_free_cache_requested(self) -> None:
+        if not self.bridge.free_cache():
+            self.picker.show_notice(
+                "No local model is loaded, so no KV cache is kept"
+                + (" (a server keeps its own)." if self.bridge.server_settings else ".")
+            )
+
+    def _on_cache_freed(self, freed_bytes: int) -> None:
+        self.picker.show_notice(
+            f"Freed {human_bytes(freed_bytes)} of kept KV caches: the next question of each "
+            "conversation prefills everything again."
+            if freed_bytes
+            else "No KV cache was kept.",
+            error=False,
+        )
 
     def _on_server_chosen(self, settings: ServerSettings) -> None:
         self.use_server(settings)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QSettings
 from app.engines.openai_client import ServerSettings
 from app.inference.preflight import ATTENTION_IMPLEMENTATIONS
 from app.ui.settings.settings_store import FORMAT_VERSION, SettingsStore, as_float, as_int
+from app.workers.protocol import DEFAULT_PROMPT_CACHE_ENTRIES, MAX_PROMPT_CACHE_ENTRIES
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,18 @@ class EngineStore:
 
     def save_attention(self, attention: str) -> None:
         self._write({"engine/attention": attention})
+
+    @property
+    def prompt_cache_entries(self) -> int:
+        """How many conversations' KV caches the local worker keeps (1 unless chosen, 0: off)."""
+        value: int = as_int(
+            self._value("engine/prompt_cache_entries", DEFAULT_PROMPT_CACHE_ENTRIES),
+            DEFAULT_PROMPT_CACHE_ENTRIES,
+        )
+        return min(max(0, value), MAX_PROMPT_CACHE_ENTRIES)
+
+    def save_prompt_cache_entries(self, entries: int) -> None:
+        self._write({"engine/prompt_cache_entries": entries})
 
     # ------------------------------------------------------------ local API
     def local_api(self) -> LocalApiValues:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.inference import library
 from app.inference.devices import Device
 from app.ui.engine.model_rows import ModelRow, describe_row, library_entries, machine_devices
+from app.workers.protocol import DEFAULT_PROMPT_CACHE_ENTRIES, MAX_PROMPT_CACHE_ENTRIES
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class ModelPicker(QWidget):
     """Lists the checkpoints; choosing one emits `model_chosen` with its folder."""
 
     model_chosen = Signal(object)  # Path
+    free_cache_requested = Signal()
 
     def __init__(self, current: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +96,25 @@ class ModelPicker(QWidget):
             self.attention.addItem(label, value)
         attention_label = QLabel("Attention", self)
         attention_label.setBuddy(self.attention)
+        self.cache_entries = QSpinBox(self)
+        self.cache_entries.setRange(0, MAX_PROMPT_CACHE_ENTRIES)
+        self.cache_entries.setValue(DEFAULT_PROMPT_CACHE_ENTRIES)
+        self.cache_entries.setSpecialValueText("Off")
+        self.cache_entries.setAccessibleName("Conversations whose KV cache the worker keeps")
+        self.cache_entries.setToolTip(
+            "Follow-up questions in a kept conversation prefill only what is new. Each kept "
+            "conversation holds its KV cache in device memory (within half of what is free); "
+            "the least recently used goes first. Applies when the model loads."
+        )
+        cache_label = QLabel("Conversations cached", self)
+        cache_label.setBuddy(self.cache_entries)
+        self.free_cache_button = QPushButton("Free cache", self)
+        self.free_cache_button.setAccessibleName("Free the kept conversations' KV caches now")
+        self.free_cache_button.setToolTip(
+            "Give the device memory the kept KV caches hold back now; the next question of "
+            "each conversation prefills everything again"
+        )
+        self.free_cache_button.clicked.connect(self.free_cache_requested)
         self.use_button = QPushButton("Use this model", self)
         self.use_button.setAccessibleName("Load the selected model in the local worker")
         self.use_button.setDefault(True)
@@ -105,6 +127,9 @@ class ModelPicker(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(attention_label)
         buttons.addWidget(self.attention)
+        buttons.addWidget(cache_label)
+        buttons.addWidget(self.cache_entries)
+        buttons.addWidget(self.free_cache_button)
         buttons.addWidget(self.use_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tree, 1)
@@ -127,7 +152,7 @@ class ModelPicker(QWidget):
             chosen = library.chosen_model()
             entries = library_entries([self._current] + ([chosen] if chosen else []))
         except library.LibraryError as exc:
-            self._show_notice(str(exc))
+            self.show_notice(str(exc))
             entries = library_entries([self._current]) if self._current.is_dir() else []
         selected = self.selected_path()
         self.rows = [describe_row(entry, self._devices) for entry in entries]
@@ -148,14 +173,14 @@ class ModelPicker(QWidget):
         try:
             library.add_folder(folder)
         except library.LibraryError as exc:
-            self._show_notice(str(exc))
+            self.show_notice(str(exc))
             return
         self.refresh()
         found = [row for row in self.rows if _inside(row.path, folder)]
         if found:
             self.select_path(found[0].path)
         else:
-            self._show_notice(f"No Llama 4 checkpoint in {folder} yet; it is searched on Refresh.")
+            self.show_notice(f"No Llama 4 checkpoint in {folder} yet; it is searched on Refresh.")
 
     def select_path(self, path: Path | None) -> bool:
         for item in self._items():
@@ -170,6 +195,18 @@ class ModelPicker(QWidget):
     def set_attention(self, value: str) -> None:
         self.attention.setCurrentIndex(max(0, self.attention.findData(value)))
 
+    def show_notice(self, text: str, error: bool = True) -> None:
+        """A line under the details: red for a problem, plain for news."""
+        self.notice.setStyleSheet("color: #b42318;" if error else "")
+        self.notice.setText(text)
+        self.notice.show()
+
+    def cache_entries_choice(self) -> int:
+        return self.cache_entries.value()
+
+    def set_cache_entries(self, value: int) -> None:
+        self.cache_entries.setValue(value)
+
     def selected_path(self) -> Path | None:
         item = self.tree.currentItem()
         return Path(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None else None
@@ -182,7 +219,7 @@ class ModelPicker(QWidget):
         try:
             entry = library.choose_model(path)
         except library.LibraryError as exc:
-            self._show_notice(str(exc))
+            self.show_notice(str(exc))
             return
         self.notice.hide()
         self.set_current(entry.path)
@@ -229,10 +266,6 @@ class ModelPicker(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of checkpoints")
         if folder:
             self.add_folder(Path(folder))
-
-    def _show_notice(self, text: str) -> None:
-        self.notice.setText(text)
-        self.notice.show()
 
 
 def _same(a: str | Path, b: Path) -> bool:

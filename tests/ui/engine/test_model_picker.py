@@ -125,3 +125,73 @@ def test_the_attention_choice_reloads_the_worker_with_it_and_is_remembered(
     finally:
         again.bridge.close()
         again.deleteLater()
+
+
+def test_the_cached_conversations_choice_reloads_the_worker_with_it_and_is_remembered(
+    qtbot: object, window: MainWindow, demo_bf16: Path, data_dir: Path
+) -> None:
+    from app.ui.app import build_window
+    from app.ui.engine.engine_store import EngineStore
+    from app.ui.settings.settings_store import SettingsStore
+
+    bridge = window.bridge
+    assert bridge.ready is not None and bridge.ready.runtime["prompt_cache"] == "1"
+    picker = window.open_engine_dialog().picker
+    assert picker.cache_entries_choice() == 1
+    assert picker.cache_entries.specialValueText() == "Off"  # 0 reads "Off"
+    assert picker.select_path(demo_bf16)
+    picker.set_cache_entries(3)
+    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:  # type: ignore[attr-defined]
+        qtbot.mouseClick(picker.use_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert ready.args[0].runtime["prompt_cache"] == "3"  # what the worker keeps
+    assert EngineStore(SettingsStore(data_dir / "settings.ini")).prompt_cache_entries == 3
+    again = build_window(None)
+    try:
+        assert again.bridge.prompt_cache_entries == 3
+        assert again.open_engine_dialog().picker.cache_entries_choice() == 3
+    finally:
+        again.bridge.close()
+        again.deleteLater()
+    # Off: the worker keeps nothing, and an unreadable saved value falls back to the default.
+    picker.set_cache_entries(0)
+    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:  # type: ignore[attr-defined]
+        qtbot.mouseClick(picker.use_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert ready.args[0].runtime["prompt_cache"] == "0"
+    store = EngineStore(SettingsStore(data_dir / "settings.ini"))
+    assert store.prompt_cache_entries == 0
+    store._write({"engine/prompt_cache_entries": "lots"})
+    assert EngineStore(SettingsStore(data_dir / "settings.ini")).prompt_cache_entries == 1
+    store._write({"engine/prompt_cache_entries": 999})
+    assert EngineStore(SettingsStore(data_dir / "settings.ini")).prompt_cache_entries == 16
+
+
+def test_free_empties_the_workers_kept_caches_and_says_how_much(
+    qtbot: object, window: MainWindow
+) -> None:
+    from app.workers import protocol as p
+
+    bridge = window.bridge
+    dialog = window.open_engine_dialog()
+    picker = dialog.picker
+    question = [p.ChatTurn("user", "Compare the regions in the table. " * 120)]  # > 512 tokens
+
+    def answer() -> p.Done:
+        with qtbot.waitSignal(bridge.generation_finished, timeout=LOAD_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
+            bridge.generate(question, 2, 0.0, 1.0, None)
+        result: p.Done = done.args[0]
+        return result
+
+    answer()
+    assert answer().cached_prompt_tokens > 0  # the first one's cache was kept
+    with qtbot.waitSignal(bridge.cache_freed, timeout=30_000) as freed:  # type: ignore[attr-defined]
+        qtbot.mouseClick(picker.free_cache_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert freed.args[0] > 0
+    assert picker.notice.isVisibleTo(dialog) and picker.notice.text().startswith("Freed ")
+    assert "iB of kept KV caches" in picker.notice.text()
+    assert answer().cached_prompt_tokens == 0  # prefilled everything again (and kept it)
+    with qtbot.waitSignal(bridge.cache_freed, timeout=30_000) as freed:  # type: ignore[attr-defined]
+        qtbot.mouseClick(picker.free_cache_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert freed.args[0] > 0
+    with qtbot.waitSignal(bridge.cache_freed, timeout=30_000) as freed:  # type: ignore[attr-defined]
+        qtbot.mouseClick(picker.free_cache_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert freed.args[0] == 0 and picker.notice.text() == "No KV cache was kept."
