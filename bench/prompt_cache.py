@@ -9,7 +9,8 @@ shared machine hits both alike. Greedy, 16 new tokens.
 
 Figures: time to first token of turn 5 with the cache ÷ without (target ≤ 0.2);
 of turn 1, where nothing is cached yet (target ≤ 1.05: the bookkeeping costs
-nothing); and turn N with and without for N = 1..10 (docs/prompt_cache.png).
+nothing); and turn N with and without for N = 1..10, stored in docs/scaling.json and
+drawn as the third panel of docs/scaling.png, with a table in docs/scaling.md.
 Medians over `--runs` conversations; each run starts with `FreeCache`.
 
 Turn 1 is a difference of a few per cent between two requests of several seconds, so
@@ -33,8 +34,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Result, demo_root, emit, spread  # noqa: E402
+from bench.common import Result, demo_root, emit, spread  # noqa: E402
 from bench.scaling import make_photos  # noqa: E402
+from bench.scaling_docs import FOLLOW_UPS, measured_now, update  # noqa: E402
 
 DOCUMENT = (
     "Page {n}. The quarterly report lists revenue, costs and the margin for every region; "
@@ -127,7 +129,28 @@ def main() -> None:
         f"load average {load_before:.1f} before, {load_after:.1f} after, on "
         f"{os.cpu_count()} cores shared with other work"
     )
-    write_plot(times)
+    update(
+        FOLLOW_UPS,
+        {
+            "measured": measured_now(),
+            "setup": (
+                f"Five 1280×960 photos and about 3,000 tokens of text in turn 1, a short "
+                f"question each turn after; greedy, {NEW_TOKENS} new tokens; two real workers, "
+                f"one keeping its KV cache and one keeping none, asked alternately; medians "
+                f"of {args.runs} conversations; {conditions}."
+            ),
+            "turns": [
+                {
+                    "turn": turn,
+                    "prompt": tokens[turn][0],
+                    "cached": tokens[turn][1],
+                    "with_ms": statistics.median(with_ms),
+                    "without_ms": statistics.median(without_ms),
+                }
+                for turn, (with_ms, without_ms) in sorted(times.items())
+            ],
+        },
+    )
     results = []
     for turn, name, target in ((5, "turn 5", "<= 0.2"), (1, "turn 1 (nothing cached)", "<= 1.05")):
         warm_ms, cold_ms = times[turn]
@@ -163,25 +186,6 @@ def main() -> None:
             )
         )
     emit(results)
-
-
-def write_plot(times: dict[int, tuple[list[float], list[float]]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    turns = sorted(times)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(turns, [statistics.median(times[t][1]) for t in turns], "s--", label="without cache")
-    ax.plot(turns, [statistics.median(times[t][0]) for t in turns], "o-", label="with cache")
-    ax.set_xlabel("turn of the conversation (5 photos + ~3,000 tokens in turn 1)")
-    ax.set_ylabel("time to first token (ms)")
-    ax.set_title("Follow-up questions: the prompt cache")
-    ax.set_xticks(turns)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(ROOT / "docs" / "prompt_cache.png", dpi=100)
 
 
 if __name__ == "__main__":

@@ -94,8 +94,8 @@ NOTES = [
     "Time to first token is the worker's own figure (from the request to the first token, "
     "chat template and image processing included). Each detail gives the machine's load "
     "average before and after: the runs shared 2 cores with other work, so absolute times "
-    "vary a lot; the ratios, taken request by request, much less. docs/prompt_cache.png "
-    "plots turn N with and without the cache.",
+    "vary a lot; the ratios, taken request by request, much less. The third panel of "
+    "docs/scaling.png plots turn N with and without the cache (docs/scaling.md: the table).",
 ]
 
 

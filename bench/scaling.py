@@ -1,9 +1,12 @@
 """Time to first token and tokens/s against context length and image count (issue 8, item 8).
 
-Real worker process, demo checkpoint, greedy, 32 new tokens per request: text prompts of
+Real worker process keeping no prompt cache (every request is prefilled whole; follow-ups
+from the cache are bench/prompt_cache.py's), demo checkpoint, greedy, 32 new tokens per
+request: text prompts of
 about 1K, 8K and 32K tokens, and a short question with 1 to 5 images (1280×960 photos,
-which the demo's processor cuts into tiles). Writes docs/scaling.md (a table) and
-docs/scaling.png (the plot).
+which the demo's processor cuts into tiles). Stores its figures in docs/scaling.json and
+writes docs/scaling.md (the tables) and docs/scaling.png (the plot) with
+`bench.scaling_docs`, beside the follow-up turns of bench/prompt_cache.py.
 
 Usage: python bench/scaling.py [--runs 3] [--contexts 1000,8000,32000]
 """
@@ -18,8 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Result, demo_root, emit  # noqa: E402
+from bench.common import Result, demo_root, emit  # noqa: E402
+from bench.scaling_docs import CONTEXT, label, measured_now, update  # noqa: E402
 
+NEW_TOKENS = 32
 FILLER = "The quarterly report lists revenue, costs and the margin for every region. "
 
 
@@ -42,7 +47,7 @@ def measure(client: object, text: str, images: list[str], runs: int) -> tuple[fl
     ttfts, rates, prompt = [], [], 0
     for _ in range(runs):
         rid = client.generate(  # type: ignore[attr-defined]
-            [p.ChatTurn("user", text, images)], max_new_tokens=32, temperature=0.0
+            [p.ChatTurn("user", text, images)], max_new_tokens=NEW_TOKENS, temperature=0.0
         )
         events = list(client.events_for(rid, timeout=900))  # type: ignore[attr-defined]
         done = events[-1]
@@ -66,7 +71,10 @@ def main() -> None:
 
     client = WorkerClient()
     client.start()
-    ready = list(client.events_for(client.load(demo_root() / "bf16"), timeout=300))[-1]
+    # No prompt cache: a repeated request (and the 2-image prompt after the 1-image one)
+    # would otherwise come from it; the cold prefill is what this measures.
+    rid = client.load(demo_root() / "bf16", prompt_cache_entries=0)
+    ready = list(client.events_for(rid, timeout=300))[-1]
     assert isinstance(ready, p.Ready), ready
     rows: list[tuple[str, int, int, float, float]] = []
     try:
@@ -90,10 +98,10 @@ def main() -> None:
                 print(f"{count} image(s): prompt {prompt} tokens, first token {ttft:.0f} ms")
     finally:
         client.shutdown()
-    write_docs(rows)
+    update(CONTEXT, {"measured": measured_now(), "new_tokens": NEW_TOKENS, "rows": rows})
     results = [
         Result(
-            f"time to first token, {_label(kind, x)}",
+            f"time to first token, {label(kind, x)}",
             ttft,
             "ms",
             detail=f"prompt {prompt} tokens; decode {rate:.1f} tokens/s; median of {args.runs}",
@@ -101,46 +109,6 @@ def main() -> None:
         for kind, x, prompt, ttft, rate in rows
     ]
     emit(results)
-
-
-def _label(kind: str, x: int) -> str:
-    return f"text, ~{x:,} tokens" if kind == "text" else f"{x} image(s) + question"
-
-
-def write_docs(rows: list[tuple[str, int, int, float, float]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lines = [
-        "# Scaling with context length and images",
-        "",
-        "Demo checkpoint on this machine's CPU, real worker process, greedy, 32 new tokens;",
-        "medians. Regenerate with `python bench/scaling.py`.",
-        "",
-        "| input | prompt tokens | time to first token (ms) | decode tokens/s |",
-        "| --- | ---: | ---: | ---: |",
-    ]
-    for kind, x, prompt, ttft, rate in rows:
-        lines.append(f"| {_label(kind, x)} | {prompt:,} | {ttft:.0f} | {rate:.1f} |")
-    (ROOT / "docs" / "scaling.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, kind, xlabel in ((axes[0], "text", "prompt tokens"), (axes[1], "images", "images")):
-        sel = [r for r in rows if r[0] == kind]
-        xs = [r[2] if kind == "text" else r[1] for r in sel]
-        ax.plot(xs, [r[3] for r in sel], "o-", label="time to first token (ms)")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("ms")
-        twin = ax.twinx()
-        twin.plot(xs, [r[4] for r in sel], "s--", color="tab:orange", label="decode tokens/s")
-        twin.set_ylabel("tokens/s")
-        ax.set_title(f"Scaling with {'context length' if kind == 'text' else 'image count'}")
-        ax.legend(loc="upper left", fontsize=8)
-        twin.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(ROOT / "docs" / "scaling.png", dpi=100)
 
 
 if __name__ == "__main__":
