@@ -5,13 +5,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 
 from app.inference import library
-from app.ui.app import resolve_model
+from app.ui.app import build_window, resolve_model
+from app.ui.engine.engine_store import EngineStore
 from app.ui.main_window import MainWindow
+from app.ui.settings.settings_store import SettingsStore
+from app.workers import protocol as p
 from tests.ui.conftest import LOAD_TIMEOUT_MS
 
 ANSWER_TIMEOUT_MS = 120_000
@@ -102,74 +106,79 @@ def test_the_picker_and_preflight_keep_torch_out_of_the_ui_process(demo_root: Pa
     assert done.stdout.strip() == ""  # no heavy module was imported
 
 
+def _reload_with_choices(qtbot: object, window: MainWindow) -> p.Ready:
+    """Press Use this model; the worker's `Ready` for the reload."""
+    bridge = window.bridge
+    picker = window.open_engine_dialog().picker
+    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:  # type: ignore[attr-defined]
+        qtbot.mouseClick(picker.use_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    result: p.Ready = ready.args[0]
+    return result
+
+
+def _saved(data_dir: Path) -> EngineStore:
+    return EngineStore(SettingsStore(data_dir / "settings.ini"))
+
+
+def _next_start(check: Callable[[MainWindow], None]) -> None:
+    """`check` on the window a restart of the app would build."""
+    again = build_window(None)
+    try:
+        check(again)
+    finally:
+        again.bridge.close()
+        again.deleteLater()
+
+
 def test_the_attention_choice_reloads_the_worker_with_it_and_is_remembered(
     qtbot: object, window: MainWindow, demo_bf16: Path, data_dir: Path
 ) -> None:
-    from app.ui.app import build_window
-    from app.ui.engine.engine_store import EngineStore
-    from app.ui.settings.settings_store import SettingsStore
-
-    bridge = window.bridge
-    assert bridge.ready is not None and bridge.ready.runtime["attention"] == "sdpa"
+    assert window.bridge.ready is not None and window.bridge.ready.runtime["attention"] == "sdpa"
     picker = window.open_engine_dialog().picker
     assert picker.attention_choice() == "sdpa"
     assert picker.select_path(demo_bf16)
     picker.set_attention("eager")
-    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:  # type: ignore[attr-defined]
-        qtbot.mouseClick(picker.use_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-    assert ready.args[0].runtime["attention"] == "eager"  # what the worker's model runs with
-    assert EngineStore(SettingsStore(data_dir / "settings.ini")).attention == "eager"
-    again = build_window(None)
-    try:
+    ready = _reload_with_choices(qtbot, window)
+    assert ready.runtime["attention"] == "eager"  # what the worker's model runs with
+    assert _saved(data_dir).attention == "eager"
+
+    def remembered(again: MainWindow) -> None:
         assert again.bridge.attention == "eager"
-    finally:
-        again.bridge.close()
-        again.deleteLater()
+
+    _next_start(remembered)
 
 
 def test_the_cached_conversations_choice_reloads_the_worker_with_it_and_is_remembered(
     qtbot: object, window: MainWindow, demo_bf16: Path, data_dir: Path
 ) -> None:
-    from app.ui.app import build_window
-    from app.ui.engine.engine_store import EngineStore
-    from app.ui.settings.settings_store import SettingsStore
-
-    bridge = window.bridge
-    assert bridge.ready is not None and bridge.ready.runtime["prompt_cache"] == "1"
+    assert window.bridge.ready is not None and window.bridge.ready.runtime["prompt_cache"] == "1"
     picker = window.open_engine_dialog().picker
     assert picker.cache_entries_choice() == 1
     assert picker.cache_entries.specialValueText() == "Off"  # 0 reads "Off"
     assert picker.select_path(demo_bf16)
     picker.set_cache_entries(3)
-    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:  # type: ignore[attr-defined]
-        qtbot.mouseClick(picker.use_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-    assert ready.args[0].runtime["prompt_cache"] == "3"  # what the worker keeps
-    assert EngineStore(SettingsStore(data_dir / "settings.ini")).prompt_cache_entries == 3
-    again = build_window(None)
-    try:
+    assert _reload_with_choices(qtbot, window).runtime["prompt_cache"] == "3"  # what it keeps
+    assert _saved(data_dir).prompt_cache_entries == 3
+
+    def remembered(again: MainWindow) -> None:
         assert again.bridge.prompt_cache_entries == 3
         assert again.open_engine_dialog().picker.cache_entries_choice() == 3
-    finally:
-        again.bridge.close()
-        again.deleteLater()
-    # Off: the worker keeps nothing, and an unreadable saved value falls back to the default.
+
+    _next_start(remembered)
+    # Off: the worker keeps nothing; an unreadable saved value falls back to the default.
     picker.set_cache_entries(0)
-    with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:  # type: ignore[attr-defined]
-        qtbot.mouseClick(picker.use_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-    assert ready.args[0].runtime["prompt_cache"] == "0"
-    store = EngineStore(SettingsStore(data_dir / "settings.ini"))
+    assert _reload_with_choices(qtbot, window).runtime["prompt_cache"] == "0"
+    store = _saved(data_dir)
     assert store.prompt_cache_entries == 0
     store._write({"engine/prompt_cache_entries": "lots"})
-    assert EngineStore(SettingsStore(data_dir / "settings.ini")).prompt_cache_entries == 1
+    assert _saved(data_dir).prompt_cache_entries == 1
     store._write({"engine/prompt_cache_entries": 999})
-    assert EngineStore(SettingsStore(data_dir / "settings.ini")).prompt_cache_entries == 16
+    assert _saved(data_dir).prompt_cache_entries == 16
 
 
 def test_free_empties_the_workers_kept_caches_and_says_how_much(
     qtbot: object, window: MainWindow
 ) -> None:
-    from app.workers import protocol as p
-
     bridge = window.bridge
     dialog = window.open_engine_dialog()
     picker = dialog.picker
