@@ -271,8 +271,12 @@ class SharedModel:
                 if matcher.stopped:
                     self.client.cancel(rid)
                     final = await _terminal(run)
-                    prompt = final.prompt_tokens if isinstance(final, p.Done | p.Cancelled) else 0
-                    yield Finish("stop", prompt, completion)
+                    if isinstance(final, p.Done | p.Cancelled):
+                        yield Finish(
+                            "stop", final.prompt_tokens, completion, final.cached_prompt_tokens
+                        )
+                    else:
+                        yield Finish("stop", 0, completion)
                     return
             elif isinstance(event, p.Done):
                 tail = matcher.flush()

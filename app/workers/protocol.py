@@ -212,8 +212,10 @@ class Cancelled(Message):
     request_id: str
     generated_tokens: int
     # The prompt's length when the generation had started (the local API's `usage` for an
-    # answer ended by a stop string); 0 when it was cancelled before.
+    # answer ended by a stop string); 0 when it was cancelled before. Of those, how many
+    # came from the prompt cache (as in `Done`).
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -225,7 +225,12 @@ class Worker:
             end = p.Error(rid, "generation_failed", message, traceback.format_exc())
         else:
             if result.finish_reason == "cancelled":
-                end = p.Cancelled(rid, result.generated_tokens, result.prompt_tokens)
+                end = p.Cancelled(
+                    rid,
+                    result.generated_tokens,
+                    result.prompt_tokens,
+                    result.cached_prompt_tokens,
+                )
             else:
                 end = p.Done(
                     request_id=rid,

@@ -115,3 +115,21 @@ def test_a_cached_follow_up_answers_as_a_cold_one(two_kept: LocalApi, api: Local
     assert cached > 0
     _ask(cold, api, _conversation("south"))  # the other server keeps only south's cache
     assert _ask(cold, api, follow) == (text, prompt, 0)
+
+
+def test_an_answer_ended_by_a_stop_string_reports_its_cached_tokens(two_kept: LocalApi) -> None:
+    client = _client(two_kept)
+    follow = _conversation("south", _ask(client, two_kept, _conversation("south"))[0])
+    text, prompt, cached = _ask(client, two_kept, follow)
+    assert cached > 0
+    stop = text[len(text) // 2 : len(text) // 2 + 2]
+    assert stop.strip(), text
+    reply = client.chat.completions.create(
+        model=two_kept.model.model_id, messages=follow, max_tokens=8, temperature=0, stop=[stop]
+    )  # the worker is cancelled at the stop string: its Cancelled carries the counts
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.choices[0].message.content == text[: text.index(stop)]
+    assert reply.usage.prompt_tokens == prompt
+    assert reply.usage.prompt_tokens_details.cached_tokens == exact_length(
+        prompt, PREFILL_CHUNK_TOKENS
+    )
