@@ -109,6 +109,11 @@ def versions() -> dict[str, str]:
     return found
 
 
+def utc_now() -> str:
+    """The date and time a run is stamped with ("2026-12-03 07:33 UTC")."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -152,7 +157,7 @@ def main() -> int:
     args = parser.parse_args()
     wanted = set(args.only.split(",")) if args.only else None
     report: dict[str, object] = {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_now(),
         "machine": machine(),
         "versions": versions(),
         "command": "bash scripts/run-benchmarks.sh",

@@ -23,11 +23,9 @@ FOLLOW_UPS = "follow_ups"  # prompt_cache.py: {"turns": [{turn, with_ms, without
 
 def measured_now() -> str:
     """When and where, as "<date> on <machine>" (docs/benchmarks.json says it so too)."""
-    import datetime as dt
+    from bench.run_all import machine, utc_now
 
-    from bench.run_all import machine
-
-    return f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC} on {machine()}"
+    return f"{utc_now()} on {machine()}"
 
 
 def label(kind: str, x: int) -> str:
