@@ -6,7 +6,7 @@ latest" button appears until they come back to the bottom.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -23,6 +23,11 @@ BOTTOM_SLACK_PX = 24  # within this of the bottom counts as "at the bottom"
 
 class TranscriptView(QScrollArea):
     """The scrolling list of messages and error blocks."""
+
+    # The user turned the wheel or pressed a button over the page (not over a message's
+    # own controls): what a scroll anchor lets go on. A signal, not an event filter on the
+    # viewport: a Python filter is called with the events of a viewport being destroyed.
+    user_moved = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,6 +131,11 @@ class TranscriptView(QScrollArea):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._place_jump_button()
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress):
+            self.user_moved.emit()
+        return super().viewportEvent(event)
 
     def _place_jump_button(self) -> None:
         self.jump_button.adjustSize()
