@@ -9,7 +9,7 @@ or the user scrolls or clicks.
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QPoint, QTimer
+from PySide6.QtCore import QObject, QPoint, QTimer
 from PySide6.QtWidgets import QWidget
 
 from app.ui.transcript.transcript_view import TranscriptView
@@ -23,15 +23,21 @@ class ScrollAnchor(QObject):
 
     def __init__(self, transcript: TranscriptView, target: QWidget) -> None:
         super().__init__(transcript)
-        self.transcript = transcript
         self.target = target
         self.active = True
         bar = transcript.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range_changed)
-        transcript.viewport().installEventFilter(self)
-        target.destroyed.connect(self.release)
+        transcript.user_moved.connect(self.release)
         QTimer.singleShot(0, self.place)
         QTimer.singleShot(SETTLE_MS, self.release)
+
+    @property
+    def transcript(self) -> TranscriptView:
+        # Asked of the parent, not kept: a child that keeps its parent's wrapper can free it
+        # from its own deletion, and PySide6 then deletes the parent (and this child) again.
+        parent = self.parent()
+        assert isinstance(parent, TranscriptView)
+        return parent
 
     def target_top(self) -> int:
         """The target's top edge in transcript content coordinates."""
@@ -41,7 +47,13 @@ class ScrollAnchor(QObject):
         return self.target.mapTo(content, QPoint(0, 0)).y()
 
     def place(self) -> None:
-        if not self.active or not shiboken6.isValid(self.target):
+        if not self.active:
+            return
+        if not shiboken6.isValid(self.target):
+            # The message went (another conversation was opened). No `destroyed` connection
+            # tells us: PySide6 crashed calling a released anchor from the signal of a
+            # message destroyed after the anchor's own wrapper was gone.
+            self.release()
             return
         self.transcript.following = False
         self.transcript.verticalScrollBar().setValue(max(0, self.target_top() - TOP_MARGIN_PX))
@@ -53,12 +65,7 @@ class ScrollAnchor(QObject):
         if not self.active:
             return
         self.active = False
-        if shiboken6.isValid(self.transcript):
+        if shiboken6.isValid(self) and shiboken6.isValid(self.transcript):
             self.transcript.verticalScrollBar().rangeChanged.disconnect(self._on_range_changed)
-            self.transcript.viewport().removeEventFilter(self)
+            self.transcript.user_moved.disconnect(self.release)
         self.deleteLater()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress):
-            self.release()
-        return False
