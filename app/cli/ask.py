@@ -71,11 +71,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def cached_line(done: p.Done) -> str:
-    """The stats line's part saying how much of the prompt came from the worker's KV cache."""
-    return f"{done.cached_prompt_tokens:,} of {done.prompt_tokens:,} prompt tokens cached"
-
-
 def _fail(message: str, code: int = EXIT_FAILED) -> int:
     print(f"maverick-desk ask: {message}", file=sys.stderr)
     return code
@@ -185,7 +180,7 @@ def _converse(
                 sys.stdout.flush()
                 say(
                     f"[prompt {event.prompt_tokens} tokens ({event.image_tokens} image), "
-                    f"{cached_line(event)}, {event.generated_tokens} generated, first token "
+                    f"{event.cached_summary()}, {event.generated_tokens} generated, first token "
                     f"{event.time_to_first_token_s:.2f} s, {event.tokens_per_s:.1f} tokens/s, "
                     f"finish: {event.finish_reason}]"
                 )

@@ -194,6 +194,10 @@ class Done(Message):
     # How many of the prompt tokens came from a kept KV cache (were not prefilled again).
     cached_prompt_tokens: int = 0
 
+    def cached_summary(self) -> str:
+        """How much of the prompt came from the cache, as the status bar and `ask` say it."""
+        return f"{self.cached_prompt_tokens:,} of {self.prompt_tokens:,} prompt tokens cached"
+
 
 @dataclass(frozen=True)
 class CacheFreed(Message):

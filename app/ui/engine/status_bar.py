@@ -109,11 +109,7 @@ class ModelStatusBar(QStatusBar):
         used = done.prompt_tokens + done.generated_tokens
         limit = f" of {context_length:,}" if context_length else ""
         # A follow-up that reused the conversation's KV cache says how much it skipped.
-        cached = (
-            f" · {done.cached_prompt_tokens:,} of {done.prompt_tokens:,} prompt tokens cached"
-            if done.cached_prompt_tokens
-            else ""
-        )
+        cached = f" · {done.cached_summary()}" if done.cached_prompt_tokens else ""
         self.figures_label.setText(
             f"first token {done.time_to_first_token_s:.2f} s · {done.tokens_per_s:.1f} tokens/s · "
             f"context {used:,}{limit}{cached}"
