@@ -38,6 +38,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("sparse_experts.py", [], "9. sparse experts: only the routed expert runs (issue 16)"),
     ("local_api.py", [], "10. the local API (maverick-desk serve)"),
     ("prompt_cache.py", [], "11. follow-up questions from the KV cache (issue 17)"),
+    ("documents.py", [], "12. whole documents: index, context, recall (issue 34)"),
 ]
 
 
