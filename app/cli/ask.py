@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import ask_attachments, ask_tools
+from app.cli import ask_attachments, ask_documents, ask_tools
 from app.cli import server as server_cli
 from app.documents.attachments import AttachmentError
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
@@ -52,6 +52,7 @@ def add_parser(subparsers: Any) -> None:
         "--image", action="append", default=[], metavar="FILE", help="attach an image (repeatable)"
     )
     ask_attachments.add_arguments(parser)
+    ask_documents.add_arguments(parser)
     ask_tools.add_arguments(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt")
     parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
@@ -107,12 +108,16 @@ def run(args: argparse.Namespace) -> int:
     except ImageError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     try:
+        ask_documents.check(args, ask_attachments.stderr_say(args.quiet))
         args.planned_attachments = ask_attachments.plan(args)
         if args.planned_attachments and (args.server or args.preset):
             # A server's model: pages are drawn for Maverick's tiles, with no local meter.
             say = ask_attachments.stderr_say(args.quiet)
             plans, args.planned_attachments = args.planned_attachments, []
             images, args.prompt = ask_attachments.finish(args, plans, None, images, say)
+        if args.doc and (args.server or args.preset):
+            say = ask_attachments.stderr_say(args.quiet)
+            args.prompt, images = ask_documents.apply(args, None, args.prompt, images, say)
     except AttachmentError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     messages = []
@@ -157,6 +162,14 @@ def _converse(
     if plans:
         try:
             images, text = ask_attachments.finish(args, plans, model, messages[-1].images, say)
+        except AttachmentError as exc:
+            return _fail(str(exc), EXIT_BAD_INPUT)
+        messages[-1] = p.ChatTurn("user", text, images)
+    if args.doc:
+        try:
+            text, images = ask_documents.apply(
+                args, model, messages[-1].text, messages[-1].images, say
+            )
         except AttachmentError as exc:
             return _fail(str(exc), EXIT_BAD_INPUT)
         messages[-1] = p.ChatTurn("user", text, images)

@@ -80,9 +80,12 @@ class DocumentInfo:
 class DocumentIndex:
     """An open index of one document's pages."""
 
-    def __init__(self, path: Path, *, changed: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, changed: bool = False, source_path: Path | None = None
+    ) -> None:
         self.path = path
         self.changed = changed  # the file was indexed before with other bytes
+        self.source_path = source_path  # the file it was opened from, if any
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         fmt = int(self._meta("format") or 0)
@@ -266,7 +269,7 @@ def open_document(
     changed = _remember_source(folder, path, sha)
     if not target.exists():
         _build(path, sha, target, password, progress, should_stop)
-    return DocumentIndex(target, changed=changed)
+    return DocumentIndex(target, changed=changed, source_path=path)
 
 
 def _remember_source(folder: Path, path: Path, sha: str) -> bool:

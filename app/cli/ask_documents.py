@@ -1,0 +1,140 @@
+"""``ask --doc FILE``: ask whole documents, with page citations.
+
+Each document is indexed once (``maverick-desk docs``). When all their text fits what the
+model's context leaves after the question and the answer, it goes whole with page
+markers; otherwise the pages that rank best for the question, with their neighbours.
+Pages whose text layer is thin (figures, scans) go as images, up to the image limit.
+Which pages went, and how, is said on stderr before the answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from app.documents.attachments import AttachmentError
+from app.documents.context import ContextError, ContextMeter
+from app.documents.doc_index import DocumentError, DocumentIndex, open_document
+from app.documents.doc_plan import DocumentContext, approximate_tokens, plan_documents
+from app.documents.page_cache import render_pages
+from app.documents.pdf import PdfError, PdfFile
+from app.documents.tiling import MAVERICK, ProcessorSettings, TilingError
+from app.storage.errors import StorageError
+
+Say = Callable[[str], None]
+SERVER_BUDGET = 100_000  # tokens of document text when the server's context is not known
+MARGIN_TOKENS = 512  # the chat template's frame and the instruction to cite
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--doc",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="ask a whole PDF, text or Markdown file (repeatable); pages are cited as [p. N]",
+    )
+    parser.add_argument("--doc-password", metavar="PW", help="password of an encrypted --doc PDF")
+    parser.add_argument(
+        "--doc-budget",
+        type=int,
+        metavar="TOKENS",
+        help="tokens of document text to send at most (default: what the model's context "
+        f"leaves; {SERVER_BUDGET:,} with --server)",
+    )
+
+
+def check(args: argparse.Namespace, say: Say) -> None:
+    """Index every --doc before a model loads, so a bad file is refused at once."""
+    for path in args.doc:
+        _open(path, args.doc_password, say).close()
+
+
+def apply(
+    args: argparse.Namespace, model: Path | None, prompt: str, images: list[str], say: Say
+) -> tuple[str, list[str]]:
+    """The prompt with the documents' text before the question, and the images to send.
+
+    Raises `AttachmentError` with a sentence for a document that cannot be used.
+    """
+    meter = _meter(model, say)
+    count = meter.count_text if meter else approximate_tokens
+    budget = args.doc_budget
+    if budget is None:
+        if meter and meter.context_length:
+            used = count(prompt) + args.max_new_tokens + MARGIN_TOKENS
+            budget = meter.context_length - used
+        else:
+            budget = SERVER_BUDGET
+    if budget < 1:
+        raise AttachmentError(
+            "The question and the answer's length leave no room for the documents in the "
+            "model's context; lower --max-new-tokens."
+        )
+    docs = [_open(path, args.doc_password, say) for path in args.doc]
+    try:
+        plan = plan_documents(
+            docs,
+            prompt,
+            budget_tokens=budget,
+            count_tokens=count,
+            image_limit=max(0, args.max_images - len(images)),
+        )
+        say(f"[{plan.summary()}]")
+        settings = meter.settings if meter else MAVERICK
+        page_images = _draw(docs, plan, settings, args.doc_password)
+    finally:
+        for doc in docs:
+            doc.close()
+    return f"{plan.text}\n{prompt}", images + page_images
+
+
+def _meter(model: Path | None, say: Say) -> ContextMeter | None:
+    if model is None:
+        return None
+    try:
+        return ContextMeter(model)
+    except (ContextError, TilingError) as exc:
+        say(f"warning: tokens are estimated, the checkpoint's tokenizer cannot be read: {exc}")
+        return None
+
+
+def _open(path: str, password: str | None, say: Say) -> DocumentIndex:
+    def progress(done: int, total: int) -> None:
+        if done == total and total >= 50:
+            say(f"[indexed {Path(path).name}: {total} pages]")
+
+    try:
+        doc = open_document(Path(path).expanduser(), password=password, progress=progress)
+    except DocumentError as exc:
+        hint = " Pass it with --doc-password PW." if exc.password_wanted else ""
+        raise AttachmentError(f"{exc}{hint}") from exc
+    if doc.changed:
+        say(f"[{doc.info.name} changed since it was indexed; indexed again]")
+    if doc.info.chars == 0 and doc.info.page_count == 1 and doc.info.kind == "text":
+        doc.close()
+        raise AttachmentError(f"{Path(path).name} is empty: there is nothing to ask about.")
+    return doc
+
+
+def _draw(
+    docs: list[DocumentIndex],
+    plan: DocumentContext,
+    settings: ProcessorSettings,
+    password: str | None,
+) -> list[str]:
+    """Draw the plan's image pages (thin text: figures, scans) for the model's tiles."""
+    paths: list[str] = []
+    for doc, sent in zip(docs, plan.sources, strict=True):
+        if not sent.image_pages or doc.info.kind != "pdf":
+            continue
+        source = doc.source_path
+        if source is None:
+            continue
+        try:
+            with PdfFile(source, password=password) as pdf:
+                paths += [str(page.image) for page in render_pages(pdf, sent.image_pages, settings)]
+        except (PdfError, StorageError) as exc:
+            raise AttachmentError(f"Pages of {doc.info.name} could not be drawn: {exc}") from exc
+    return paths
