@@ -39,6 +39,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("local_api.py", [], "10. the local API (maverick-desk serve)"),
     ("prompt_cache.py", [], "11. follow-up questions from the KV cache (issue 17)"),
     ("documents.py", [], "12. whole documents: index, context, recall (issue 34)"),
+    ("documents_cache.py", [], "12. whole documents: index, context, recall (issue 34)"),
 ]
 
 
