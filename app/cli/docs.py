@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from app.cli import docs_read
 from app.documents.doc_index import DocumentError, DocumentIndex, open_document
 
 
@@ -23,7 +24,12 @@ def add_parser(subparsers: Any) -> None:
     show = verbs.add_parser("show", help="pages, text layers and size of FILE; --page N: its text")
     show.add_argument("--page", type=int, metavar="N", help="print page N's text")
     search = verbs.add_parser("search", help="pages of FILE that match QUERY, best first")
-    for verb in (index, show, search):
+    read = verbs.add_parser(
+        "read-scans",
+        help="the model reads FILE's pages that have no text layer (resumes where it stopped)",
+    )
+    docs_read.add_arguments(read)
+    for verb in (index, show, search, read):
         verb.add_argument("file", metavar="FILE")
         verb.add_argument("--password", help="the password of an encrypted PDF")
     search.add_argument("query", metavar="QUERY")
@@ -92,4 +98,4 @@ def _search(doc: DocumentIndex, args: argparse.Namespace) -> int:
     return 0
 
 
-_VERBS = {"index": _index, "show": _show, "search": _search}
+_VERBS = {"index": _index, "show": _show, "search": _search, "read-scans": docs_read.read_scans}

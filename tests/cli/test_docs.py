@@ -40,3 +40,20 @@ def test_index_search_and_show_a_report(tmp_path: Path) -> None:
     broken = _docs("index", str(tmp_path / "x.pdf"), data=data)
     assert broken.returncode == 1 and "damaged" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_read_scans_through_the_real_worker_then_show_says_so(
+    tmp_path: Path, demo_bf16: Path
+) -> None:
+    path, _facts = write_report(tmp_path / "scans.pdf", pages=3, facts=1, scanned=(2,))
+    data = tmp_path / "data"
+    read = _docs(
+        "read-scans", str(path), "--model", str(demo_bf16), "--max-new-tokens", "3", data=data
+    )
+    assert read.returncode == 0, read.stderr
+    assert "1 pages without text to read" in read.stdout
+    assert "read page 2 (1 of 1" in read.stderr
+    shown = _docs("show", str(path), data=data)
+    assert "p. 2:" in shown.stdout and "(read by the model)" in shown.stdout
+    again = _docs("read-scans", str(path), "--model", str(demo_bf16), data=data)
+    assert "nothing to read" in again.stdout

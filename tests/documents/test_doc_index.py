@@ -187,3 +187,29 @@ def test_single_document_citations_and_ranges() -> None:
     cites = find_citations("See [p. 3] and [pp. 7-9], not [x] or [page 4].", ["r.pdf"])
     assert [c.page for c in cites] == [3, 7, 8, 9]
     assert find_citations("[p. 2]", ["a.pdf", "b.pdf"]) == []  # which one? not a link
+
+
+def test_scanned_pages_are_read_once_and_a_stopped_run_resumes(tmp_path: Path) -> None:
+    from app.documents.scan_reader import pages_to_read, read_scanned_pages
+    from tests.documents.long_pdf import scanned_page
+
+    text = ["Text page one with enough words to stand for itself."] * 6
+    pages: list = [text, scanned_page("A"), scanned_page("B"), ["Figure 3: caption only"]]
+    doc = open_document(write_pdf(tmp_path / "scans.pdf", pages))
+    assert pages_to_read(doc) == [2, 3, 4]  # a figure with a caption is worth reading too
+    asked: list[int] = []
+
+    def ask(number: int) -> str:
+        asked.append(number)
+        return f"Transcribed zeppelin hangar of page {number}"
+
+    assert read_scanned_pages(doc, ask, should_stop=lambda: len(asked) == 1) == 1
+    assert doc.search("zeppelin")[0].number == 2
+    assert pages_to_read(doc) == [3, 4]
+    steps: list = []
+    assert read_scanned_pages(doc, ask, progress=steps.append) == 2
+    assert asked == [2, 3, 4]  # page 2 was not read again
+    assert steps[-1].done == 2 and steps[-1].total == 2 and "read page 4" in steps[-1].line()
+    assert doc.page_sources()[3] == "model"
+    assert pages_to_read(doc) == []
+    doc.close()
