@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtCore import SLOT, QObject, QUrl, Signal, Slot
 from PySide6.QtDBus import QDBusConnection, QDBusMessage
 from PySide6.QtGui import QImage
 
@@ -21,8 +21,10 @@ PORTAL_PATH = "/org/freedesktop/portal/desktop"
 SCREENSHOT = "org.freedesktop.portal.Screenshot"
 REQUEST = "org.freedesktop.portal.Request"
 RESPONSE_OK, RESPONSE_CANCELLED = 0, 1
-# The slot QtDBus calls with the whole Response message ("1" marks a slot, as SLOT() does).
-ON_RESPONSE = b"1_on_response(QDBusMessage)"
+# Response(u response, a{sv} results): QtDBus unpacks it into the slot's types (PySide6
+# cannot read a QDBusArgument map itself). PySide6 takes the slot as the str SLOT() makes;
+# its stubs say bytes, which it refuses.
+ON_RESPONSE = SLOT("_on_response(uint,QVariantMap)")
 
 
 class PortalScreenshot(QObject):
@@ -48,7 +50,16 @@ class PortalScreenshot(QObject):
         sender = self._bus.baseService().lstrip(":").replace(".", "_")
         self._path = f"{PORTAL_PATH}/request/{sender}/{token}"
         # Listen before asking: the answer may come before the call returns.
-        self._bus.connect(PORTAL, self._path, REQUEST, "Response", self, ON_RESPONSE)
+        listening = self._bus.connect(  # type: ignore[call-overload]
+            PORTAL, self._path, REQUEST, "Response", self, ON_RESPONSE
+        )
+        if not listening:
+            self._path = None
+            self.failed.emit(
+                "Capture is unavailable: the app could not listen for the desktop portal's "
+                f"answer on D-Bus ({self._bus.lastError().message() or 'no reason given'})."
+            )
+            return
         call = QDBusMessage.createMethodCall(PORTAL, PORTAL_PATH, SCREENSHOT, "Screenshot")
         call.setArguments(["", {"handle_token": token, "interactive": True, "modal": True}])
         reply = self._bus.call(call)
@@ -60,12 +71,9 @@ class PortalScreenshot(QObject):
                 "and your desktop's backend (xdg-desktop-portal-gnome, -kde or -wlr)."
             )
 
-    @Slot(QDBusMessage)
-    def _on_response(self, message: QDBusMessage) -> None:
+    @Slot("uint", "QVariantMap")
+    def _on_response(self, code: int, results: dict[str, object]) -> None:
         self._disconnect()
-        arguments = message.arguments()
-        code = int(arguments[0]) if arguments else -1
-        results = arguments[1] if len(arguments) > 1 and isinstance(arguments[1], dict) else {}
         if code == RESPONSE_CANCELLED:
             self.cancelled.emit()
             return
@@ -82,5 +90,7 @@ class PortalScreenshot(QObject):
 
     def _disconnect(self) -> None:
         if self._path is not None:
-            self._bus.disconnect(PORTAL, self._path, REQUEST, "Response", self, ON_RESPONSE)
+            self._bus.disconnect(  # type: ignore[call-overload]
+                PORTAL, self._path, REQUEST, "Response", self, ON_RESPONSE
+            )
             self._path = None
