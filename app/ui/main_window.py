@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         self.engine_action = self._action("Model and engine…", "Ctrl+M", self.open_engine_dialog)
         self.tools_action = self._action("Tools…", "Ctrl+T", self.open_tools_dialog)
         self.capture = ScreenCapture(self)  # the region comes back as a chip, like a paste
-        self.capture.captured.connect(self.composer.add_image)
+        self.capture.captured.connect(lambda image: self.composer.add_image(image, "captured"))
         self.capture.failed.connect(self.composer.show_notice)
         self.capture_action = self._action("Capture", "Ctrl+Shift+S", self.capture.start)
         toolbar.addAction(self.new_chat_action)

@@ -1,8 +1,9 @@
 """Run by test_capture_x11.py under a real X server: capture a region of a known pattern.
 
-A pattern window is shown, a stand-in for the main window covers part of it, Capture
-runs, the drag is made on the overlay, and the captured region is saved for the test to
-compare. Then a second capture is cancelled with Esc. Prints one JSON line of findings.
+A pattern window is shown, the real main window (its worker not started) covers part of
+it, its Capture action runs, the drag is made on the overlay, and the chip's file is left
+for the test to compare. Then a second capture is cancelled with Esc. Prints one JSON line
+of findings.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel
 
-from app.ui.capture.screen_capture import ScreenCapture
+from app.ui.bridge.bridge import WorkerBridge
+from app.ui.main_window import MainWindow
+from app.ui.settings.settings_store import SettingsStore
 
 PATTERN = QRect(40, 30, 360, 240)  # where the pattern window lies on the screen
 REGION = QRect(90, 70, 210, 130)  # the dragged region, inside the pattern
-COVER = QRect(150, 100, 300, 200)  # the window that steps aside, over part of the region
+COVER = QRect(150, 100, 900, 640)  # the window that steps aside, over part of the region
 WAIT_MS = 10_000
 
 
@@ -47,22 +50,21 @@ def _wait(app: QApplication, done: Callable[[], bool]) -> bool:
     return done()
 
 
-def main(out: Path) -> int:
+def main(model: Path, settings: Path) -> int:
     app = QApplication(sys.argv[:1])
     frameless = Qt.WindowType.FramelessWindowHint
     pattern = QLabel(None, frameless)
     pattern.setPixmap(QPixmap.fromImage(_pattern_image()))
     pattern.setGeometry(PATTERN)
     pattern.show()
-    window = QWidget(None, frameless)
-    window.setStyleSheet("background: #ff00ff")
+    window = MainWindow(WorkerBridge(model), SettingsStore(settings))
     window.setGeometry(COVER)
     window.show()
     QTest.qWaitForWindowExposed(pattern)
     QTest.qWaitForWindowExposed(window)
     QTest.qWait(200)
 
-    capture = ScreenCapture(window)
+    capture = window.capture
     found: dict[str, object] = {"screens": len(app.screens())}
     images: list[QImage] = []
     capture.captured.connect(images.append)
@@ -70,7 +72,7 @@ def main(out: Path) -> int:
     capture.cancelled.connect(lambda: cancels.append(True))
     capture.failed.connect(lambda sentence: found.setdefault("failed", sentence))
 
-    capture.start()
+    window.capture_action.trigger()
     found["overlay_shown"] = _wait(
         app, lambda: capture.overlay is not None and capture.overlay.isVisible()
     )
@@ -86,8 +88,8 @@ def main(out: Path) -> int:
         )
     found["captured"] = _wait(app, lambda: bool(images))
     found["window_back"] = window.isVisible()
-    if images:
-        images[0].save(str(out))
+    found["chips"] = [chip.path for chip in window.composer.chips()]
+    found["notice"] = window.composer.notice.text()
 
     capture.start()
     _wait(app, lambda: capture.overlay is not None and capture.overlay.isVisible())
@@ -97,8 +99,10 @@ def main(out: Path) -> int:
     found["window_back_after_cancel"] = window.isVisible()
     found["captures"] = len(images)
     print(json.dumps(found))
+    window.close()
+    window.bridge.close()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))

@@ -43,14 +43,20 @@ def x_display() -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def test_the_captured_region_is_the_pixels_on_screen(x_display: str, tmp_path: Path) -> None:
-    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb"}
+def test_the_captured_chip_holds_the_pixels_on_screen(
+    x_display: str, demo_bf16: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DISPLAY": x_display,
+        "QT_QPA_PLATFORM": "xcb",
+        "MAVERICK_DESK_DATA_DIR": str(data_dir),
+    }
     env.pop("WAYLAND_DISPLAY", None)
     problem = problem_sentence(check_launch(env))
     assert problem is None, problem
-    out = tmp_path / "region.png"
     done = subprocess.run(
-        [sys.executable, str(PROBE), str(out)],
+        [sys.executable, str(PROBE), str(demo_bf16), str(tmp_path / "settings.ini")],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -63,9 +69,12 @@ def test_the_captured_region_is_the_pixels_on_screen(x_display: str, tmp_path: P
     assert found["overlay_shown"] and found["window_hidden_while_choosing"], found
     assert found["captured"] and found["window_back"], found
     assert found["cancelled"] and found["window_back_after_cancel"], found
-    assert found["captures"] == 1  # Esc attached nothing
+    assert found["captures"] == 1 and found["notice"] == ""  # Esc attached nothing
+    [chip] = found["chips"]
+    assert Path(chip).parent == data_dir / "attachments"
+    assert Path(chip).name.startswith("captured-")
 
-    picture = Image.open(out).convert("RGB")
+    picture = Image.open(chip).convert("RGB")
     assert picture.size == (REGION.width(), REGION.height())
     left, top = REGION.x() - PATTERN.x(), REGION.y() - PATTERN.y()
     expected = Image.new("RGB", picture.size)
