@@ -22,23 +22,26 @@ from app.ui.bridge.bridge import WorkerBridge
 from app.ui.main_window import MainWindow
 from app.ui.settings.settings_store import SettingsStore
 
-PATTERN = QRect(40, 30, 360, 240)  # where the pattern window lies on the screen
-REGION = QRect(90, 70, 210, 130)  # the dragged region, inside the pattern
+PATTERN = QRect(40, 30, 360, 240)  # where the pattern window lies (logical pixels)
+REGION = QRect(90, 70, 210, 130)  # the dragged region, inside the pattern (logical pixels)
 COVER = QRect(150, 100, 900, 640)  # the window that steps aside, over part of the region
 WAIT_MS = 10_000
 
 
 def pattern_rgb(x: int, y: int) -> tuple[int, int, int]:
-    """The pattern's colour at (x, y) inside it: no two neighbours alike."""
+    """The pattern's colour at device pixel (x, y) inside it: no two neighbours alike."""
     return (x * 5) % 256, (y * 3) % 256, (x * 7 + y * 11) % 256
 
 
-def _pattern_image() -> QImage:
-    image = QImage(PATTERN.width(), PATTERN.height(), QImage.Format.Format_RGB32)
-    for y in range(PATTERN.height()):
-        for x in range(PATTERN.width()):
+def _pattern_pixmap(scale: int) -> QPixmap:
+    """The pattern at one image pixel per device pixel (`scale` per logical pixel)."""
+    image = QImage(PATTERN.width() * scale, PATTERN.height() * scale, QImage.Format.Format_RGB32)
+    for y in range(image.height()):
+        for x in range(image.width()):
             image.setPixelColor(x, y, QColor(*pattern_rgb(x, y)))
-    return image
+    pixmap = QPixmap.fromImage(image)
+    pixmap.setDevicePixelRatio(scale)
+    return pixmap
 
 
 def _wait(app: QApplication, done: Callable[[], bool]) -> bool:
@@ -52,9 +55,10 @@ def _wait(app: QApplication, done: Callable[[], bool]) -> bool:
 
 def main(model: Path, settings: Path) -> int:
     app = QApplication(sys.argv[:1])
+    scale = round(app.primaryScreen().devicePixelRatio())  # QT_SCALE_FACTOR=2: HiDPI
     frameless = Qt.WindowType.FramelessWindowHint
     pattern = QLabel(None, frameless)
-    pattern.setPixmap(QPixmap.fromImage(_pattern_image()))
+    pattern.setPixmap(_pattern_pixmap(scale))
     pattern.setGeometry(PATTERN)
     pattern.show()
     window = MainWindow(WorkerBridge(model), SettingsStore(settings))
@@ -65,7 +69,7 @@ def main(model: Path, settings: Path) -> int:
     QTest.qWait(200)
 
     capture = window.capture
-    found: dict[str, object] = {"screens": len(app.screens())}
+    found: dict[str, object] = {"screens": len(app.screens()), "scale": scale}
     images: list[QImage] = []
     capture.captured.connect(images.append)
     cancels: list[bool] = []

@@ -27,7 +27,7 @@ def x_display() -> Iterator[str]:
     assert xvfb, "the capture test needs Xvfb: apt-get install -y xvfb (.ci/run does it as root)"
     read, write = os.pipe()
     server = subprocess.Popen(
-        [xvfb, "-displayfd", str(write), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        [xvfb, "-displayfd", str(write), "-screen", "0", "1280x960x24", "-nolisten", "tcp"],
         pass_fds=(write,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -43,13 +43,15 @@ def x_display() -> Iterator[str]:
         server.wait(timeout=10)
 
 
+@pytest.mark.parametrize("scale", [1, 2], ids=["scale1", "hidpi2"])
 def test_the_captured_chip_holds_the_pixels_on_screen(
-    x_display: str, demo_bf16: Path, data_dir: Path, tmp_path: Path
+    scale: int, x_display: str, demo_bf16: Path, data_dir: Path, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
         "DISPLAY": x_display,
         "QT_QPA_PLATFORM": "xcb",
+        "QT_SCALE_FACTOR": str(scale),
         "MAVERICK_DESK_DATA_DIR": str(data_dir),
     }
     env.pop("WAYLAND_DISPLAY", None)
@@ -66,6 +68,7 @@ def test_the_captured_chip_holds_the_pixels_on_screen(
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert "failed" not in found, found["failed"]
+    assert found["scale"] == scale
     assert found["overlay_shown"] and found["window_hidden_while_choosing"], found
     assert found["captured"] and found["window_back"], found
     assert found["cancelled"] and found["window_back_after_cancel"], found
@@ -75,14 +78,14 @@ def test_the_captured_chip_holds_the_pixels_on_screen(
     assert Path(chip).name.startswith("captured-")
 
     picture = Image.open(chip).convert("RGB")
-    assert picture.size == (REGION.width(), REGION.height())
-    left, top = REGION.x() - PATTERN.x(), REGION.y() - PATTERN.y()
+    assert picture.size == (REGION.width() * scale, REGION.height() * scale)  # device pixels
+    left, top = (REGION.x() - PATTERN.x()) * scale, (REGION.y() - PATTERN.y()) * scale
     expected = Image.new("RGB", picture.size)
     expected.putdata(
         [
             pattern_rgb(left + x, top + y)
-            for y in range(REGION.height())
-            for x in range(REGION.width())
+            for y in range(picture.height)
+            for x in range(picture.width)
         ]
     )
     assert picture.tobytes() == expected.tobytes()  # every pixel, none of the window's magenta
