@@ -103,13 +103,18 @@ def problem_sentence(check: LaunchCheck, as_root: bool | None = None) -> str | N
     return start + "Install the packages of your distribution that provide them and start again."
 
 
-def prepare_qt(environ: MutableMapping[str, str], install: bool = False) -> str | None:
+def prepare_qt(
+    environ: MutableMapping[str, str], install: bool = False, system: str = sys.platform
+) -> str | None:
     """Run the check before Qt starts; sets QT_QPA_PLATFORM for Wayland sessions.
 
     With `install` (scripts/run-app.sh asks for it), missing Debian/Ubuntu packages are
     installed with apt when root or password-less sudo allows. Returns the sentence to
-    print when the window cannot open, else None.
+    print when the window cannot open, else None. Only Linux is checked: macOS and Windows
+    have one platform plugin, with no display variable and no system libraries to install.
     """
+    if not system.startswith("linux"):
+        return None
     check = check_launch(environ)
     if check.qt_platform is not None:
         environ["QT_QPA_PLATFORM"] = check.qt_platform

@@ -65,6 +65,7 @@ def test_no_display_names_offscreen_and_xvfb_run() -> None:
     assert sentence is not None
     assert "QT_QPA_PLATFORM=offscreen" in sentence and "xvfb-run" in sentence
     assert environ == {}
+    assert prepare_qt({}, system="darwin") is None  # no $DISPLAY there, and none needed
 
 
 def test_a_chosen_platform_is_checked_and_kept() -> None:
