@@ -4,6 +4,12 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup-env.sh"
 
+# Before the window opens, maverick-desk checks for a display and for the system libraries
+# Qt's platform plugin needs; this asks it to install missing ones with apt when root or
+# password-less sudo allows (otherwise it prints the command to run and exits with 1).
+# MAVERICK_DESK_INSTALL_SYSTEM_LIBRARIES=0 never installs: it prints the command instead.
+export MAVERICK_DESK_INSTALL_SYSTEM_LIBRARIES="${MAVERICK_DESK_INSTALL_SYSTEM_LIBRARIES:-1}"
+
 DEMO="$("$VENV/bin/python" -c 'from app.paths import demo_checkpoint_root; print(demo_checkpoint_root())')"
 if [ -z "${MAVERICK_DESK_MODEL:-}" ] && [ ! -f "$DEMO/bf16/config.json" ]; then
     echo "==> writing the demo checkpoint (tiny, random weights) to $DEMO" >&2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -71,6 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     if args.command is None:
+        from app.launch.display_check import prepare_qt
+
+        # Before Qt loads: Qt's own message names neither the library nor the package.
+        install = os.environ.get("MAVERICK_DESK_INSTALL_SYSTEM_LIBRARIES") == "1"
+        problem = prepare_qt(os.environ, install=install)
+        if problem:
+            print(f"maverick-desk: {problem}", file=sys.stderr)
+            return 1
         from app.ui.app import run_app
 
         return run_app(args)

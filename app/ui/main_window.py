@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.bridge.bridge import WorkerBridge
+from app.ui.capture.screen_capture import ScreenCapture
 from app.ui.composer.composer import Composer
 from app.ui.composer.composer_input import local_files
 from app.ui.engine.engine_dialog import EngineDialog
@@ -185,7 +186,12 @@ class MainWindow(QMainWindow):
         self.settings_action.setCheckable(True)
         self.engine_action = self._action("Model and engine…", "Ctrl+M", self.open_engine_dialog)
         self.tools_action = self._action("Tools…", "Ctrl+T", self.open_tools_dialog)
+        self.capture = ScreenCapture(self)  # the region comes back as a chip, like a paste
+        self.capture.captured.connect(lambda image: self.composer.add_image(image, "captured"))
+        self.capture.failed.connect(self.composer.show_notice)
+        self.capture_action = self._action("Capture", "Ctrl+Shift+S", self.capture.start)
         toolbar.addAction(self.new_chat_action)
+        toolbar.addAction(self.capture_action)
         spacer = QWidget(toolbar)
         spacer.setSizePolicy(
             spacer.sizePolicy().Policy.Expanding, spacer.sizePolicy().Policy.Preferred

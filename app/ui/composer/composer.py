@@ -294,18 +294,20 @@ class Composer(QFrame):
         self.input.setTextCursor(cursor)
         self.input.setFocus()
 
-    def add_image(self, image: QImage) -> None:
-        """Attach image data (from the clipboard) by saving it as a PNG first."""
+    def add_image(self, image: QImage, source: str = "pasted") -> None:
+        """Attach image data (pasted, or a screen capture) by saving it as a PNG first."""
         folder = attachments_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            self.show_notice(f"The pasted image could not be saved in {folder} ({exc}).")
+            self.show_notice(f"The {source} image could not be saved in {folder} ({exc}).")
             return
-        name = f"pasted-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.png"
+        name = f"{source}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.png"
         target = folder / name
         if not image.save(str(target)):  # the format follows the .png suffix
-            self.show_notice(f"The pasted image could not be saved as {target}; is the disk full?")
+            self.show_notice(
+                f"The {source} image could not be saved as {target}; is the disk full?"
+            )
             return
         self.add_files([str(target)])
 
