@@ -14,10 +14,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from app.downloads.hub import DEFAULT_TOKEN_ENV, read_plan, token_from_env
-from app.downloads.plan import MAVERICK_FP8, DownloadError
+from app.downloads.plan import DEFAULT_TOKEN_ENV, MAVERICK_FP8, DownloadError
 from app.downloads.progress import CHECKING, FINISHED, Progress
-from app.downloads.transfer import Download
 from app.inference import library
 from app.inference.checkpoint import human_bytes
 
@@ -50,6 +48,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # huggingface_hub takes half a second to import: only this command pays for it.
+    from app.downloads.hub import read_plan, token_from_env
+    from app.downloads.transfer import Download
+
     target = Path(args.dir).expanduser() if args.dir else None
     print(f"Reading the files of {args.repo} ({args.revision}) from the hub…", flush=True)
     try:

@@ -26,12 +26,17 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import BlobLfsInfo
 from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
 
-from app.downloads.plan import DownloadError, DownloadPlan, RepoFile, default_target
+from app.downloads.plan import (
+    DEFAULT_TOKEN_ENV,
+    DownloadError,
+    DownloadPlan,
+    RepoFile,
+    default_target,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-DEFAULT_TOKEN_ENV = "HF_TOKEN"
 
 
 def endpoint() -> str:

@@ -17,6 +17,7 @@ from app.paths import data_dir
 
 MAVERICK_FP8 = "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8"
 PRESETS = (MAVERICK_FP8, "meta-llama/Llama-4-Maverick-17B-128E-Instruct")
+DEFAULT_TOKEN_ENV = "HF_TOKEN"  # the variable the access token is read from, unless told
 PARTIAL_DIR = ".download"  # inside the target folder: partial files, kept until done
 
 

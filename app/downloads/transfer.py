@@ -29,8 +29,9 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 from huggingface_hub.utils.tqdm import silent_tqdm
 
 from app.downloads.checksums import file_checksum
-from app.downloads.hub import DEFAULT_TOKEN_ENV, describe_error, token_from_env
+from app.downloads.hub import describe_error, token_from_env
 from app.downloads.plan import (
+    DEFAULT_TOKEN_ENV,
     PARTIAL_DIR,
     DownloadError,
     DownloadPlan,
