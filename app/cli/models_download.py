@@ -44,6 +44,11 @@ def add_parser(subparsers: Any) -> None:
         metavar="NAME",
         help="environment variable holding the access token for gated models (default: HF_TOKEN)",
     )
+    parser.add_argument(
+        "--all-files",
+        action="store_true",
+        help="also fetch files the app never loads (original/, *.pth, *.bin pickles)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -55,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.dir).expanduser() if args.dir else None
     print(f"Reading the files of {args.repo} ({args.revision}) from the hub…", flush=True)
     try:
-        plan = read_plan(args.repo, args.revision, target, args.token_env)
+        plan = read_plan(args.repo, args.revision, target, args.token_env, args.all_files)
     except DownloadError as exc:
         print(f"maverick-desk models download: {exc}", file=sys.stderr)
         return 1
@@ -65,6 +70,12 @@ def run(args: argparse.Namespace) -> int:
         f"{len(plan.files)} files, {human_bytes(plan.total_bytes)}, commit {plan.commit[:10]}, "
         f"into {plan.target} ({args.token_env} {token})."
     )
+    if plan.skipped:
+        size = human_bytes(sum(f.size for f in plan.skipped))
+        print(
+            f"Skipping {len(plan.skipped)} files ({size}) the app never loads, such as "
+            f"{plan.skipped[0].name} (--all-files fetches them)."
+        )
     if have:
         print(f"Continuing: {human_bytes(have)} already here.")
     bar = _Bar(sys.stderr)

@@ -32,6 +32,7 @@ from app.downloads.plan import (
     DownloadPlan,
     RepoFile,
     default_target,
+    split_unused,
 )
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,9 @@ def describe_error(
     """The sentence for a refusal or failure of the hub (the traceback goes to the log)."""
     hub = endpoint()
     has_token = token_from_env(token_env) is not None
+    response = getattr(exc, "response", None)
+    status: int | None = getattr(response, "status_code", None)
     if isinstance(exc, GatedRepoError):
-        status = exc.response.status_code if exc.response is not None else 0
         if has_token and status == 403:
             head = f"The token in {token_env} has no access to {repo_id} yet."
         else:
@@ -85,9 +87,15 @@ def describe_error(
         )
     if isinstance(exc, RemoteEntryNotFoundError):
         return DownloadError(f"A file of {repo_id} is gone from the hub: read the file list again.")
+    if isinstance(exc, HfHubHTTPError) and status == 401 and has_token:
+        return DownloadError(
+            f"The hub refused the token in {token_env} (401): it is wrong or revoked. Make a "
+            f"new one at {hub}/settings/tokens and put it in {token_env}."
+        )
     if isinstance(exc, HfHubHTTPError):
-        status = exc.response.status_code if exc.response is not None else "no"
-        return DownloadError(f"The hub at {hub} refused ({status} answer): {_first_line(exc)}")
+        return DownloadError(
+            f"The hub at {hub} refused ({status or 'no'} answer): {_first_line(exc)}"
+        )
     if isinstance(exc, httpx2.HTTPError | ConnectionError | TimeoutError):
         return DownloadError(
             f"Cannot reach {hub} ({_first_line(exc)}). Check the network connection "
@@ -101,10 +109,12 @@ def read_plan(
     revision: str = "main",
     target: Path | None = None,
     token_env: str = DEFAULT_TOKEN_ENV,
+    all_files: bool = False,
 ) -> DownloadPlan:
     """Read the repository's files, sizes and checksums, and check that it may be downloaded.
 
-    Nothing is written. Raises `DownloadError` with a sentence for a bad id, a missing
+    Nothing is written. Files the app never loads (`plan.UNUSED_PATTERNS`) are left out
+    unless `all_files`. Raises `DownloadError` with a sentence for a bad id, a missing
     or gated repository, an unreachable hub.
     """
     repo_id = repo_id.strip()
@@ -124,9 +134,10 @@ def read_plan(
             repo_id, revision=revision, files_metadata=True
         )
         siblings = info.siblings or []
-        files = tuple(_repo_file(s.rfilename, s.size, s.lfs, s.blob_id) for s in siblings)
+        listed = [_repo_file(s.rfilename, s.size, s.lfs, s.blob_id) for s in siblings]
+        files, skipped = (listed, []) if all_files else split_unused(listed)
         if not files:
-            raise DownloadError(f"{repo_id} at {revision} holds no files.")
+            raise DownloadError(f"{repo_id} at {revision} holds no files the app can load.")
         commit = info.sha or revision
         # Gated repositories show their file list to anyone; the files themselves need the
         # licence accepted. Ask for the smallest one now, before anything is written.
@@ -148,6 +159,7 @@ def read_plan(
         target=(target or default_target(repo_id)).expanduser().resolve(),
         endpoint=hub,
         gated=bool(info.gated),
+        skipped=tuple(skipped),
     )
 
 

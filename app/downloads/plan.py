@@ -8,8 +8,9 @@ space of the disk that will hold it.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from app.inference.checkpoint import human_bytes
@@ -19,6 +20,9 @@ MAVERICK_FP8 = "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8"
 PRESETS = (MAVERICK_FP8, "meta-llama/Llama-4-Maverick-17B-128E-Instruct")
 DEFAULT_TOKEN_ENV = "HF_TOKEN"  # the variable the access token is read from, unless told
 PARTIAL_DIR = ".download"  # inside the target folder: partial files, kept until done
+# Files the app never loads (it reads safetensors only and refuses pickles): Meta's
+# original consolidated checkpoints and pickled weights. Skipped unless all files are asked for.
+UNUSED_PATTERNS = ("original/*", "*.pth", "*.pt", "*.bin", "*.ckpt", "*.msgpack", "*.h5")
 
 
 class DownloadError(RuntimeError):
@@ -51,6 +55,7 @@ class DownloadPlan:
     target: Path
     endpoint: str
     gated: bool = False
+    skipped: tuple[RepoFile, ...] = ()  # in the repository, not fetched (UNUSED_PATTERNS)
 
     @property
     def total_bytes(self) -> int:
@@ -78,6 +83,16 @@ class DownloadPlan:
 
     def bytes_missing(self) -> int:
         return sum(f.size - self.bytes_present(f) for f in self.files)
+
+
+def split_unused(files: Iterable[RepoFile]) -> tuple[list[RepoFile], list[RepoFile]]:
+    """The files the app loads, and those it never does (`UNUSED_PATTERNS`)."""
+    kept: list[RepoFile] = []
+    unused: list[RepoFile] = []
+    for file in files:
+        skip = any(fnmatch(file.name, pattern) for pattern in UNUSED_PATTERNS)
+        (unused if skip else kept).append(file)
+    return kept, unused
 
 
 def default_target(repo_id: str) -> Path:

@@ -149,6 +149,7 @@ class Download:
                 "read the file list again."
             )
         headers = build_hf_headers(token=token)
+        headers["Accept-Encoding"] = "identity"  # bytes as stored: Range offsets and sizes hold
         location = meta.location or url
         if urlparse(location).netloc != urlparse(url).netloc:
             headers.pop("authorization", None)  # a signed CDN address needs no token

@@ -73,6 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
         repo = self.repo
         path = self.path.split("?", 1)[0]
         info = _INFO.match(path)
+        if self.headers.get("Authorization") == "Bearer hf_revoked":
+            return self._error(401, "", "Invalid credentials in Authorization header")
         if info and body:
             if info.group(1) != repo.repo_id:
                 return self._error(401, "RepoNotFound", "Repository not found")
@@ -136,7 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: str, message: str) -> None:
         payload = json.dumps({"error": message}).encode()
         self.send_response(status)
-        self.send_header("X-Error-Code", code)
+        if code:
+            self.send_header("X-Error-Code", code)
         self.send_header("X-Error-Message", message)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

@@ -35,16 +35,21 @@ def test_reads_the_files_then_downloads_and_checks_them(
     hub: str, repo: FakeRepo, tmp_path: Path, demo_bf16: Path
 ) -> None:
     target = tmp_path / "model"
+    served = dict(repo.files)
+    repo.files["original/consolidated.00.pth"] = b"pickled weights the app refuses"
     plan = read_plan(repo.repo_id, target=target)
     assert not target.exists(), "reading the plan writes nothing"
-    assert {f.name: f.size for f in plan.files} == {n: len(d) for n, d in repo.files.items()}
-    assert plan.total_bytes == sum(len(d) for d in repo.files.values())
+    assert {f.name: f.size for f in plan.files} == {n: len(d) for n, d in served.items()}
+    assert [f.name for f in plan.skipped] == ["original/consolidated.00.pth"]
+    assert plan.total_bytes == sum(len(d) for d in served.values())
     assert all(f.sha256 for f in plan.files if f.name.endswith(".safetensors"))
     reports: list[Progress] = []
 
     assert Download(plan, reports.append).run() == "finished"
 
     _same_files(target, demo_bf16)
+    assert not (target / "original").exists()
+    assert not any(r[1].startswith("original/") for r in repo.requests)
     assert not (target / PARTIAL_DIR).exists()
     assert [r.done for r in reports] == sorted(r.done for r in reports)
     assert reports[-1].stage == FINISHED and reports[-1].done == plan.total_bytes
@@ -179,6 +184,12 @@ def test_a_bad_repository_id_gets_a_sentence(hub: str) -> None:
         read_plan("not a repo!")
     with pytest.raises(DownloadError, match="no repository someone/else"):
         read_plan("someone/else")
+
+
+def test_a_refused_token_is_named(hub: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_TOKEN", "hf_revoked")
+    with pytest.raises(DownloadError, match="refused the token in MY_TOKEN"):
+        read_plan("test-org/demo-model", token_env="MY_TOKEN")
 
 
 def test_speed_and_time_left() -> None:

@@ -219,6 +219,7 @@ class DownloadDialog(QDialog):
         self.total_label.setText(
             f"{len(plan.files)} files, {human_bytes(plan.total_bytes)}"
             + (f"; {human_bytes(have)} already here" if have else "")
+            + (f"; {len(plan.skipped)} unused files skipped" if plan.skipped else "")
             + f" · into {plan.target}"
         )
         if self._listing:
