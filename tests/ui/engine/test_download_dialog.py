@@ -72,3 +72,33 @@ def test_download_pause_resume_and_the_model_appears_in_the_list(
     row = next(r for r in picker.rows if r.path == target)
     assert row.entry.ready and row.files == "complete"
     dialog.shutdown()
+
+
+def test_cancel_while_paused_deletes_the_partial_files(
+    qtbot: object, demo_bf16: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = demo_repo(demo_bf16)
+    repo.hold_after[SHARD] = CHUNK_BYTES + 40_000
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with serving(repo) as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        from app.ui.engine.download_dialog import DownloadDialog
+
+        dialog = DownloadDialog()
+        qtbot.addWidget(dialog)  # type: ignore[attr-defined]
+        dialog.repo.setEditText(repo.repo_id)
+        target = Path(dialog.folder.text())
+        dialog.download_button.click()
+        qtbot.waitUntil(  # type: ignore[attr-defined]
+            lambda: any((target / ".download").glob(f"{SHARD}*.part")), timeout=TIMEOUT_MS
+        )
+        with qtbot.waitSignal(dialog.runner.download_paused, timeout=TIMEOUT_MS):  # type: ignore[attr-defined]
+            dialog.pause_button.click()
+            repo.release.set()
+        assert has_partials(target) and dialog.cancel_button.isEnabled()
+        with qtbot.waitSignal(dialog.runner.download_cancelled, timeout=TIMEOUT_MS):  # type: ignore[attr-defined]
+            dialog.cancel_button.click()
+        assert not has_partials(target) and not (target / SHARD).exists()
+        assert (target / "config.json").is_file()  # finished files stay
+        assert dialog.download_button.isEnabled() and "Cancelled" in dialog.notice.text()
+        dialog.shutdown()
