@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import logging
 import os
 import shutil
@@ -156,9 +157,7 @@ class Download:
         self._report(index, file, present, force=True)
         constants.DOWNLOAD_CHUNK_SIZE = CHUNK_BYTES
         with partial.open("ab") as raw:
-            writer = _ProgressWriter(raw, lambda n: self._wrote(index, file, n))
-            writer.file_done = present
-            self._writer = writer
+            writer = _ProgressWriter(raw, present, functools.partial(self._wrote, index, file))
             http_get(
                 location,
                 cast(BinaryIO, writer),
@@ -169,13 +168,13 @@ class Download:
                 tqdm_class=cast(Any, silent_tqdm),
             )
 
-    def _wrote(self, index: int, file: RepoFile, nbytes: int) -> None:
+    def _wrote(self, index: int, file: RepoFile, nbytes: int, file_done: int) -> None:
         if self._stop:
             raise _Stopped
         self._done += nbytes
         if nbytes > 0:
             self._meter.add(time.monotonic(), nbytes)
-        self._report(index, file, self._writer.file_done)
+        self._report(index, file, file_done)
 
     def _check_and_move(self, file: RepoFile) -> None:
         plan = self.plan
@@ -230,16 +229,16 @@ class Download:
 class _ProgressWriter:
     """The partial file as `http_get` writes it: counts what lands on disk, can stop it."""
 
-    def __init__(self, raw: IO[bytes], wrote: Callable[[int], None]) -> None:
+    def __init__(self, raw: IO[bytes], present: int, wrote: Callable[[int, int], None]) -> None:
         self._raw = raw
-        self._wrote = wrote
-        self.file_done = 0
+        self._wrote = wrote  # (bytes just written, bytes of the file on disk); may raise _Stopped
+        self.file_done = present
 
     def write(self, chunk: bytes) -> int:
-        self._wrote(0)  # raises _Stopped before anything more is written
+        self._wrote(0, self.file_done)  # raises _Stopped before anything more is written
         written = self._raw.write(chunk)
         self.file_done += written
-        self._wrote(written)
+        self._wrote(written, self.file_done)
         return written
 
     def tell(self) -> int:
@@ -251,8 +250,8 @@ class _ProgressWriter:
     def truncate(self, size: int | None = None) -> int:
         """The server ignored the Range request and sends the whole file: start it again."""
         kept = self._raw.truncate(size)
-        self._wrote(kept - self.file_done)
-        self.file_done = kept
+        lost, self.file_done = self.file_done - kept, kept
+        self._wrote(-lost, kept)
         return kept
 
 

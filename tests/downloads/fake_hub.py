@@ -35,6 +35,7 @@ class FakeRepo:
     damaged: set[str] = field(default_factory=set)  # served with one byte changed
     cut_after: dict[str, int] = field(default_factory=dict)  # first GET closes after N bytes
     hold_after: dict[str, int] = field(default_factory=dict)  # GETs stall after N bytes…
+    ignore_range: bool = False  # answer 200 with the whole file, as some proxies do
     release: threading.Event = field(default_factory=threading.Event)  # …until this is set
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, file, Range
 
@@ -106,10 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
             headers["X-Linked-Size"] = str(len(data))
         start = 0
         ranged = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
-        if ranged and body:
+        partial = bool(ranged and body and not repo.ignore_range)
+        if ranged and partial:
             start = int(ranged.group(1))
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-        self.send_response(206 if ranged and body else 200)
+        self.send_response(206 if partial else 200)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(data) - start))

@@ -96,6 +96,19 @@ def test_pause_keeps_the_partial_file_and_the_next_run_continues_it(
     _same_files(plan.target, demo_bf16)
 
 
+def test_a_server_that_ignores_range_gets_the_file_again_from_the_start(
+    hub: str, repo: FakeRepo, tmp_path: Path, demo_bf16: Path
+) -> None:
+    repo.cut_after[SHARD] = CHUNK_BYTES + 40_000
+    repo.ignore_range = True
+    plan = read_plan(repo.repo_id, target=tmp_path / "model")
+    reports: list[Progress] = []
+    assert Download(plan, reports.append).run() == "finished"
+    assert ("GET", SHARD, f"bytes={CHUNK_BYTES}-") in repo.requests  # asked, answered 200
+    assert max(r.done for r in reports) == plan.total_bytes == reports[-1].done
+    _same_files(plan.target, demo_bf16)
+
+
 def test_cancel_deletes_the_partial_files(hub: str, repo: FakeRepo, tmp_path: Path) -> None:
     repo.hold_after[SHARD] = CHUNK_BYTES + 40_000
     plan = read_plan(repo.repo_id, target=tmp_path / "model")
