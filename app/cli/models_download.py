@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from app.downloads.plan import DEFAULT_TOKEN_ENV, MAVERICK_FP8, DownloadError
-from app.downloads.progress import CHECKING, FINISHED, Progress
+from app.downloads.progress import CHECKED, CHECKING, FINISHED, Progress
 from app.inference import library
 from app.inference.checkpoint import human_bytes
 
@@ -119,7 +119,7 @@ class _Bar:
     def show(self, progress: Progress) -> None:
         filled = int(BAR_WIDTH * progress.fraction)
         head = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {progress.summary()}"
-        what = {CHECKING: "checking", FINISHED: "done"}.get(
+        what = {CHECKING: "checking", CHECKED: "checked", FINISHED: "done"}.get(
             progress.stage, f"{progress.file_fraction:.0%}"
         )
         line = f"{head} · {progress.file} {what}"

@@ -9,6 +9,7 @@ from app.inference.checkpoint import human_bytes
 
 DOWNLOADING = "downloading"
 CHECKING = "checking"  # the finished file's checksum is computed
+CHECKED = "checked"  # the file matched the hub's checksum and is in place
 FINISHED = "finished"  # every file is in place and checked
 
 

@@ -20,6 +20,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, cast
 from urllib.parse import urlparse
@@ -40,12 +41,23 @@ from app.downloads.plan import (
     check_space,
     free_bytes,
 )
-from app.downloads.progress import CHECKING, DOWNLOADING, FINISHED, Progress, SpeedMeter
+from app.downloads.progress import (
+    CHECKED,
+    CHECKING,
+    DOWNLOADING,
+    FINISHED,
+    Progress,
+    SpeedMeter,
+)
 from app.inference.checkpoint import human_bytes
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["finished", "paused", "cancelled"]
+_Stop = Literal["paused", "cancelled", "failed"]
+# Files fetched at once: one HTTP stream rarely fills a fast line (huggingface_hub's
+# snapshot_download uses 8); each stream is one partial file, continued on its own.
+PARALLEL_FILES = 4
 # huggingface_hub reads the response in 10 MiB pieces; smaller ones make Pause and the
 # progress prompt on a slow line and keep less unwritten in memory when the process dies.
 CHUNK_BYTES = 256 * 1024
@@ -70,11 +82,12 @@ class Download:
         self.token_env = token_env
         self._on_progress = on_progress
         self._free = free
-        self._stop: Outcome | None = None
-        self._lock = threading.Lock()
+        self._stop: _Stop | None = None
+        self._lock = threading.RLock()  # counters, the meter and the progress callback
         self._meter = SpeedMeter()
         self._done = 0
-        self._last_report = 0.0
+        self._files_done = 0
+        self._last_report: dict[str, float] = {}
 
     def pause(self) -> None:
         """Stop after the piece in hand; the partial files stay for the next run."""
@@ -117,20 +130,37 @@ class Download:
     def _run_files(self) -> Outcome:
         plan = self.plan
         self._done = sum(plan.bytes_present(f) for f in plan.files)
-        for index, file in enumerate(plan.files):
-            if self._stop:
-                return self._stop
-            if plan.is_done(file):
-                continue
-            try:
-                self._fetch(index, file)
-            except _Stopped:
-                return self._stop or "paused"
-            self._report(index, file, file.size, force=True, stage=CHECKING)
-            self._check_and_move(file)
+        todo = [(i, f) for i, f in enumerate(plan.files) if not plan.is_done(f)]
+        self._files_done = len(plan.files) - len(todo)
+        failures: list[BaseException] = []
+        with ThreadPoolExecutor(PARALLEL_FILES, thread_name_prefix="download") as pool:
+            futures = [pool.submit(self._one_file, index, file) for index, file in todo]
+            for future in as_completed(futures):
+                failure = future.exception()
+                if failure is not None and not failures:
+                    failures.append(failure)
+                    with self._lock:
+                        self._stop = self._stop or "failed"  # the other files stop too
+        if failures:
+            raise failures[0]
+        if self._stop == "paused" or self._stop == "cancelled":
+            return self._stop
         last = plan.files[-1]
         self._report(len(plan.files) - 1, last, last.size, force=True, stage=FINISHED)
         return "finished"
+
+    def _one_file(self, index: int, file: RepoFile) -> None:
+        if self._stop:
+            return
+        try:
+            self._fetch(index, file)
+        except _Stopped:
+            return
+        self._report(index, file, file.size, force=True, stage=CHECKING)
+        self._check_and_move(file)
+        with self._lock:
+            self._files_done += 1
+            self._report(index, file, file.size, force=True, stage=CHECKED)
 
     def _fetch(self, index: int, file: RepoFile) -> None:
         plan = self.plan
@@ -139,7 +169,8 @@ class Download:
         present = partial.stat().st_size if partial.is_file() else 0
         if present > file.size:  # longer than the file can be: not ours to continue
             partial.unlink()
-            self._done -= file.size
+            with self._lock:
+                self._done -= file.size
             present = 0
         token = token_from_env(self.token_env)
         url = hf_hub_url(plan.repo_id, file.name, revision=plan.commit, endpoint=plan.endpoint)
@@ -171,10 +202,11 @@ class Download:
     def _wrote(self, index: int, file: RepoFile, nbytes: int, file_done: int) -> None:
         if self._stop:
             raise _Stopped
-        self._done += nbytes
-        if nbytes > 0:
-            self._meter.add(time.monotonic(), nbytes)
-        self._report(index, file, file_done)
+        with self._lock:
+            self._done += nbytes
+            if nbytes > 0:
+                self._meter.add(time.monotonic(), nbytes)
+            self._report(index, file, file_done)
 
     def _check_and_move(self, file: RepoFile) -> None:
         plan = self.plan
@@ -206,24 +238,27 @@ class Download:
         stage: str = DOWNLOADING,
     ) -> None:
         now = time.monotonic()
-        if self._on_progress is None or (not force and now - self._last_report < REPORT_EVERY_S):
+        if self._on_progress is None:
             return
-        self._last_report = now
-        total = self.plan.total_bytes
-        self._on_progress(
-            Progress(
-                file=file.name,
-                file_done=file_done,
-                file_total=file.size,
-                done=self._done,
-                total=total,
-                files_done=sum(1 for f in self.plan.files if self.plan.is_done(f)),
-                files_total=len(self.plan.files),
-                speed=self._meter.speed(),
-                eta_s=self._meter.eta(total - self._done),
-                stage=stage,
+        with self._lock:  # each file reports at most every REPORT_EVERY_S, one at a time
+            if not force and now - self._last_report.get(file.name, 0.0) < REPORT_EVERY_S:
+                return
+            self._last_report[file.name] = now
+            total = self.plan.total_bytes
+            self._on_progress(
+                Progress(
+                    file=file.name,
+                    file_done=file_done,
+                    file_total=file.size,
+                    done=self._done,
+                    total=total,
+                    files_done=self._files_done,
+                    files_total=len(self.plan.files),
+                    speed=self._meter.speed(),
+                    eta_s=self._meter.eta(total - self._done),
+                    stage=stage,
+                )
             )
-        )
 
 
 class _ProgressWriter:

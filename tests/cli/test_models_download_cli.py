@@ -54,7 +54,7 @@ def test_a_killed_download_continues_where_it_stopped(
                 process.stdout.close()
         assert not (target / SHARD).exists()
         done_before = {p.name for p in target.iterdir() if p.is_file()}
-        assert "config.json" in done_before
+        assert done_before, "files finished before the kill stay"
 
         del repo.hold_after[SHARD]
         repo.requests.clear()

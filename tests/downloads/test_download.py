@@ -24,6 +24,13 @@ def _same_files(target: Path, source: Path) -> None:
         assert (target / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+def _whole_where_present(target: Path, repo: FakeRepo) -> None:
+    """Every file in place is the hub's file, byte for byte (nothing half-moved)."""
+    for name, data in repo.files.items():
+        if (target / name).exists():
+            assert (target / name).read_bytes() == data, name
+
+
 def _wait_for(predicate: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
@@ -142,14 +149,19 @@ def test_a_gated_repository_names_its_licence_page(
     assert not (tmp_path / "model").exists()
 
 
-def test_a_damaged_file_is_deleted_and_named(hub: str, repo: FakeRepo, tmp_path: Path) -> None:
+def test_a_damaged_file_is_deleted_and_named(
+    hub: str, repo: FakeRepo, tmp_path: Path, demo_bf16: Path
+) -> None:
     repo.damaged.add(SHARD)
     plan = read_plan(repo.repo_id, target=tmp_path / "model")
     with pytest.raises(DownloadError, match=f"{SHARD} arrived damaged \\(SHA-256"):
         Download(plan).run()
     assert not (plan.target / SHARD).exists()
     assert not any((plan.target / PARTIAL_DIR).glob(f"{SHARD}*.part"))
-    assert (plan.target / "config.json").is_file(), "files checked before it stay"
+    _whole_where_present(plan.target, repo)  # the others stopped or finished, none spoilt
+    repo.damaged.clear()  # the next run fetches it anew
+    assert Download(read_plan(repo.repo_id, target=plan.target)).run() == "finished"
+    _same_files(plan.target, demo_bf16)
 
 
 def test_not_enough_free_space_is_refused_before_anything_is_written(
@@ -205,8 +217,8 @@ def test_a_full_disk_is_refused_up_front_and_stops_cleanly_when_it_fills(
     plan = read_plan(repo.repo_id, target=snug / "model")
     with pytest.raises(DownloadError, match="is full .* downloaded, kept"):
         Download(plan).run()
-    assert any(plan.target.glob("*.json")), "files finished before stay"
-    assert not (plan.target / "model-00004-of-00005.safetensors").exists()
+    _whole_where_present(plan.target, repo)
+    assert not all((plan.target / name).exists() for name in repo.files), "one did not fit"
 
 
 def test_a_bad_repository_id_gets_a_sentence(hub: str) -> None:

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.downloads.hub import token_from_env
 from app.downloads.plan import DEFAULT_TOKEN_ENV, PRESETS, DownloadPlan, default_target
-from app.downloads.progress import CHECKING, DOWNLOADING, Progress
+from app.downloads.progress import CHECKED, CHECKING, FINISHED, Progress
 from app.downloads.transfer import has_partials
 from app.inference.checkpoint import human_bytes
 from app.ui.engine.download_runner import DownloadRunner
@@ -53,6 +53,7 @@ class DownloadDialog(QDialog):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._folder_edited = False
         self._listing = False  # the run in hand only reads the file list
+        self._active: dict[str, Progress] = {}  # files being fetched or checked now
 
         self.repo = QComboBox(self)
         self.repo.setEditable(True)
@@ -171,6 +172,7 @@ class DownloadDialog(QDialog):
         self.notice.setText(text)
 
     def _start(self, read_only: bool) -> None:
+        self._active.clear()
         if not self.repo_id():
             self._say("Type a repository id (owner/name) first.", error=True)
             return
@@ -231,19 +233,23 @@ class DownloadDialog(QDialog):
 
     def _on_progress_made(self, progress: Progress) -> None:
         self.total_bar.setValue(int(_STEPS * progress.fraction))
-        self.file_bar.setValue(int(_STEPS * progress.file_fraction))
-        number = min(progress.files_done + 1, progress.files_total)
-        self.total_label.setText(f"{progress.summary()} · file {number} of {progress.files_total}")
-        doing = "checking" if progress.stage == CHECKING else "downloading"
-        self.file_label.setText(f"{progress.file}: {doing}")
-        names = list(self._items)
-        if progress.file in names:  # files go in the plan's order: the earlier ones are done
-            for name in names[: names.index(progress.file)]:
-                self._items[name].setText(2, "✓")
+        files = f"{progress.files_done} of {progress.files_total} files done"
+        self.total_label.setText(f"{progress.summary()} · {files}")
+        checked = progress.stage in (CHECKED, FINISHED)
+        if checked:
+            self._active.pop(progress.file, None)
+        else:
+            self._active[progress.file] = progress
         item = self._items.get(progress.file)
         if item is not None:
-            checked = progress.stage not in (DOWNLOADING, CHECKING)
             item.setText(2, "✓" if checked else f"{progress.file_fraction:.0%}")
+        # The bar follows the first file in hand (files go several at once; the list shows each).
+        shown = next((self._active[n] for n in self._items if n in self._active), None)
+        if shown is not None:
+            self.file_bar.setValue(int(_STEPS * shown.file_fraction))
+            doing = "checking" if shown.stage == CHECKING else "downloading"
+            more = f" (and {len(self._active) - 1} more at once)" if len(self._active) > 1 else ""
+            self.file_label.setText(f"{shown.file}: {doing}{more}")
         self._say("")
 
     def _on_download_finished(self, folder: Path) -> None:

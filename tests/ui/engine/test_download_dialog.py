@@ -39,19 +39,22 @@ def test_download_pause_resume_and_the_model_appears_in_the_list(
 
         with qtbot.waitSignal(runner.plan_read, timeout=TIMEOUT_MS):  # type: ignore[attr-defined]
             click(dialog.download_button, Qt.MouseButton.LeftButton)
-        partial_of_shard = target / ".download"
-        qtbot.waitUntil(  # type: ignore[attr-defined]
-            lambda: any(partial_of_shard.glob(f"{SHARD}*.part")) and dialog.file_bar.value() > 0,
-            timeout=TIMEOUT_MS,
-        )
         rows = {
             dialog.files.topLevelItem(i).text(0): dialog.files.topLevelItem(i)  # type: ignore[union-attr]
             for i in range(dialog.files.topLevelItemCount())
         }
+        qtbot.waitUntil(  # type: ignore[attr-defined]
+            lambda: (
+                "12 of 13 files done" in dialog.total_label.text() and rows[SHARD].text(2) == "60%"
+            ),  # every file but the stalled shard
+            timeout=TIMEOUT_MS,
+        )
         assert set(rows) == set(repo.files)
         assert rows[SHARD].text(1) == human_bytes(len(repo.files[SHARD]))
         assert rows["config.json"].text(2) == "✓"
-        assert "of 2.0 MiB" in dialog.total_label.text() and SHARD in dialog.file_label.text()
+        assert "of 2.0 MiB" in dialog.total_label.text()
+        assert dialog.file_label.text() == f"{SHARD}: downloading"
+        assert dialog.file_bar.value() == int(1000 * CHUNK_BYTES / len(repo.files[SHARD]))
         assert not dialog.download_button.isEnabled() and dialog.pause_button.isEnabled()
 
         with qtbot.waitSignal(runner.download_paused, timeout=TIMEOUT_MS):  # type: ignore[attr-defined]
