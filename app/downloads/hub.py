@@ -98,7 +98,7 @@ def describe_error(
         )
     if isinstance(exc, httpx2.HTTPError | ConnectionError | TimeoutError):
         return DownloadError(
-            f"Cannot reach {hub} ({_first_line(exc)}). Check the network connection "
+            f"Cannot reach {hub} ({_first_line(exc).rstrip('.')}). Check the network connection "
             "(or HF_ENDPOINT) and try again; what was downloaded is kept."
         )
     return DownloadError(f"The download of {repo_id} failed: {_first_line(exc)}")

@@ -228,6 +228,16 @@ def test_a_bad_repository_id_gets_a_sentence(hub: str) -> None:
         read_plan("someone/else")
 
 
+def test_an_unreachable_hub_gets_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        with pytest.raises(DownloadError, match=r"Cannot reach http://127\.0\.0\.1:\d+ \("):
+            read_plan("test-org/demo-model")
+
+
 def test_a_refused_token_is_named(hub: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_TOKEN", "hf_revoked")
     with pytest.raises(DownloadError, match="refused the token in MY_TOKEN"):
