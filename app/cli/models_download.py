@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     download = Download(plan, bar.show, args.token_env)
 
     def _on_interrupt(_signum: int, _frame: FrameType | None) -> None:
-        download.pause()
+        download.pause()  # stops after the piece in hand; a second Ctrl+C quits at once
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\nPausing…", file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, _on_interrupt)
     try:
