@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli import models_download
 from app.inference import library
 from app.inference.checkpoint import human_bytes, human_count
 
@@ -27,6 +28,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--remove", metavar="DIR", help="stop searching DIR (its files stay)")
     parser.add_argument("--use", metavar="PATH", help="choose the checkpoint at PATH")
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    models_download.add_parser(actions)
 
 
 def _row(entry: library.ModelEntry, chosen: Path | None) -> list[str]:
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     print("Your folders: " + (", ".join(settings.folders) or "none (add one with --add DIR)"))
     if not entries:
         print(
-            "No Llama 4 checkpoint found. Download one with `huggingface-cli download "
+            "No Llama 4 checkpoint found. Download one with `maverick-desk models download "
             "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8`, or add its folder with --add DIR."
         )
         return 0

@@ -125,6 +125,7 @@ class EngineDialog(QDialog):
         self.server_panel.cancel_test()
         self.managed_panel.shutdown()
         self.local_api_panel.shutdown()
+        self.picker.shutdown()
 
     # ------------------------------------------------------------ internals
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)

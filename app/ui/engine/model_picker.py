@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -32,6 +33,9 @@ from app.inference import library
 from app.inference.devices import Device
 from app.ui.engine.model_rows import ModelRow, describe_row, library_entries, machine_devices
 from app.workers.protocol import DEFAULT_PROMPT_CACHE_ENTRIES, MAX_PROMPT_CACHE_ENTRIES
+
+if TYPE_CHECKING:
+    from app.ui.engine.download_dialog import DownloadDialog
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,10 @@ class ModelPicker(QWidget):
         self.add_button = QPushButton("Add folder…", self)
         self.add_button.setAccessibleName("Add a folder to search for checkpoints")
         self.add_button.clicked.connect(self._on_add_clicked)
+        self.download_button = QPushButton("Download…", self)
+        self.download_button.setAccessibleName("Download a model from the Hugging Face hub")
+        self.download_button.clicked.connect(self.open_download)
+        self.download_dialog: DownloadDialog | None = None
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setAccessibleName("Search for checkpoints again")
         self.refresh_button.clicked.connect(self.refresh)
@@ -123,6 +131,7 @@ class ModelPicker(QWidget):
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
+        buttons.addWidget(self.download_button)
         buttons.addWidget(self.refresh_button)
         buttons.addStretch(1)
         buttons.addWidget(attention_label)
@@ -164,7 +173,7 @@ class ModelPicker(QWidget):
         if not self.rows:
             self.details.setText(
                 "No Llama 4 checkpoint found in the Hugging Face cache "
-                f"({library.hf_hub_cache()}) or your folders. Download one with huggingface-cli, "
+                f"({library.hf_hub_cache()}) or your folders. Download one (Download…), "
                 "or add the folder that holds it."
             )
 
@@ -181,6 +190,23 @@ class ModelPicker(QWidget):
             self.select_path(found[0].path)
         else:
             self.show_notice(f"No Llama 4 checkpoint in {folder} yet; it is searched on Refresh.")
+
+    def open_download(self) -> DownloadDialog:
+        """Show the Download dialog; a finished download is added and selected here."""
+        if self.download_dialog is None:
+            # imported when first opened: huggingface_hub adds half a second to the start-up
+            from app.ui.engine.download_dialog import DownloadDialog
+
+            self.download_dialog = DownloadDialog(self)
+            self.download_dialog.model_downloaded.connect(self.add_folder)
+        self.download_dialog.show()
+        self.download_dialog.raise_()
+        return self.download_dialog
+
+    def shutdown(self) -> None:
+        """Pause a running download (the window closes; it continues next time)."""
+        if self.download_dialog is not None:
+            self.download_dialog.shutdown()
 
     def select_path(self, path: Path | None) -> bool:
         for item in self._items():
