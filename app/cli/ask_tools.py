@@ -3,6 +3,8 @@
 Each call is approved on the terminal (run once, always allow the tool, or deny with a
 reason), or by ``--approve all|none`` for scripts. With neither a terminal nor the
 flag, ``ask`` refuses to start: a tool must never run because nobody could be asked.
+While the servers run, SIGTERM and SIGHUP stop the answer as Ctrl+C does and end the
+servers' process groups (exit status 128 + the signal).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.tools.config import ConfigError
+from app.tools.stop_signals import StopSignal, stopping_on_signals
 from app.tools.tool_loop import Approval, LoopTurn, ProposedCall, Step
 from app.tools.tool_settings import SettingsError, ToolSettings, save_settings
 from app.workers import protocol as p
@@ -120,7 +123,11 @@ def run_loop(
         save_settings(changed, settings_path)
 
     host = ToolHost(settings.call_timeout_s, settings.result_limit)
-    with host, tempfile.TemporaryDirectory(prefix="maverick-tools-") as images:
+    with (
+        stopping_on_signals(),
+        host,
+        tempfile.TemporaryDirectory(prefix="maverick-tools-") as images,
+    ):
         host.start(enabled)
         host.wait_started(START_TIMEOUT_S)
         for state in host.states():
@@ -228,7 +235,12 @@ def converse(
         "top_p": args.top_p,
         "seed": args.seed,
     }
-    code = run_loop(args, say, make_step, messages)
+    try:
+        code = run_loop(args, say, make_step, messages)
+    except StopSignal as stop:
+        _write("\n")
+        say(f"stopped by {stop.name}; the tool servers were ended.")
+        return stop.exit_code
     _write("\n")
     if dones:
         parts = prompt_parts(dones[-1], model, messages, last_turns) if model else ""
@@ -258,6 +270,10 @@ def ask_server(
             ),
             messages,
         )
+    except StopSignal as stop:
+        _write("\n")
+        say(f"stopped by {stop.name}; the tool servers were ended.")
+        return stop.exit_code
     except KeyboardInterrupt:
         _write("\n")
         return 130  # as ask does on Ctrl+C

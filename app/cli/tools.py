@@ -1,7 +1,8 @@
 """``maverick-desk tools``: the MCP servers in mcp.json, their tools, and one call.
 
 A server in mcp.json runs only once it is enabled (`tools enable NAME`, which shows the
-command it will run); `list` and `call` start only enabled servers.
+command it will run); `list` and `call` start only enabled servers. Ctrl+C, SIGTERM or
+SIGHUP while they run ends the servers' process groups and prints one line.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.tools.config import ConfigError, ServerConfig, default_config_path, load_config
+from app.tools.stop_signals import StopSignal, stopping_on_signals
 from app.tools.tool_settings import (
     POLICIES,
     SettingsError,
@@ -24,6 +27,7 @@ from app.tools.tool_settings import (
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 START_TIMEOUT_S = 30.0
 
 
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, SettingsError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     if args.action == "list":
-        return _list(servers, settings)
+        return _stoppable(lambda: _list(servers, settings))
     by_name = {server.name: server for server in servers}
     server = by_name.get(args.server)
     if server is None:
@@ -98,7 +102,20 @@ def run(args: argparse.Namespace) -> int:
         save_settings(settings, settings_path)
         print(f"{server.name}{'/' + args.tool if args.tool else ''}: {args.policy}")
         return 0
-    return _call(server, settings, args)
+    return _stoppable(lambda: _call(server, settings, args))
+
+
+def _stoppable(action: Callable[[], int]) -> int:
+    """Run `action`; a stop signal ends its servers and says so in one line."""
+    try:
+        with stopping_on_signals():
+            return action()
+    except StopSignal as stop:
+        return _fail(
+            f"stopped by {stop.name}; the tool servers it started were ended.", stop.exit_code
+        )
+    except KeyboardInterrupt:
+        return _fail("stopped (Ctrl+C); the tool servers it started were ended.", EXIT_INTERRUPTED)
 
 
 def _host(settings: ToolSettings) -> Any:

@@ -50,11 +50,16 @@ class ToolImageFiles:
 
 def _convert_to_png(data: bytes, path: Path) -> None:
     import io
+    import warnings
 
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as picture:
-            picture.save(path, format="PNG")
-    except (UnidentifiedImageError, OSError, ValueError):
+        # Images past the pixel limit were left out with a sentence (`from_mcp_content`);
+        # PIL's warning, with its library path, must not reach the terminal regardless.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as picture:
+                picture.save(path, format="PNG")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         path.write_bytes(data)  # the thumbnail says it cannot be shown; the model is told

@@ -1,8 +1,9 @@
 """A tool's answer as the app keeps it: text, images and whether the tool failed.
 
 Made from MCP content blocks by `from_mcp_content`, which never trusts them: a block of an
-unknown shape, or an image that is not base64, becomes a sentence instead of a crash, and
-text past the limit is cut with a notice that says so.
+unknown shape, an image that is not base64, or an image past `MAX_IMAGE_PIXELS` becomes a
+sentence instead of a crash (the rest of the result goes on), and text past the limit is
+cut with a notice that says so.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# The model worker refuses larger images (app.inference.images.MAX_IMAGE_PIXELS); one left
+# in would stop the whole answer, so it is left out here with a sentence instead.
+MAX_IMAGE_PIXELS = 80_000_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,28 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
         f"{len(text):,} were left out (limit {limit:,}).]"
     )
     return text[:limit] + notice, True
+
+
+def image_pixels(data: bytes) -> int | None:
+    """Width times height from the image's header (nothing is decoded); None if unknown.
+
+    PIL's own decompression-bomb warning is silenced: the caller says it in a sentence.
+    """
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as picture:
+                width, height = picture.size
+    except Image.DecompressionBombError:
+        return 2 * MAX_IMAGE_PIXELS + 1  # past PIL's own hard limit; its size is not read
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    return int(width) * int(height)
 
 
 def _block_dict(block: Any) -> dict[str, Any] | None:
@@ -86,6 +113,13 @@ def from_mcp_content(
                 continue
             if not isinstance(mime, str) or not mime.startswith("image/") or not data:
                 notices.append(f"Image {number} of the tool's result has no image type; left out.")
+                continue
+            pixels = image_pixels(data)
+            if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+                notices.append(
+                    f"Image {number} of the tool's result has {pixels / 1e6:,.0f} megapixels, "
+                    f"more than the {MAX_IMAGE_PIXELS // 1_000_000} the model can take; left out."
+                )
                 continue
             images.append(ToolImage(mime, data))
         elif raw and kind == "resource" and isinstance(raw.get("resource"), dict):

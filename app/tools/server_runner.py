@@ -1,10 +1,12 @@
 """One MCP server's life: connect, list its tools, serve calls, restart with backoff.
 
-Runs on the `ToolHost`'s asyncio loop. The SDK's `stdio_client` starts a stdio server in
-a new session (its own process group) and, on the way out, closes its stdin and then
-kills the whole group, so stopping a runner stops every process the server started.
-A runner notices a server that died by pinging it; calls on a dead server fail with a
-sentence and the runner starts it again after a growing pause.
+Runs on the `ToolHost`'s asyncio loop. A stdio server starts in a new session
+(its own process group); on the way out its stdin is closed and then the whole group is
+ended, so stopping a runner stops every process the server started.
+A stdio server runs through `bounded_stdio_client` (bounded reads, a rotating log, the
+shim that ends what the server started). A runner notices a server that died by pinging
+it; calls on a dead server fail with a sentence and the runner starts it again after a
+growing pause.
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from typing import Any
 
 import anyio
 import httpx2
-from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp import ClientSession, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CONNECTION_CLOSED, CallToolResult, PaginatedRequestParams
 
 from app.tools.config import ServerConfig
-from app.tools.process_group import kill_group, launch_command, read_group
+from app.tools.message_bounds import MESSAGE_LIMIT_BYTES, OVERSIZED_META
+from app.tools.process_group import end_stale_group, kill_group, launch_command, read_group
 from app.tools.results import ToolResult, from_mcp_content
 from app.tools.server_errors import describe_start_failure
+from app.tools.server_log import ServerLog
+from app.tools.stdio_transport import bounded_stdio_client
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +92,7 @@ class ServerRunner:
         self._dead = asyncio.Event()
         self._ready = asyncio.Event()
         self._settled = asyncio.Event()  # ready, or failed at least once
+        self._log = ServerLog(log_path) if log_path is not None else None
 
     def _set_status(self, status: str, error: str | None = None) -> None:
         self.state.status, self.state.error = status, error
@@ -97,13 +103,8 @@ class ServerRunner:
                 log.exception("a listener of MCP server %s failed", self.config.name)
 
     def _note(self, line: str) -> None:
-        path = self.state.log_path
-        if path is None:
-            return
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as out:
-                out.write(f"[maverick-desk {time.strftime('%H:%M:%S')}] {line}\n")
+        if self._log is not None:
+            self._log.write(f"[maverick-desk {time.strftime('%H:%M:%S')}] {line}\n")
 
     async def run(self) -> None:
         attempt = 0
@@ -136,18 +137,19 @@ class ServerRunner:
 
     async def _open(self, stack: contextlib.AsyncExitStack) -> tuple[Any, Any]:
         config = self.config
+        streams: tuple[Any, Any]
         if config.command is not None:
-            assert self.state.log_path is not None
+            assert self.state.log_path is not None and self._log is not None
             self.state.log_path.parent.mkdir(parents=True, exist_ok=True)
-            errlog = stack.enter_context(self.state.log_path.open("a", encoding="utf-8"))
             pid_file = self.state.log_path.with_suffix(".pid")
-            pid_file.unlink(missing_ok=True)
+            stale = await asyncio.to_thread(end_stale_group, pid_file)
+            if stale is not None:
+                self._note(f"ended process group {stale}, left running by an earlier run")
             command, args = launch_command(config, pid_file)
             stack.callback(self._end_group, pid_file)
-            params = StdioServerParameters(
-                command=command, args=args, env=config.env, cwd=config.cwd
+            streams = await stack.enter_async_context(
+                bounded_stdio_client(command, args, config.env, config.cwd, self._log)
             )
-            streams = await stack.enter_async_context(stdio_client(params, errlog=errlog))
         else:
             assert config.url is not None
             # The SDK's own defaults: 30 s to connect and write, 300 s to read a stream.
@@ -271,6 +273,20 @@ class ServerRunner:
             return ToolResult.failure(
                 f"The tool server {name!r} answered in a form the app cannot read."
             )
+        oversized = (result.meta or {}).get(OVERSIZED_META)
+        if isinstance(oversized, int):
+            return self._cut_result(result, oversized)
         return from_mcp_content(
             result.content, result.is_error, self._result_limit, result.structured_content
         )
+
+    def _cut_result(self, result: CallToolResult, size: int) -> ToolResult:
+        """A result whose message was past the read limit: its first text, and the size."""
+        start = from_mcp_content(result.content, result.is_error, 0).text
+        shown = min(len(start), self._result_limit)
+        notice = (
+            f"[The tool's answer was {size:,} bytes, more than the "
+            f"{MESSAGE_LIMIT_BYTES // (1024 * 1024)} MiB the app reads from a tool server: "
+            f"the first {shown:,} characters are kept and the rest was read and discarded.]"
+        )
+        return ToolResult(start[:shown] + "\n" + notice, (), result.is_error, True, (notice,))
