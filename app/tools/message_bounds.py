@@ -114,9 +114,11 @@ def oversized_reply(line: Oversized) -> dict[str, Any] | None:
     if request_id is None:
         return None
     if _RESULT.search(head):
+        # Marked as an error only so the SDK does not check it against the tool's output
+        # schema (its structured content was cut off); the runner reads OVERSIZED_META.
         result = {
             "content": [{"type": "text", "text": _text_prefix(head)}],
-            "isError": False,
+            "isError": True,
             "_meta": {OVERSIZED_META: line.size},
         }
         return {"jsonrpc": "2.0", "id": request_id, "result": result}

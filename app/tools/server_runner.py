@@ -282,11 +282,11 @@ class ServerRunner:
 
     def _cut_result(self, result: CallToolResult, size: int) -> ToolResult:
         """A result whose message was past the read limit: its first text, and the size."""
-        start = from_mcp_content(result.content, result.is_error, 0).text
+        start = from_mcp_content(result.content, False, 0).text
         shown = min(len(start), self._result_limit)
         notice = (
             f"[The tool's answer was {size:,} bytes, more than the "
             f"{MESSAGE_LIMIT_BYTES // (1024 * 1024)} MiB the app reads from a tool server: "
             f"the first {shown:,} characters are kept and the rest was read and discarded.]"
         )
-        return ToolResult(start[:shown] + "\n" + notice, (), result.is_error, True, (notice,))
+        return ToolResult(start[:shown] + "\n" + notice, (), False, True, (notice,))

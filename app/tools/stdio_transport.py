@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import logging
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -31,8 +30,6 @@ from mcp.types import jsonrpc_message_adapter
 from app.tools.message_bounds import LineSplitter, Oversized, oversized_reply
 from app.tools.process_group import child_setup, group_alive
 from app.tools.server_log import ServerLog
-
-log = logging.getLogger(__name__)
 
 READ_BYTES = 64 * 1024
 EXIT_GRACE_S = 2.0
@@ -65,23 +62,51 @@ async def end_group(process: asyncio.subprocess.Process) -> None:
         os.killpg(group, signal.SIGKILL)
 
 
-def _decode(line: bytes | Oversized, server_log: ServerLog) -> Message | None:
-    if isinstance(line, Oversized):
-        reply = oversized_reply(line)
-        server_log.write(
-            f"[maverick-desk] a message of {line.size:,} bytes was cut "
-            f"({'replied for' if reply else 'no request id found; dropped'})\n"
-        )
-        if reply is None:
+class _Decoder:
+    """Lines to session messages; lines that are not JSON-RPC are noted, then skipped.
+
+    The SDK hands each bad line to the session as an exception, which only logs it; a
+    server printing 100 MB of text on stdout would cost a traceback a line. Here the first
+    few go to the server's log and the rest are counted.
+    """
+
+    NOTED = 5
+
+    def __init__(self, server_log: ServerLog) -> None:
+        self.server_log = server_log
+        self.bad_lines = 0
+
+    def __call__(self, line: bytes | Oversized) -> SessionMessage | None:
+        if isinstance(line, Oversized):
+            return _oversized(line, self.server_log)
+        if not line.strip():
             return None
-        return SessionMessage(jsonrpc_message_adapter.validate_python(reply))
-    if not line.strip():
+        try:
+            return SessionMessage(jsonrpc_message_adapter.validate_json(line, by_name=False))
+        except ValueError:
+            self.bad_lines += 1
+            if self.bad_lines <= self.NOTED:
+                self.server_log.write(
+                    f"[maverick-desk] stdout line that is not JSON-RPC, skipped: {line[:200]!r}\n"
+                )
+            return None
+
+    def close(self) -> None:
+        if self.bad_lines > self.NOTED:
+            self.server_log.write(
+                f"[maverick-desk] {self.bad_lines:,} stdout lines in all were not JSON-RPC\n"
+            )
+
+
+def _oversized(line: Oversized, server_log: ServerLog) -> SessionMessage | None:
+    reply = oversized_reply(line)
+    server_log.write(
+        f"[maverick-desk] a message of {line.size:,} bytes was cut "
+        f"({'replied for' if reply else 'no request id found; dropped'})\n"
+    )
+    if reply is None:
         return None
-    try:
-        return SessionMessage(jsonrpc_message_adapter.validate_json(line, by_name=False))
-    except ValueError as exc:
-        log.info("a tool server sent a line that is not JSON-RPC", exc_info=True)
-        return exc
+    return SessionMessage(jsonrpc_message_adapter.validate_python(reply))
 
 
 @contextlib.asynccontextmanager
@@ -116,15 +141,18 @@ async def bounded_stdio_client(
 
     async def pump_stdout() -> None:
         splitter = LineSplitter()
+        decode = _Decoder(server_log)
         try:
             async with read_writer:
                 while chunk := await stdout.read(READ_BYTES):
                     for line in splitter.feed(chunk):
-                        message = _decode(line, server_log)
+                        message = decode(line)
                         if message is not None:
                             await read_writer.send(message)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass  # the session is gone: keep reading so the server is not stuck writing
+        finally:
+            decode.close()
         await drain()
 
     async def pump_stderr() -> None:

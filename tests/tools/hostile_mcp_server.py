@@ -83,6 +83,12 @@ def call(request_id: Any, name: str, args: dict[str, Any]) -> dict[str, Any] | N
     if name == "flood":
         flood(request_id, float(args.get("megabytes", 100)), bool(args.get("id_last")))
         return None
+    if name == "noise":  # lines on stdout that are not JSON-RPC, then the answer
+        line = b"noise " * 170 + b"\n"
+        with _write_lock:
+            for _ in range(int(float(args.get("megabytes", 10)) * MIB) // len(line)):
+                _out.write(line)
+        return _text("made noise")
     if name == "stderr_flood":
         line = b"noise " * 170 + b"\n"
         for _ in range(int(float(args.get("megabytes", 10)) * MIB) // len(line)):
@@ -112,7 +118,7 @@ def call(request_id: Any, name: str, args: dict[str, Any]) -> dict[str, Any] | N
     return {"content": [{"type": "text", "text": f"no tool {name}"}], "isError": True}
 
 
-TOOLS = ["flood", "stderr_flood", "pid", "escape", "hang", "images"]
+TOOLS = ["flood", "noise", "stderr_flood", "pid", "escape", "hang", "images"]
 
 
 def handle(message: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ import pytest
 from app.tools.config import ServerConfig
 from app.tools.host import ToolHost
 from app.tools.server_log import MAX_LOG_BYTES
+from tests.tools.conftest import stdio_config
 
 HOSTILE = Path(__file__).with_name("hostile_mcp_server.py")
 
@@ -92,3 +93,12 @@ def test_a_setsid_escape_ends_with_the_server(hostile: ToolHost, tmp_path: Path)
     assert os.getsid(pids[1]) != os.getsid(server)  # it left the server's session
     hostile.stop_server("hostile")
     assert wait_gone([server, *pids]) == []
+
+
+def test_a_flood_from_a_tool_with_an_output_schema_is_cut_too(host: ToolHost) -> None:
+    """The SDK server's `big` returns structured content too: the cut drops it, not the call."""
+    host.start([stdio_config()])
+    assert host.wait_ready(30)
+    result = host.call("local", "big", {"chars": 20_000_000}).result()
+    assert not result.is_error, result.text[-300:]
+    assert result.text.startswith("x" * 1000 + "\n[The tool's answer was 40,000,")
