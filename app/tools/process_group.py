@@ -37,7 +37,8 @@ def launch_command(config: ServerConfig, pid_file: Path) -> tuple[str, list[str]
         command = os.path.join(config.cwd, command)
     if shutil.which(command, path=search_path) is None:
         raise FileNotFoundError(config.command)
-    return sys.executable, ["-I", "-S", str(SHIM), str(pid_file), config.command, *config.args]
+    shim = [str(SHIM), str(pid_file.resolve())]  # the server may run in another folder
+    return sys.executable, ["-I", "-S", *shim, config.command, *config.args]
 
 
 def child_setup() -> Callable[[], None] | None:

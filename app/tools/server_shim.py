@@ -99,7 +99,13 @@ def end_everything(me: int) -> None:
             return
 
 
+def _ignore_stops() -> None:
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def _stop(signum: int, frame: object) -> None:
+    _ignore_stops()  # a second signal must not cut the cleanup short
     raise _Stopped
 
 
@@ -141,8 +147,7 @@ def main(argv: list[str]) -> int:
         status = 128 + signal.SIGTERM
     except ChildProcessError:
         pass
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(signum, signal.SIG_IGN)
+    _ignore_stops()
     end_everything(me)
     return status if status >= 0 else 128 - status
 
