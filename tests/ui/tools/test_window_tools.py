@@ -61,14 +61,14 @@ def test_the_meter_counts_the_enabled_tools_from_start_up(
 
 
 def _server_processes() -> list[psutil.Process]:
-    """The stdio test servers running under this test (not their /bin/sh launchers)."""
+    """The stdio test servers running under this test (not their server_shim.py supervisors)."""
     found = []
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
             line = child.cmdline()
             if str(SERVER_SCRIPT) in line and child.status() != psutil.STATUS_ZOMBIE:
                 found.append(child)
-    return [p for p in found if not p.cmdline()[0].endswith("sh")]
+    return [p for p in found if not any(part.endswith("server_shim.py") for part in p.cmdline())]
 
 
 def test_the_tools_dialog_shows_the_windows_servers_and_runs_none_of_its_own(
