@@ -2,8 +2,10 @@
 
 Every refusal is OpenAI's error shape with its status (see `errors`). The request body
 is refused past `max_body_bytes` from its Content-Length before anything is read, and
-while it streams in when it has none. CORS headers are sent only for origins the user
-named; a key, when set, is checked on every request and never logged.
+while it streams in when it has none. Before any of that, `request_guard` refuses a
+request addressed to another host or a body that is not JSON (what a web page could
+send). CORS headers are sent only for origins the user named; a key, when set, is
+checked on every request and never logged.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from app.local_api.completions import Completion
 from app.local_api.errors import ApiError
 from app.local_api.event_stream import EventStream
 from app.local_api.image_urls import MIB, ImagePolicy, resolve_images
+from app.local_api.request_guard import RequestGuard
 from app.local_api.shared_model import Delta, Finish, Sampling, SharedModel
 from app.local_api.tool_answers import Calls, with_tool_calls
 from app.workers import protocol as p
@@ -47,12 +50,13 @@ class ApiSettings:
     limits: RequestLimits = RequestLimits()
     images: ImagePolicy = ImagePolicy()
     cors_origins: tuple[str, ...] = ()
+    host: str = "127.0.0.1"  # the address it listens on: requests must name it (or loopback)
 
 
 def build_app(shared: SharedModel, settings: ApiSettings) -> Starlette:
     """The ASGI application serving `shared` under `settings`."""
     api = _Endpoints(shared, settings)
-    middleware = []
+    middleware = [Middleware(RequestGuard, bound=settings.host)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

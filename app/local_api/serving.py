@@ -44,6 +44,7 @@ class ServeOptions:
             limits=RequestLimits(image_limit=self.image_limit),
             images=ImagePolicy(fetch_http=self.fetch_image_urls),
             cors_origins=self.cors_origins,
+            host=self.host,
         )
 
 
