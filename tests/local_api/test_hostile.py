@@ -54,6 +54,17 @@ def called(arguments: str) -> dict[str, Any]:
     }
 
 
+def nested(levels: int) -> dict[str, Any]:
+    """A JSON schema whose objects nest `levels` deep."""
+    value: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        value = {"type": "object", "properties": {"a": value}}
+    return value
+
+
+DEEP_ARGUMENTS = "[" * 5_000 + "]" * 5_000  # past what Python's JSON decodes
+DEEP = "nested more than 64 levels deep"
+
 # (id, body: bytes sent as is or a JSON value, the status, words the message must hold)
 CORPUS: list[tuple[str, Any, int, str]] = [
     ("empty body", b"", 400, "no body"),
@@ -122,6 +133,9 @@ CORPUS: list[tuple[str, Any, int, str]] = [
     ("old functions", {**user("Hi"), "functions": [TOOL["function"]]}, 400, "send `tools`"),
     ("call arguments not JSON", called('{"city": '), 400, "JSON object written as a string"),
     ("call arguments a list", called("[1, 2]"), 400, "JSON object written as a string"),
+    ("tool parameters 400 deep", {**user("Hi"), "tools": [tool("f", nested(200))]}, 400, DEEP),
+    ("call arguments 5,000 deep", called('{"a": ' + DEEP_ARGUMENTS + "}"), 400, DEEP),
+    ("call arguments 300 deep", called('{"a": ' + "[" * 300 + "]" * 300 + "}"), 400, DEEP),
     (
         "image in a tool result",
         {
@@ -238,3 +252,17 @@ def test_still_serving_after_the_corpus(api: LocalApi) -> None:
         timeout=120,
     )
     assert reply.status_code == 200 and reply.json()["usage"]["completion_tokens"] == 2
+
+
+def test_deep_nesting_is_one_quiet_400_naming_the_field(
+    api: LocalApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """400 deep parameters and 5,000 deep arguments raised RecursionError: 500, ~3,000 lines."""
+    for body, field in [
+        ({**user("Hi"), "tools": [tool("f", nested(200))]}, "tools[0].function.parameters"),
+        (called(DEEP_ARGUMENTS), "messages[1].tool_calls[0].function.arguments"),
+    ]:
+        reply = httpx2.post(api.base_url + "/chat/completions", json=body, timeout=60)
+        assert reply.status_code == 400, reply.text[:300]
+        assert reply.json()["error"]["param"] == field
+    assert len(caplog.records) <= 2 and "Recursion" not in caplog.text, caplog.text[:2000]
