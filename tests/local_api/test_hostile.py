@@ -163,6 +163,7 @@ CORPUS: list[tuple[str, Any, int, str]] = [
     ("huge model name", {**user("Hi"), "model": HUGE}, 404, "not served here"),
     ("huge role", {"model": MODEL, "messages": [{"role": HUGE, "content": "x"}]}, 400, "role"),
     ("huge stop", {**user("Hi"), "stop": HUGE}, 400, "at most 200"),
+    ("text past the context", user("word " * 140_000), 400, "700,000 characters of text"),
     ("10,000 parts", user([{"type": "text", "text": "a"}] * 10_000), 400, "10,000 parts"),
     (
         "10,000 messages",
@@ -266,3 +267,12 @@ def test_deep_nesting_is_one_quiet_400_naming_the_field(
         assert reply.status_code == 400, reply.text[:300]
         assert reply.json()["error"]["param"] == field
     assert len(caplog.records) <= 2 and "Recursion" not in caplog.text, caplog.text[:2000]
+
+
+def test_text_past_the_context_is_refused_before_the_worker(api: LocalApi) -> None:
+    """A 20 MiB message: refused by its length at once; it used to cost the worker 3.3 GB."""
+    reply = httpx2.post(api.base_url + "/chat/completions", json=user("x" * (20 << 20)), timeout=60)
+    assert reply.status_code == 400, reply.text[:300]
+    error = reply.json()["error"]
+    assert error["code"] == "context_length_exceeded" and error["param"] == "messages", error
+    assert "20,971,520 characters" in error["message"]
