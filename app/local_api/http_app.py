@@ -139,7 +139,7 @@ class _Endpoints:
     # ------------------------------------------------------------ helpers
     def _card(self) -> dict[str, Any]:
         if self.shared.ready is None:
-            raise ApiError(503, self.shared.unavailable, code="model_not_loaded", retry_after_s=5)
+            raise self.shared.unavailable_error()
         return {
             "id": self.shared.model_id,
             "object": "model",
