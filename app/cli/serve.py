@@ -1,7 +1,8 @@
 """``maverick-desk serve``: the model as a local OpenAI-compatible API (``/v1``).
 
 Starts the worker, listens at once (requests get 503 while the model loads), loads the
-checkpoint, prints the address, and serves until Ctrl+C or SIGTERM. Any address other
+checkpoint, prints the address, and serves until Ctrl+C or SIGTERM. A worker that dies
+is started again by the next request (backing off if it keeps dying). Any address other
 than this machine's own needs ``--api-key-env``: the key is read from that variable and
 never written anywhere.
 """
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    api = LocalApi(options)
+    api = LocalApi(options, say=say)
     try:
         api.start()
     except OSError as exc:

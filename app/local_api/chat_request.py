@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.local_api.errors import ApiError, bad_request
+from app.workers.json_depth import deeper_than, depth_sentence
 
 ROLES = {
     "system": "system",
@@ -32,6 +33,7 @@ MAX_STOP = 4
 MAX_STOP_CHARS = 200
 MAX_TOOLS = 128
 MAX_TOOL_CALLS = 32  # in one assistant message
+_TOO_DEEP = object()  # arguments Python's JSON could not decode for their depth
 TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")  # what the pythonic form can name
 
 
@@ -241,6 +243,11 @@ def _assistant_calls(message: dict[str, Any], where: str) -> tuple[dict[str, Any
             decoded = json.loads(arguments) if isinstance(arguments, str) else None
         except ValueError:
             decoded = None
+        except RecursionError:
+            decoded = _TOO_DEEP
+        if decoded is _TOO_DEEP or deeper_than(decoded):
+            where_arguments = f"{at}.function.arguments"
+            raise bad_request(depth_sentence(where_arguments), where_arguments)
         if not isinstance(decoded, dict):
             raise bad_request(
                 f"`{at}.function.arguments` must be a JSON object written as a string, as "
@@ -299,6 +306,9 @@ def _offered_tools(body: dict[str, Any]) -> tuple[dict[str, Any], ...]:
                 f"`{at}.function.parameters` must be a JSON schema object.",
                 f"{at}.function.parameters",
             )
+        if deeper_than(parameters):
+            where = f"{at}.function.parameters"
+            raise bad_request(depth_sentence(where), where)
         offered.append(
             {
                 "type": "function",

@@ -2,8 +2,10 @@
 
 Every refusal is OpenAI's error shape with its status (see `errors`). The request body
 is refused past `max_body_bytes` from its Content-Length before anything is read, and
-while it streams in when it has none. CORS headers are sent only for origins the user
-named; a key, when set, is checked on every request and never logged.
+while it streams in when it has none. Before any of that, `request_guard` refuses a
+request addressed to another host or a body that is not JSON (what a web page could
+send). CORS headers are sent only for origins the user named; a key, when set, is
+checked on every request and never logged.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from starlette.routing import Route
 from app.local_api.chat_request import ChatRequest, RequestLimits, parse_chat_request
 from app.local_api.client_watch import ClientGone, ClientWatch
 from app.local_api.completions import Completion
-from app.local_api.errors import ApiError
+from app.local_api.errors import ApiError, bad_request
 from app.local_api.event_stream import EventStream
 from app.local_api.image_urls import MIB, ImagePolicy, resolve_images
+from app.local_api.request_guard import RequestGuard
 from app.local_api.shared_model import Delta, Finish, Sampling, SharedModel
 from app.local_api.tool_answers import Calls, with_tool_calls
 from app.workers import protocol as p
+from app.workers.request_size import chars_problem, new_tokens_problem
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +51,13 @@ class ApiSettings:
     limits: RequestLimits = RequestLimits()
     images: ImagePolicy = ImagePolicy()
     cors_origins: tuple[str, ...] = ()
+    host: str = "127.0.0.1"  # the address it listens on: requests must name it (or loopback)
 
 
 def build_app(shared: SharedModel, settings: ApiSettings) -> Starlette:
     """The ASGI application serving `shared` under `settings`."""
     api = _Endpoints(shared, settings)
-    middleware = []
+    middleware = [Middleware(RequestGuard, bound=settings.host)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -96,6 +101,7 @@ class _Endpoints:
         card = self._card()
         if not self.shared.serves(asked.model):
             raise _unknown_model(asked.model, card["id"])
+        self._check_size(asked)
         folder = tempfile.TemporaryDirectory(prefix="maverick-desk-api-")
         try:
             turns = await self._turns(asked, Path(folder.name))
@@ -133,13 +139,25 @@ class _Endpoints:
     # ------------------------------------------------------------ helpers
     def _card(self) -> dict[str, Any]:
         if self.shared.ready is None:
-            raise ApiError(503, self.shared.unavailable, code="model_not_loaded", retry_after_s=5)
+            raise self.shared.unavailable_error()
         return {
             "id": self.shared.model_id,
             "object": "model",
             "created": 0,
             "owned_by": "maverick-desk",
         }
+
+    def _check_size(self, asked: ChatRequest) -> None:
+        """Refuse what cannot fit the context before images are decoded or text tokenised."""
+        context = self.shared.ready.context_length if self.shared.ready else 0
+        problem = new_tokens_problem(asked.max_tokens, context)
+        if problem:
+            raise bad_request(problem, "max_tokens", code="context_length_exceeded")
+        texts = (turn.text for turn in asked.turns)
+        calls = (turn.tool_calls for turn in asked.turns)
+        problem = chars_problem(texts, [asked.tools, *calls], context)
+        if problem:
+            raise bad_request(problem, "messages", code="context_length_exceeded")
 
     def _check_key(self, request: Request) -> None:
         key = self.settings.api_key

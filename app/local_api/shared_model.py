@@ -113,6 +113,9 @@ class SharedModel:
         self.scheduler = scheduler
         self.ready: p.Ready | None = None
         self.unavailable = "The model is still loading; try again when it is ready."
+        self.retry_after_s = 5  # what a 503 tells the client to wait
+        # Called when a request finds no model (serve reloads a dead worker's model).
+        self.revive: Callable[[], None] | None = None
         # The last generations whose callers left, for the log and the tests.
         self.abandoned: collections.deque[Abandoned] = collections.deque(maxlen=16)
 
@@ -167,6 +170,14 @@ class SharedModel:
         finally:
             self.router.drop(rid)
 
+    def unavailable_error(self) -> ApiError:
+        """The 503 for a request that found no model (after asking for it to be revived)."""
+        if self.revive is not None:
+            self.revive()
+        return ApiError(
+            503, self.unavailable, code="model_not_loaded", retry_after_s=self.retry_after_s
+        )
+
     def worker_died(self, event: p.WorkerDied) -> None:
         self.ready = None
         self.unavailable = f"The model worker stopped ({describe_exit(event.exit_code)})."
@@ -199,7 +210,7 @@ class SharedModel:
         """
         if self.ready is None:
             on_end()
-            raise ApiError(503, self.unavailable, code="model_not_loaded", retry_after_s=5)
+            raise self.unavailable_error()
         try:
             ticket = self.scheduler.submit(lane)
         except QueueFull as exc:

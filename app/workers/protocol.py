@@ -23,6 +23,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from app.workers.json_depth import MAX_JSON_DEPTH, deeper_than, depth_sentence
+
 PROTOCOL_VERSION = 1
 
 
@@ -276,7 +278,14 @@ _BY_KIND: dict[str, type[Message]] = {cls.kind: cls for cls in REQUESTS + EVENTS
 
 
 def encode(message: Message) -> bytes:
-    """One line of JSON, newline-terminated."""
+    """One line of JSON, newline-terminated.
+
+    Raises `ProtocolError` (not RecursionError) for a tool schema or call nested deeper
+    than `MAX_JSON_DEPTH`: it came from outside (an MCP server, an API client).
+    """
+    where = _too_deep(message)
+    if where:
+        raise ProtocolError(f"{message.kind}: " + depth_sentence(where))
     body = {"v": PROTOCOL_VERSION, "kind": message.kind, **dataclasses.asdict(message)}
     return (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -287,6 +296,8 @@ def decode(line: bytes | str) -> Message:
         body = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ProtocolError("not JSON: nested too deeply") from exc
     if not isinstance(body, dict):
         raise ProtocolError("a message must be a JSON object")
     version = body.pop("v", None)
@@ -309,3 +320,21 @@ def decode(line: bytes | str) -> Message:
         return cls(**body)
     except TypeError as exc:
         raise ProtocolError(f"{kind}: {exc}") from exc
+
+
+def _too_deep(message: Message) -> str:
+    """The field of `message` nested too deeply to encode, or "".
+
+    The limit applies to a tool's `parameters` ({"type", "function": {"parameters"}}: two
+    levels down) and a call's `arguments` ({"name", "arguments"}: one level down).
+    """
+    if not isinstance(message, Generate):
+        return ""
+    for i, tool in enumerate(message.tools):
+        if deeper_than(tool, MAX_JSON_DEPTH + 2):
+            return f"tools[{i}]"
+    for i, turn in enumerate(message.messages):
+        for j, call in enumerate(turn.tool_calls):
+            if deeper_than(call, MAX_JSON_DEPTH + 1):
+                return f"messages[{i}].tool_calls[{j}]"
+    return ""

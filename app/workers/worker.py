@@ -27,6 +27,8 @@ from typing import IO, Any
 
 from app.workers import protocol as p
 from app.workers.event_writer import EventWriter
+from app.workers.memory import give_back_memory
+from app.workers.request_size import size_problem
 
 log = logging.getLogger("maverick_desk.worker")
 
@@ -56,24 +58,30 @@ class Worker:
 
     # ---- reader thread
     def read_requests(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            if not line.strip():
-                continue
-            try:
-                message = p.decode(line)
-            except p.ProtocolError as exc:
-                self._send(p.Error(request_id="", error_kind="protocol", message=str(exc)))
-                continue
-            if isinstance(message, p.Cancel):
-                with self._lock:
-                    self._cancelled.add(message.request_id)
-                continue
-            self._jobs.put(message)
-            if isinstance(message, p.Shutdown):
+        while line := stream.readline():
+            if self._take(line) is p.Shutdown:
                 # Stop reading: a thread still blocked in stdin's read while the main
                 # thread exits makes the interpreter abort ("_enter_buffered_busy").
                 return
+            # Drop the line now, not when the next one comes: it may be megabytes.
+            del line
         self._jobs.put(p.Shutdown())  # stdin closed: the app has gone
+
+    def _take(self, line: bytes) -> type[p.Message] | None:
+        """Decode one request and queue it (a `Cancel` takes effect at once); its type."""
+        if not line.strip():
+            return None
+        try:
+            message = p.decode(line)
+        except p.ProtocolError as exc:
+            self._send(p.Error(request_id="", error_kind="protocol", message=str(exc)))
+            return None
+        if isinstance(message, p.Cancel):
+            with self._lock:
+                self._cancelled.add(message.request_id)
+        else:
+            self._jobs.put(message)
+        return type(message)
 
     # ---- main thread
     def serve(self) -> None:
@@ -83,16 +91,22 @@ class Worker:
                 return
             with self._lock:
                 self._running = getattr(job, "request_id", None)
+            refused = False
             try:
                 if isinstance(job, p.Load):
                     self._load(job)
                 elif isinstance(job, p.Generate):
-                    self._generate(job)
+                    refused = self._refuse_oversized(job)
+                    if not refused:
+                        self._generate(job)
                 elif isinstance(job, p.FreeCache):
                     self._free_cache(job.request_id)
             finally:
                 with self._lock:
                     self._running = None
+            del job  # it may hold megabytes of text: not kept while the worker waits
+            if refused:
+                give_back_memory()
 
     def _load(self, job: p.Load) -> None:
         from app.inference.checkpoint import CheckpointError
@@ -180,6 +194,23 @@ class Worker:
             log.info("prompt cache: freed %d bytes", freed)
         if request_id is not None:
             self._send(p.CacheFreed(request_id, freed))
+
+    def _refuse_oversized(self, job: p.Generate) -> bool:
+        """Refuse (True) a request too long for the context, before it is tokenised."""
+        if self._engine is None:
+            return False
+        problem = size_problem(
+            (turn.text for turn in job.messages),
+            [job.tools, *(turn.tool_calls for turn in job.messages)],
+            job.max_new_tokens,
+            self._engine.context_length,
+        )
+        if problem is None:
+            return False
+        with self._lock:
+            self._cancelled.discard(job.request_id)
+        self._send(p.Error(job.request_id, "bad_input", problem))
+        return True
 
     def _is_cancelled(self, request_id: str) -> bool:
         with self._lock:

@@ -79,8 +79,9 @@ def _read_reply(sock: socket.socket) -> str:
 
 def test_413_from_content_length_before_the_body_is_sent(unloaded: LocalApi) -> None:
     head = (
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {KEY}\r\nContent-Length: 1000000000\r\n\r\n"
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{unloaded.options.port}\r\n"
+        f"Content-Type: application/json\r\nAuthorization: Bearer {KEY}\r\n"
+        "Content-Length: 1000000000\r\n\r\n"
     )
     with socket.create_connection(("127.0.0.1", unloaded.options.port), timeout=10) as sock:
         sock.sendall(head.encode())  # and no body at all: the answer must not wait for it

@@ -54,6 +54,17 @@ def called(arguments: str) -> dict[str, Any]:
     }
 
 
+def nested(levels: int) -> dict[str, Any]:
+    """A JSON schema whose objects nest `levels` deep."""
+    value: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        value = {"type": "object", "properties": {"a": value}}
+    return value
+
+
+DEEP_ARGUMENTS = "[" * 5_000 + "]" * 5_000  # past what Python's JSON decodes
+DEEP = "nested more than 64 levels deep"
+
 # (id, body: bytes sent as is or a JSON value, the status, words the message must hold)
 CORPUS: list[tuple[str, Any, int, str]] = [
     ("empty body", b"", 400, "no body"),
@@ -122,6 +133,9 @@ CORPUS: list[tuple[str, Any, int, str]] = [
     ("old functions", {**user("Hi"), "functions": [TOOL["function"]]}, 400, "send `tools`"),
     ("call arguments not JSON", called('{"city": '), 400, "JSON object written as a string"),
     ("call arguments a list", called("[1, 2]"), 400, "JSON object written as a string"),
+    ("tool parameters 400 deep", {**user("Hi"), "tools": [tool("f", nested(200))]}, 400, DEEP),
+    ("call arguments 5,000 deep", called('{"a": ' + DEEP_ARGUMENTS + "}"), 400, DEEP),
+    ("call arguments 300 deep", called('{"a": ' + "[" * 300 + "]" * 300 + "}"), 400, DEEP),
     (
         "image in a tool result",
         {
@@ -149,6 +163,7 @@ CORPUS: list[tuple[str, Any, int, str]] = [
     ("huge model name", {**user("Hi"), "model": HUGE}, 404, "not served here"),
     ("huge role", {"model": MODEL, "messages": [{"role": HUGE, "content": "x"}]}, 400, "role"),
     ("huge stop", {**user("Hi"), "stop": HUGE}, 400, "at most 200"),
+    ("text past the context", user("word " * 140_000), 400, "700,000 characters of text"),
     ("10,000 parts", user([{"type": "text", "text": "a"}] * 10_000), 400, "10,000 parts"),
     (
         "10,000 messages",
@@ -238,3 +253,26 @@ def test_still_serving_after_the_corpus(api: LocalApi) -> None:
         timeout=120,
     )
     assert reply.status_code == 200 and reply.json()["usage"]["completion_tokens"] == 2
+
+
+def test_deep_nesting_is_one_quiet_400_naming_the_field(
+    api: LocalApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """400 deep parameters and 5,000 deep arguments raised RecursionError: 500, ~3,000 lines."""
+    for body, field in [
+        ({**user("Hi"), "tools": [tool("f", nested(200))]}, "tools[0].function.parameters"),
+        (called(DEEP_ARGUMENTS), "messages[1].tool_calls[0].function.arguments"),
+    ]:
+        reply = httpx2.post(api.base_url + "/chat/completions", json=body, timeout=60)
+        assert reply.status_code == 400, reply.text[:300]
+        assert reply.json()["error"]["param"] == field
+    assert len(caplog.records) <= 2 and "Recursion" not in caplog.text, caplog.text[:2000]
+
+
+def test_text_past_the_context_is_refused_before_the_worker(api: LocalApi) -> None:
+    """A 20 MiB message: refused by its length at once; it used to cost the worker 3.3 GB."""
+    reply = httpx2.post(api.base_url + "/chat/completions", json=user("x" * (20 << 20)), timeout=60)
+    assert reply.status_code == 400, reply.text[:300]
+    error = reply.json()["error"]
+    assert error["code"] == "context_length_exceeded" and error["param"] == "messages", error
+    assert "20,971,520 characters" in error["message"]

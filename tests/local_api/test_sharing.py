@@ -100,7 +100,8 @@ def send_raw(api: LocalApi, payload: dict[str, Any]) -> socket.socket:
     data = json.dumps(payload).encode()
     sock = socket.create_connection(("127.0.0.1", api.options.port), timeout=30)
     sock.sendall(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{api.options.port}\r\n".encode()
+        + b"Content-Type: application/json\r\n"
         + f"Content-Length: {len(data)}\r\n\r\n".encode()
         + data
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -128,7 +129,7 @@ class Scripted:
     """Stands in for `SharedModel`: streams `text` in pieces of three characters."""
 
     model_id = "scripted"
-    ready = object()
+    ready = SimpleNamespace(context_length=0)  # 0: no context bound
     unavailable = ""
 
     def __init__(self) -> None:
