@@ -113,7 +113,10 @@ NOTES = [
     "projection in the grouped path instead of once per Linear. The tokens/s ratios are CPU "
     "figures on one thread: the CPU's grouped_mm is itself a loop of one mm per expert, so "
     "they show the Python overhead removed, not what one CUTLASS kernel does on a GPU; "
-    "`bash scripts/gpu-check.sh` measures that.",
+    "`bash scripts/gpu-check.sh` measures that. For the same reason a single decoded token "
+    "of small experts on the CPU gathers its expert's weights into one bmm instead (4 more "
+    "launches per period than the loop, still no sync); on a GPU it takes the grouped "
+    "matmul. The 2026-12-07 run shared its 2 cores with other work (load average about 11).",
 ]
 
 

@@ -38,6 +38,7 @@ from torch import nn
 
 FP8_LINEAR_CLASS = "CompressedTensorsFP8Linear"
 FP8_GROUPED_CAPABILITY = (9, 0)  # Hopper: the first with a scaled grouped GEMM in torch
+CPU_GATHER_MAX = 1 << 22  # elements of one expert's gate_up: copied per decoded token
 _FP8 = torch.float8_e4m3fn
 _FP8_MAX = torch.finfo(_FP8).max
 
@@ -58,14 +59,25 @@ class GroupedExperts:
     gate_up_scale: torch.Tensor | None = None
     down_scale: torch.Tensor | None = None
 
-    def run(self, tokens: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        """The experts' MLP on `tokens` [S, H], sorted by expert, group ends in `offsets`."""
+    def run(
+        self, tokens: torch.Tensor, offsets: torch.Tensor, experts: torch.Tensor
+    ) -> torch.Tensor:
+        """The experts' MLP on `tokens` [S, H], sorted by `experts`, groups ending at `offsets`."""
+        if tokens.shape[0] == 1 and tokens.device.type == "cpu" and self._small():
+            # The CPU's grouped_mm visits every group (~0.5 ms for 128, most of a small
+            # decoded token); one token's expert, gathered, is one small bmm instead.
+            gate, up = torch.bmm(tokens.unsqueeze(1), self.gate_up[experts]).chunk(2, dim=-1)
+            return torch.bmm(up * self.act(gate), self.down[experts]).squeeze(1)
         if self.gate_up_scale is None or self.down_scale is None:
             gate, up = torch.nn.functional.grouped_mm(tokens, self.gate_up, offs=offsets).chunk(
                 2, dim=-1
             )
             return torch.nn.functional.grouped_mm(up * self.act(gate), self.down, offs=offsets)
         return fp8_grouped_mlp(self, tokens, offsets)
+
+    def _small(self) -> bool:
+        """Whether one expert's weights are small enough to copy per token (the demos)."""
+        return self.gate_up_scale is None and self.gate_up[0].numel() <= CPU_GATHER_MAX
 
 
 def quantise_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -207,8 +219,14 @@ def _stack(
             for linear in group:
                 linear.weight = nn.Parameter(sample.new_empty(0), requires_grad=False)
         torch.cuda.empty_cache()
-    stack = torch.empty(len(chosen), rows, sample.shape[1], dtype=dtype, device=device)
-    scale_stack = torch.empty(len(chosen), rows, dtype=torch.float32, device=device)
+    try:
+        stack = torch.empty(len(chosen), rows, sample.shape[1], dtype=dtype, device=device)
+        scale_stack = torch.empty(len(chosen), rows, dtype=torch.float32, device=device)
+    except RuntimeError:  # out of memory: give each Linear its own weight back, then say so
+        for group, weights in zip(chosen, sources, strict=True):
+            for linear, weight in zip(group, weights, strict=True):
+                linear.weight = nn.Parameter(weight.to(device), requires_grad=False)
+        raise
     for expert, group in enumerate(chosen):
         row = 0
         for linear, source in zip(group, sources[expert], strict=True):
@@ -239,7 +257,8 @@ def grouped_forward(self: Any, hidden_states: torch.Tensor) -> tuple[torch.Tenso
         token_of = order // self.top_k
         routed_in = hidden_states[token_of] * weights.reshape(-1, 1)[order]
     grouped: GroupedExperts = self._grouped
-    routed_out = grouped.run(routed_in, group_offsets(sorted_experts, self.num_experts))
+    offsets = group_offsets(sorted_experts, self.num_experts)
+    routed_out = grouped.run(routed_in, offsets, sorted_experts)
     out = self.shared_expert(hidden_states)
     if self.top_k == 1:
         # One expert per token: each row of `out` gets exactly one addition, as in the stock sum.

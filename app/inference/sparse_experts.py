@@ -251,7 +251,8 @@ def _try_grouped(moe: Any, layout: str, probe: torch.Tensor, undo_loop: Any) -> 
     The grouped path must give the per-expert dispatch's output on the probe tokens;
     if it cannot be built, fails or differs, the per-expert dispatch stays.
     """
-    today = moe(probe)[0].float()
+    # A decoded token too: on the CPU one token takes its own path (`GroupedExperts.run`).
+    today = [moe(tokens)[0].float() for tokens in (probe, probe[:1])]
     try:
         plan, reason = (plan_fused if layout.startswith("fused") else plan_per_expert)(moe.experts)
     except (RuntimeError, ValueError) as error:  # e.g. out of memory while stacking
@@ -262,7 +263,9 @@ def _try_grouped(moe: Any, layout: str, probe: torch.Tensor, undo_loop: Any) -> 
     undo_loop()
     undo = _install(moe, grouped_forward, "_grouped", plan)
     try:
-        reason = _disagreement(moe, today, probe, "the grouped output")
+        reason = _disagreement(moe, today[0], probe, "the grouped output") or _disagreement(
+            moe, today[1], probe[:1], "the grouped output for one token"
+        )
     except (RuntimeError, ValueError) as error:
         reason = f"the grouped matmul failed: {error}"
     if reason:

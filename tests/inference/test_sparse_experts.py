@@ -128,6 +128,7 @@ def test_unknown_mode_is_refused_before_loading(
     with pytest.raises(ExpertsModeError, match="use 'sparse'"):
         load_model(tmp_path / "no such folder")
     assert experts_mode({EXPERTS_ENV: " Dense "}) == "dense"
+    assert experts_mode({EXPERTS_ENV: "loop"}) == "loop"
     assert experts_mode({}) == "sparse"
 
 
@@ -224,10 +225,10 @@ def test_device_hooks_of_device_map_stay_in_front() -> None:
     with torch.inference_mode():
         dense = model(ids).logits
     assert Counting.calls == 1
-    apply_sparse_experts(model, "sparse")  # its probe tokens pass the hook too, four times
+    apply_sparse_experts(model, "sparse")  # its probes pass the hook too, six times
     with _expert_calls(model) as calls, torch.inference_mode():
         sparse = model(ids).logits
-    assert is_sparse(moe) and calls[0] == 0 and Counting.calls == 6
+    assert is_sparse(moe) and calls[0] == 0 and Counting.calls == 8
     assert torch.equal(sparse, dense)
 
 
