@@ -7,6 +7,7 @@ demo is in `test_sparse_experts.py`, which now runs the grouped path by default.
 from __future__ import annotations
 
 import logging
+import types
 from typing import Any
 
 import pytest
@@ -116,6 +117,13 @@ def test_fp8_stacking_keeps_each_expert_and_makes_well_formed_scaled_grouped_cal
     offsets = torch.tensor([0, 2, 2, 3, 3, 3, 5, 5], dtype=torch.int32, device="meta")
     out = fp8_grouped_mlp(meta, tokens.to("meta"), offsets)
     assert out.shape == (5, 64) and out.dtype == torch.bfloat16
+    # The whole layer on meta: a meta tensor has no value to read, so any host sync raises.
+    moe.to("meta")
+    moe._grouped = meta
+    forward = types.MethodType(grouped_experts.grouped_forward, moe)
+    with torch.inference_mode(), HostSyncs() as syncs:
+        routed, logits = forward(tokens.to("meta"))
+    assert routed.shape == (5, 64) and logits.shape == (5, 8) and syncs.total == 0
 
 
 def test_widths_the_kernel_cannot_take_keep_the_loop(caplog: pytest.LogCaptureFixture) -> None:
