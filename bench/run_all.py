@@ -38,8 +38,9 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("sparse_experts.py", [], "9. sparse experts: only the routed expert runs (issue 16)"),
     ("local_api.py", [], "10. the local API (maverick-desk serve)"),
     ("prompt_cache.py", [], "11. follow-up questions from the KV cache (issue 17)"),
-    ("documents.py", [], "12. whole documents: index, context, recall (issue 34)"),
-    ("documents_cache.py", [], "12. whole documents: index, context, recall (issue 34)"),
+    ("moe_launches.py", [], "12. experts at GPU speed: grouped matmuls, no host sync (issue 32)"),
+    ("documents.py", [], "13. whole documents: index, context, recall (issue 34)"),
+    ("documents_cache.py", [], "13. whole documents: index, context, recall (issue 34)"),
 ]
 
 
@@ -98,6 +99,26 @@ NOTES = [
     "average before and after: the runs shared 2 cores with other work, so absolute times "
     "vary a lot; the ratios, taken request by request, much less. The third panel of "
     "docs/scaling.png plots turn N with and without the cache (docs/scaling.md: the table).",
+    "",
+    "## Experts at GPU speed (section 12)",
+    "",
+    "`bench/moe_launches.py` builds the 128-expert wide demo twice (same seed): once with the "
+    "per-expert loop of issue 16 (`MAVERICK_DESK_EXPERTS=loop`), once with the grouped "
+    "matmuls (`app/inference/grouped_experts.py`, the default). Launches are counted with "
+    "torch's profiler on the CPU: each outermost aten op called from Python that computes "
+    "(views, allocations and no-op casts left out; `linear` or a grouped matmul count once, "
+    "as they are one kernel on a GPU) in one decode forward of the language model, at 4 and "
+    "8 layers of Maverick's pattern (MoE every other layer, NoPE every 4th), so that 48 "
+    "layers = the fixed part + 12 periods of 4. Host syncs are counted the same way by "
+    "`app/inference/host_syncs.py` (item, int, bool, tolist and ops sized by the data). These "
+    "counts are of bf16 experts; FP8 experts add their activation quantisation, once per "
+    "projection in the grouped path instead of once per Linear. The tokens/s ratios are CPU "
+    "figures on one thread: the CPU's grouped_mm is itself a loop of one mm per expert, so "
+    "they show the Python overhead removed, not what one CUTLASS kernel does on a GPU; "
+    "`bash scripts/gpu-check.sh` measures that. For the same reason a single decoded token "
+    "of small experts on the CPU gathers its expert's weights into one bmm instead (4 more "
+    "launches per period than the loop, still no sync); on a GPU it takes the grouped "
+    "matmul. The 2026-12-07 run shared its 2 cores with other work (load average about 11).",
 ]
 
 

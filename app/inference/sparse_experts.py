@@ -18,7 +18,14 @@ A module of any other shape keeps the stock path, with a logged warning, and so
 does one whose sparse output on a few probe tokens differs from the stock
 forward's (a transformers release that changed the MoE's arithmetic).
 
-``MAVERICK_DESK_EXPERTS=dense`` keeps transformers' own path for every layer.
+In the default mode each layer that passed then moves on, where it can, to
+`app.inference.grouped_experts`: one grouped matmul per projection and no host
+sync. That path checks itself too, against the per-expert dispatch on the same
+probe tokens, and a layer that cannot be stacked or disagrees keeps the
+per-expert dispatch, with the reason logged.
+
+``MAVERICK_DESK_EXPERTS=loop`` keeps the per-expert dispatch for every layer;
+``MAVERICK_DESK_EXPERTS=dense`` keeps transformers' own path.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ import torch
 from torch import nn
 
 from app.inference.experts_mode import DENSE_LABEL, EXPERTS_ENV, experts_mode
+from app.inference.grouped_experts import (
+    grouped_forward,
+    plan_fused,
+    plan_per_expert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +63,10 @@ class ExpertsReport:
     moe_layers: int = 0
     sparse_layers: int = 0
     top_k: int = 0
+    grouped_layers: int = 0
     layouts: list[str] = field(default_factory=list)
     fallbacks: list[str] = field(default_factory=list)
+    kept_loop: list[str] = field(default_factory=list)  # why a layer is not grouped
 
     @property
     def label(self) -> str:
@@ -178,10 +192,10 @@ def _sparse_forward(self: Any, hidden_states: torch.Tensor) -> tuple[torch.Tenso
     return out, router_logits
 
 
-def _install(moe: nn.Module, runner: Any) -> Any:
-    """Put the sparse forward in place; return a function that puts the stock one back."""
-    moe._sparse_run = runner  # type: ignore[assignment]
-    bound = types.MethodType(_sparse_forward, moe)
+def _install(moe: nn.Module, forward: Any, name: str, value: Any) -> Any:
+    """Put `forward` in place with `value` as `moe.<name>`; return a function that undoes it."""
+    setattr(moe, name, value)
+    bound = types.MethodType(forward, moe)
     # accelerate's device hooks keep the original forward in `_old_forward` and call it.
     slot = (
         "_old_forward" if hasattr(moe, "_hf_hook") and hasattr(moe, "_old_forward") else "forward"
@@ -190,7 +204,7 @@ def _install(moe: nn.Module, runner: Any) -> Any:
     setattr(moe, slot, bound)
 
     def undo() -> None:
-        del moe._sparse_run
+        delattr(moe, name)
         if had:
             setattr(moe, slot, before)
         else:
@@ -200,14 +214,16 @@ def _install(moe: nn.Module, runner: Any) -> Any:
 
 
 @torch.no_grad()
-def _disagreement(moe: nn.Module, stock: torch.Tensor, probe: torch.Tensor) -> str:
-    """'' when the sparse forward gives the stock output on the probe tokens, else why not."""
+def _disagreement(
+    moe: nn.Module, stock: torch.Tensor, probe: torch.Tensor, what: str = "the sparse output"
+) -> str:
+    """'' when the installed forward gives the `stock` output on the probe tokens, else why not."""
     sparse = moe(probe)[0].float()
     scale = float(stock.abs().max()) or 1.0
     worst = float((sparse - stock).abs().max())
     if worst <= 1e-2 * scale:
         return ""
-    return f"the sparse output differs from transformers' by {worst:.3g} (scale {scale:.3g})"
+    return f"{what} differs from transformers' by {worst:.3g} (scale {scale:.3g})"
 
 
 def _probe(moe: Any) -> torch.Tensor:
@@ -219,14 +235,51 @@ def _probe(moe: Any) -> torch.Tensor:
 
 
 def is_sparse(moe: nn.Module) -> bool:
-    """Whether this MoE module runs the sparse dispatch."""
-    return hasattr(moe, "_sparse_run")
+    """Whether this MoE module runs only its routed experts (either dispatch)."""
+    return hasattr(moe, "_sparse_run") or hasattr(moe, "_grouped")
+
+
+def is_grouped(moe: nn.Module) -> bool:
+    """Whether this MoE module runs its experts as grouped matmuls."""
+    return hasattr(moe, "_grouped")
+
+
+@torch.no_grad()
+def _try_grouped(moe: Any, layout: str, probe: torch.Tensor, undo_loop: Any) -> tuple[str, str]:
+    """Move a layer that runs the per-expert dispatch to grouped matmuls: (label, '') or ('', why).
+
+    The grouped path must give the per-expert dispatch's output on the probe tokens;
+    if it cannot be built, fails or differs, the per-expert dispatch stays.
+    """
+    # A decoded token too: on the CPU one token takes its own path (`GroupedExperts.run`).
+    today = [moe(tokens)[0].float() for tokens in (probe, probe[:1])]
+    try:
+        plan, reason = (plan_fused if layout.startswith("fused") else plan_per_expert)(moe.experts)
+    except (RuntimeError, ValueError) as error:  # e.g. out of memory while stacking
+        plan, reason = None, f"its weights could not be stacked ({error})"
+    if plan is None:
+        return "", reason
+    runner = moe._sparse_run
+    undo_loop()
+    undo = _install(moe, grouped_forward, "_grouped", plan)
+    try:
+        reason = _disagreement(moe, today[0], probe, "the grouped output") or _disagreement(
+            moe, today[1], probe[:1], "the grouped output for one token"
+        )
+    except (RuntimeError, ValueError) as error:
+        reason = f"the grouped matmul failed: {error}"
+    if reason:
+        undo()
+        _install(moe, _sparse_forward, "_sparse_run", runner)
+        return "", reason.replace("transformers'", "the per-expert dispatch's")
+    return plan.label, ""
 
 
 def apply_sparse_experts(model: nn.Module, mode: str | None = None) -> ExpertsReport:
     """Make every MoE module of a loaded Llama 4 model run only its routed experts.
 
-    `mode` defaults to ``MAVERICK_DESK_EXPERTS``; 'dense' changes nothing.
+    `mode` defaults to ``MAVERICK_DESK_EXPERTS``; 'dense' changes nothing, 'loop' stops
+    at the per-expert dispatch, 'sparse' goes on to grouped matmuls where they pass.
     """
     mode = mode or experts_mode()
     report = ExpertsReport(mode=mode)
@@ -245,7 +298,8 @@ def apply_sparse_experts(model: nn.Module, mode: str | None = None) -> ExpertsRe
         probe = _probe(moe)
         with torch.no_grad():
             stock = moe(probe)[0].float()
-        undo = _install(moe, _run_fused if layout.startswith("fused") else _run_per_expert)
+        runner = _run_fused if layout.startswith("fused") else _run_per_expert
+        undo = _install(moe, _sparse_forward, "_sparse_run", runner)
         reason = _disagreement(moe, stock, probe)
         if reason:
             undo()
@@ -255,6 +309,16 @@ def apply_sparse_experts(model: nn.Module, mode: str | None = None) -> ExpertsRe
             continue
         report.sparse_layers += 1
         report.top_k = int(getattr(moe, "top_k", 0))
-        report.layouts.append(f"{layout} experts")
+        label = f"{layout} experts"
+        if mode == "sparse":
+            grouped, reason = _try_grouped(moe, layout, probe, undo)
+            if grouped:
+                report.grouped_layers += 1
+                label = grouped
+            else:
+                message = f"MoE layer {number} keeps the per-expert dispatch: {reason}"
+                log.warning(message)
+                report.kept_loop.append(message)
+        report.layouts.append(label)
     log.info("experts: %s", report.label)
     return report

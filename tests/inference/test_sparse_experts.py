@@ -101,25 +101,23 @@ def test_same_greedy_tokens_and_logits_as_dense(
     assert all(len(tokens) == GREEDY.max_new_tokens for tokens in forced)
 
     report = apply_sparse_experts(model, "sparse")
-    layout = "fused bf16 experts" if precision == "bf16" else "per-expert Linear experts"
-    assert report.label == f"sparse top-1 (4 of 4 MoE layers, {layout})"
+    layout = "fused bf16" if precision == "bf16" else "stacked bf16 Linear"
+    assert report.label == f"sparse top-1 (4 of 4 MoE layers, grouped matmul over {layout} experts)"
     with _expert_calls(model) as sparse_calls:
         assert [_run(engine, messages) for messages in cases] == expected
         assert [_forced(engine, messages) for messages in cases] == forced
         sparse_logits = _logits(engine, with_images)
     assert (sparse_logits - logits).abs().max() <= 2e-2 * logits.abs().max()
-    # Dense runs every expert for every forward; sparse never calls the fused block and
-    # only the chosen expert MLPs of the per-expert list.
-    if precision == "bf16":
-        assert dense_calls[0] > 0 and sparse_calls[0] == 0
-    else:
-        assert sparse_calls[0] < dense_calls[0] / 2
+    # Dense runs every expert for every forward; the grouped path calls no expert module.
+    assert dense_calls[0] > 0 and sparse_calls[0] == 0
 
 
 def test_default_load_runs_sparse(demo_fp8: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(EXPERTS_ENV, raising=False)
     loaded = load_model(demo_fp8)
-    assert loaded.experts == "sparse top-1 (4 of 4 MoE layers, per-expert Linear experts)"
+    assert loaded.experts == (
+        "sparse top-1 (4 of 4 MoE layers, grouped matmul over stacked bf16 Linear experts)"
+    )
     assert all(is_sparse(m) for m in _moes(loaded.model))
 
 
@@ -130,6 +128,7 @@ def test_unknown_mode_is_refused_before_loading(
     with pytest.raises(ExpertsModeError, match="use 'sparse'"):
         load_model(tmp_path / "no such folder")
     assert experts_mode({EXPERTS_ENV: " Dense "}) == "dense"
+    assert experts_mode({EXPERTS_ENV: "loop"}) == "loop"
     assert experts_mode({}) == "sparse"
 
 
@@ -147,7 +146,7 @@ def test_wide_128_experts_same_tokens(wide: tuple[Any, Any]) -> None:
         dense = model.generate(ids, **greedy)
         dense_logits = model(ids).logits.float()
     report = apply_sparse_experts(model, "sparse")
-    assert report.sparse_layers == report.moe_layers == 2
+    assert report.sparse_layers == report.moe_layers == report.grouped_layers == 2
     chosen: list[torch.Tensor] = []
     hooks = [
         moe.router.register_forward_hook(lambda mod, args, out: chosen.append(out[1].argmax(dim=1)))
@@ -226,10 +225,10 @@ def test_device_hooks_of_device_map_stay_in_front() -> None:
     with torch.inference_mode():
         dense = model(ids).logits
     assert Counting.calls == 1
-    apply_sparse_experts(model, "sparse")  # its probe tokens pass the hook too, twice
+    apply_sparse_experts(model, "sparse")  # its probes pass the hook too, six times
     with _expert_calls(model) as calls, torch.inference_mode():
         sparse = model(ids).logits
-    assert is_sparse(moe) and calls[0] == 0 and Counting.calls == 4
+    assert is_sparse(moe) and calls[0] == 0 and Counting.calls == 8
     assert torch.equal(sparse, dense)
 
 

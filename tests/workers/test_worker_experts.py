@@ -1,4 +1,4 @@
-"""The worker says which expert path it runs: sparse by default, dense when asked."""
+"""The worker says which expert path it runs: sparse by default, loop or dense when asked."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def _ready(checkpoint: Path, env: dict[str, str]) -> p.Ready | p.Error:
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("", "sparse top-1 (4 of 4 MoE layers, per-expert Linear experts)"),
+        ("", "sparse top-1 (4 of 4 MoE layers, grouped matmul over stacked bf16 Linear experts)"),
+        ("loop", "sparse top-1 (4 of 4 MoE layers, per-expert Linear experts)"),
         ("dense", "dense (transformers)"),
     ],
 )
