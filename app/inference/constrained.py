@@ -29,10 +29,12 @@ ANY_WHITESPACE = False
 
 
 # A bounded string, as the grammar engine gets it: xgrammar's own `maxLength` grammar lets
-# raw control characters (a tab) into the string, which JSON forbids; a pattern, which it
-# applies to the string's characters, excludes them (and `"` and `\`, which would need
-# escapes). The schema the answer is checked against keeps its `maxLength`.
-_STRING_CHARS = "[^\\x00-\\x1f]"
+# raw control characters (a tab) into the string, which JSON forbids, and both let in
+# UTF-8-encoded surrogates (U+D800-U+DFFF), which decode to three U+FFFD each and make
+# the text too long. A pattern, applied to the string's characters, excludes them both
+# (and `"` and `\`, which would need escapes). The schema the answer is checked against
+# keeps its `maxLength`.
+_STRING_CHARS = "[^\\x00-\\x1f\\ud800-\\udfff]"
 
 
 class ConstraintError(ValueError):
@@ -42,10 +44,19 @@ class ConstraintError(ValueError):
 class GrammarLogits(LogitsProcessor):
     """Masks the scores of one generation (batch of 1) to what the grammar allows next."""
 
-    def __init__(self, compiled: Any, vocab_size: int, temperature: float, top_p: float) -> None:
+    def __init__(
+        self,
+        compiled: Any,
+        vocab_size: int,
+        temperature: float,
+        top_p: float,
+        utf8: Utf8Guard | None = None,
+    ) -> None:
         import xgrammar as xgr
 
         self._xgr = xgr
+        self._utf8 = utf8
+        self._state = UTF8_START
         self._matcher = xgr.GrammarMatcher(compiled)
         self._bitmask = xgr.allocate_token_bitmask(1, vocab_size)
         self._vocab_size = vocab_size
@@ -60,10 +71,14 @@ class GrammarLogits(LogitsProcessor):
             token = int(input_ids[0, -1])
             if not self._matcher.accept_token(token):
                 raise RuntimeError(f"token {token} broke the grammar it was sampled under")
+            if self._utf8 is not None:
+                self._state = self._utf8.after(self._state, token)
         self._started = True
         self._matcher.fill_next_token_bitmask(self._bitmask)
         mask = self._bitmask.to(scores.device, non_blocking=True)
         self._xgr.apply_token_bitmask_inplace(scores, mask, vocab_size=self._vocab_size)
+        if self._utf8 is not None:
+            scores.masked_fill_(self._utf8.invalid(self._state, scores.device), -float("inf"))
         if self._temperature > 0:
             return _top_p(scores / self._temperature, self._top_p)  # type: ignore[return-value]
         return scores
@@ -80,6 +95,64 @@ def _top_p(scores: torch.Tensor, top_p: float) -> torch.Tensor:
     return scores.masked_fill(drop.scatter(1, order, drop), -float("inf"))
 
 
+# UTF-8 decoding state between tokens: the range the next byte must be in and how many
+# continuation bytes the character still needs; (0, 0, 0) between characters.
+Utf8State = tuple[int, int, int]
+UTF8_START: Utf8State = (0, 0, 0)
+
+
+def utf8_step(state: Utf8State, data: bytes) -> Utf8State | None:
+    """The state after `data`, or None if it makes the text invalid UTF-8 (RFC 3629)."""
+    low, high, left = state
+    for byte in data:
+        if left:
+            if not low <= byte <= high:
+                return None
+            low, high, left = 0x80, 0xBF, left - 1
+        elif byte < 0x80:
+            continue
+        elif 0xC2 <= byte <= 0xDF:
+            low, high, left = 0x80, 0xBF, 1
+        elif 0xE0 <= byte <= 0xEF:
+            low = 0xA0 if byte == 0xE0 else 0x80
+            high = 0x9F if byte == 0xED else 0xBF  # ED A0..: surrogates
+            left = 2
+        elif 0xF0 <= byte <= 0xF4:
+            low = 0x90 if byte == 0xF0 else 0x80
+            high = 0x8F if byte == 0xF4 else 0xBF
+            left = 3
+        else:
+            return None
+    return (low, high, left) if left else UTF8_START
+
+
+class Utf8Guard:
+    """Masks tokens whose bytes would make the answer invalid UTF-8.
+
+    xgrammar decodes UTF-8 leniently: it lets a byte-level tokenizer spell a character in
+    an overlong form (E0 87 B9 for U+01F9), which decodes to three U+FFFD and makes a
+    bounded string too long. Random weights pick such tokens; this mask, one per state
+    (a few), keeps every answer valid text. Masks are made the first time a state occurs.
+    """
+
+    def __init__(self, token_bytes: list[bytes], vocab_size: int) -> None:
+        self._bytes = token_bytes + [b""] * max(0, vocab_size - len(token_bytes))
+        self._masks: dict[tuple[Utf8State, str], torch.Tensor] = {}
+
+    def after(self, state: Utf8State, token: int) -> Utf8State:
+        data = self._bytes[token] if token < len(self._bytes) else b""
+        return utf8_step(state, data) or UTF8_START
+
+    def invalid(self, state: Utf8State, device: torch.device) -> torch.Tensor:
+        key = (state, str(device))
+        mask = self._masks.get(key)
+        if mask is None:
+            bad = [utf8_step(state, data) is None for data in self._bytes]
+            mask = torch.tensor(bad, dtype=torch.bool, device=device).unsqueeze(0)
+            self._masks[key] = mask
+        return mask
+
+
 class JsonConstraints:
     """Compiles schemas into grammars for one model's tokenizer (compiled grammars are cached)."""
 
@@ -92,6 +165,7 @@ class JsonConstraints:
         self._compiler = xgr.GrammarCompiler(info)
         self._vocab_size = vocab_size
         self._lock = threading.Lock()
+        self.utf8 = Utf8Guard([bytes(b) for b in info.decoded_vocab], vocab_size)
 
     def compile(self, schema: dict[str, Any]) -> Any:
         """The grammar for `schema`; raise `ConstraintError` if the engine cannot compile it."""
@@ -113,7 +187,8 @@ class JsonConstraints:
         self, schema: dict[str, Any], temperature: float, top_p: float
     ) -> dict[str, Any]:
         """What `model.generate` gets, in place of its sampling settings, to answer in `schema`."""
-        processor = GrammarLogits(self.compile(schema), self._vocab_size, temperature, top_p)
+        compiled = self.compile(schema)
+        processor = GrammarLogits(compiled, self._vocab_size, temperature, top_p, self.utf8)
         kwargs: dict[str, Any] = {"logits_processor": [processor]}
         if temperature > 0:
             kwargs.update(do_sample=True, temperature=1.0, top_p=1.0, top_k=0)
