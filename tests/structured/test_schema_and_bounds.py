@@ -32,7 +32,10 @@ from app.structured.schema import SchemaError, check_schema
         ({"type": "string", "format": "email"}, "the format 'email' is not supported"),
         ({"type": "array"}, "a list needs `items`"),
         (
-            {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"},  # noqa: E501
+            {
+                "$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}},
+                "$ref": "#/$defs/n",
+            },  # noqa: E501
             "refers to itself",
         ),
         ({"$ref": "#/$defs/missing"}, "points at nothing"),
