@@ -48,10 +48,12 @@ EventCallback = Callable[[p.Message], None]
 # Sent when no key is configured: never fall back to OPENAI_API_KEY, which would hand
 # a real OpenAI key to whatever server the user typed in.
 NO_KEY = "no-key"
-# Presets whose server does not take `response_format: {"type": "json_schema"}` for Maverick
-# (checked 2026-12-07): `transformers serve` refuses the field; Azure AI model inference,
-# Vercel's gateway and OpenRouter route to providers that may not honour it. For these
-# the schema goes in the prompt and the answer is checked afterwards ("not constrained").
+# Presets whose server does not, or may not, honour `response_format: {"type":
+# "json_schema"}` for Maverick: `transformers serve` 5.23 ignores the field (it logs a
+# warning); Azure AI model inference, Vercel's gateway and OpenRouter route to providers
+# that may not. (Together documents it for Maverick FP8; vLLM and SGLang constrain with
+# xgrammar or llguidance.) For these the schema goes in the prompt and the answer is
+# checked afterwards ("not constrained").
 PRESETS_WITHOUT_JSON_SCHEMA = frozenset({"transformers", "azure", "vercel", "openrouter"})
 
 
