@@ -34,14 +34,16 @@ class Defaults:
 
     text_chars: int = 200  # maxLength of a string
     list_items: int = 20  # maxItems of a list
+    entry_chars: int = 100  # maxLength of a string inside a list
     number_min: float = -1_000_000_000
     number_max: float = 1_000_000_000
-    max_budget: int = 32_768  # the most tokens one answer may be given
+    max_budget: int = 65_536  # the most tokens one answer may be given
 
     def describe(self) -> str:
         return (
-            f"text up to {self.text_chars} characters, lists up to {self.list_items} entries, "
-            f"numbers from {self.number_min:,.0f} to {self.number_max:,.0f}"
+            f"text up to {self.text_chars} characters, lists up to {self.list_items} entries "
+            f"of up to {self.entry_chars} characters, numbers from {self.number_min:,.0f} to "
+            f"{self.number_max:,.0f}"
         )
 
 
@@ -58,12 +60,12 @@ def bounded(schema: dict[str, Any], defaults: Defaults = DEFAULTS) -> dict[str, 
     return out
 
 
-def _bound(node: Any, defaults: Defaults) -> None:
+def _bound(node: Any, defaults: Defaults, in_list: bool = False) -> None:
     if not isinstance(node, dict) or "$ref" in node:
         return
     kinds = _types(node)
     if "string" in kinds and "enum" not in node and "format" not in node:
-        node.setdefault("maxLength", defaults.text_chars)
+        node.setdefault("maxLength", defaults.entry_chars if in_list else defaults.text_chars)
     if "array" in kinds:
         node.setdefault("maxItems", defaults.list_items)
     if kinds & {"number", "integer"}:
@@ -76,7 +78,7 @@ def _bound(node: Any, defaults: Defaults) -> None:
     for sub in (node.get("properties") or {}).values():
         _bound(sub, defaults)
     if isinstance(node.get("items"), dict):
-        _bound(node["items"], defaults)
+        _bound(node["items"], defaults, in_list=True)
     for key in ("anyOf", "oneOf"):
         for sub in node.get(key) or []:
             _bound(sub, defaults)

@@ -62,7 +62,7 @@ def test_defaults_bound_what_the_schema_leaves_open_and_keep_its_own() -> None:
     assert props["name"]["maxLength"] == DEFAULTS.text_chars
     assert props["short"]["maxLength"] == 5
     assert props["tags"]["maxItems"] == DEFAULTS.list_items
-    assert props["tags"]["items"]["maxLength"] == DEFAULTS.text_chars
+    assert props["tags"]["items"]["maxLength"] == DEFAULTS.entry_chars
     assert props["count"] == {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
     assert props["ratio"]["minimum"] == DEFAULTS.number_min
     assert out["additionalProperties"] is False
@@ -97,7 +97,7 @@ def test_the_budget_covers_the_longest_answer_in_bytes() -> None:
 
 def test_a_schema_whose_answers_could_be_too_long_is_refused() -> None:
     schema = {"type": "array", "items": {"type": "string"}, "maxItems": 1000}
-    with pytest.raises(SchemaError, match=r"could take [\d,]+ tokens, more than the 32,768"):
+    with pytest.raises(SchemaError, match=r"could take [\d,]+ tokens, more than the 65,536"):
         token_budget(bounded(schema))
     small = Defaults(max_budget=100)
     with pytest.raises(SchemaError, match="more than the 100 one answer may have"):
