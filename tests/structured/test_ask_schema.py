@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,4 +94,16 @@ def test_two_invalid_answers_are_a_failure_marked_not_constrained(schema_file: P
     assert result.returncode == 1
     assert "does not match the schema at kind: 'cow' is not one of" in result.stderr
     assert "(not constrained" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_server_that_ignores_the_schema_gets_no_result_through(
+    demo_server: Any, schema_file: Path
+) -> None:
+    # `transformers serve` takes response_format and ignores it; the demo's random text is
+    # then checked against the schema like any answer, and refused with a sentence.
+    result = run("ask", "--server", demo_server.base_url, "--model", demo_server.argv[2],
+                 "--schema", str(schema_file), "--temperature", "0", "Hi")  # fmt: skip
+    assert result.returncode == 1
+    assert "maverick-desk ask: The answer" in result.stderr
     assert result.stdout == ""
