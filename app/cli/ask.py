@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import ask_attachments, ask_documents, ask_tools
+from app.cli import ask_attachments, ask_documents, ask_schema, ask_tools
 from app.cli import server as server_cli
 from app.documents.attachments import AttachmentError
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
@@ -54,6 +54,7 @@ def add_parser(subparsers: Any) -> None:
     ask_attachments.add_arguments(parser)
     ask_documents.add_arguments(parser)
     ask_tools.add_arguments(parser)
+    ask_schema.add_arguments(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt")
     parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
     parser.add_argument(
@@ -95,7 +96,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
         )
     if args.api_key_env and not (args.server or args.preset):
         return "--api-key-env only applies with --server or --preset."
-    return ask_tools.check(args)
+    return ask_tools.check(args) or ask_schema.check(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,6 +176,8 @@ def _converse(
         messages[-1] = p.ChatTurn("user", text, images)
     if args.tools:
         return ask_tools.converse(client, args, messages, say, model)
+    if getattr(args, "structured", None):
+        return ask_schema.converse(client, args, messages, say)
 
     rid = client.generate(
         messages,
@@ -237,6 +240,8 @@ def _ask_server(args: argparse.Namespace, messages: list[p.ChatTurn]) -> int:
     say(f"[{settings.model} at {settings.base_url}]")
     if args.tools:
         return ask_tools.ask_server(args, settings, messages, say)
+    if getattr(args, "structured", None):
+        return ask_schema.ask_server(args, settings, messages, say)
 
     wrote = False
 

@@ -48,6 +48,24 @@ EventCallback = Callable[[p.Message], None]
 # Sent when no key is configured: never fall back to OPENAI_API_KEY, which would hand
 # a real OpenAI key to whatever server the user typed in.
 NO_KEY = "no-key"
+# Presets whose server does not take `response_format: {"type": "json_schema"}` for Maverick
+# (checked 2026-12-07): `transformers serve` refuses the field; Azure AI model inference,
+# Vercel's gateway and OpenRouter route to providers that may not honour it. For these
+# the schema goes in the prompt and the answer is checked afterwards ("not constrained").
+PRESETS_WITHOUT_JSON_SCHEMA = frozenset({"transformers", "azure", "vercel", "openrouter"})
+
+
+def constrains_json(settings: ServerSettings) -> bool:
+    """Whether the server is asked to constrain answers to a schema (`response_format`)."""
+    return settings.preset not in PRESETS_WITHOUT_JSON_SCHEMA
+
+
+def response_format(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenAI's `response_format` for an answer that must be valid for `schema`."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": dict(schema), "strict": True},
+    }
 
 
 @dataclass(frozen=True)
@@ -255,6 +273,11 @@ class ServerEngine:
                 top_p=request.top_p,
                 seed=openai.omit if request.seed is None else request.seed,
                 tools=cast("Any", request.tools) if request.tools else openai.omit,
+                response_format=(
+                    cast("Any", response_format(request.json_schema))
+                    if request.json_schema is not None
+                    else openai.omit
+                ),
                 extra_body=dict(extra_body) if extra_body else None,
                 extra_headers=self._request_headers or None,
             )
@@ -391,8 +414,11 @@ def ask_server(
     api_key: str | None = None,
     extra_body: Mapping[str, Any] | None = None,
     tools: Sequence[dict[str, Any]] = (),
+    json_schema: dict[str, Any] | None = None,
 ) -> p.Message:
     """Run one request to the end in a fresh event loop; returns the terminal event.
+
+    With `json_schema`, the server is asked (`response_format`) to answer with JSON valid for it.
 
     Ctrl+C closes the stream, delivers `Cancelled` and raises `KeyboardInterrupt`.
     """
@@ -408,6 +434,7 @@ def ask_server(
                 top_p,
                 seed,
                 tools=list(tools),
+                json_schema=json_schema,
             )
             return await engine.run(request, on_event, extra_body)
         finally:

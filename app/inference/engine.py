@@ -182,6 +182,7 @@ class Engine:
         self._patch_id = int(loaded.model.config.image_token_index)
         eos = loaded.model.generation_config.eos_token_id
         self._eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        self._constraints: Any = None  # app.inference.constrained.JsonConstraints, when first used
 
     @property
     def context_length(self) -> int:
@@ -292,8 +293,13 @@ class Engine:
         on_tokens: TokenCallback,
         should_stop: Callable[[], bool] = lambda: False,
         tools: Sequence[dict[str, Any]] = (),
+        json_schema: dict[str, Any] | None = None,
     ) -> GenerationResult:
-        """Generate an answer, calling `on_tokens(token_ids)` as tokens arrive."""
+        """Generate an answer, calling `on_tokens(token_ids)` as tokens arrive.
+
+        With `json_schema`, the answer is constrained to JSON valid for it
+        (`app.inference.constrained`).
+        """
         if params.max_new_tokens < 1:
             raise InputError("max_new_tokens must be at least 1.")
         if not 0.0 < params.top_p <= 1.0:
@@ -320,6 +326,8 @@ class Engine:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if json_schema is not None:
+            kwargs.update(self._constrained_kwargs(json_schema, params))
         try:
             self._run(prepared, params, kwargs, on_ids, should_stop)
         except torch.OutOfMemoryError:
@@ -349,6 +357,20 @@ class Engine:
             tool_tokens=prepared.tool_tokens,
             cached_prompt_tokens=prepared.cached_tokens,
         )
+
+    def _constrained_kwargs(self, schema: dict[str, Any], params: SamplingParams) -> dict[str, Any]:
+        from app.inference.constrained import ConstraintError, JsonConstraints, vocab_size
+
+        if self._constraints is None:
+            model = self.loaded.model
+            self._constraints = JsonConstraints(self._tokenizer, vocab_size(model), self._eos_ids)
+        try:
+            kwargs: dict[str, Any] = self._constraints.generate_kwargs(
+                schema, params.temperature, params.top_p
+            )
+        except ConstraintError as exc:
+            raise InputError(str(exc)) from exc
+        return kwargs
 
     def _run(
         self,

@@ -88,6 +88,8 @@ class Generate(Message):
     # Tool definitions for the chat template: {"type": "function", "function": {name,
     # description, parameters}}; empty for a plain chat.
     tools: list[dict[str, Any]] = field(default_factory=list)
+    # A JSON Schema (bounded by app.structured) the answer is constrained to; None: free text.
+    json_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

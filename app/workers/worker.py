@@ -215,7 +215,12 @@ class Worker:
         end: p.Message
         try:
             result = self._engine.generate(
-                messages, params, on_tokens, lambda: self._is_cancelled(rid), tools=job.tools
+                messages,
+                params,
+                on_tokens,
+                lambda: self._is_cancelled(rid),
+                tools=job.tools,
+                json_schema=job.json_schema,
             )
         except (ImageError, InputError) as exc:
             end = p.Error(rid, "bad_input", str(exc), traceback.format_exc())
