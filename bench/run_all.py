@@ -40,6 +40,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("prompt_cache.py", [], "11. follow-up questions from the KV cache (issue 17)"),
     ("documents.py", [], "12. whole documents: index, context, recall (issue 34)"),
     ("documents_cache.py", [], "12. whole documents: index, context, recall (issue 34)"),
+    ("batch.py", [], "13. batch jobs: throughput against a plain loop (issue 35)"),
 ]
 
 
