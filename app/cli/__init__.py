@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from app import __version__
 from app.cli import (
     ask,
+    batch,
     conversations,
     demo_checkpoint,
     docs,
@@ -25,6 +26,7 @@ from app.logs import setup_logging
 
 SUBCOMMANDS = (
     ask,
+    batch,
     info,
     demo_checkpoint,
     models,

@@ -1,0 +1,132 @@
+"""How a batch item is answered: by the local worker (one at a time) or by a server.
+
+Each returns an `Answer` for `run_job`. With a schema the local worker constrains the
+answer as it is generated; a server is asked with `response_format`, or, where it cannot,
+the schema goes in the prompt, the answer is checked and asked for once more, and the
+result is marked not constrained. Every structured result is validated before it is saved.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from app.batch.jobs import Item, Job
+from app.batch.runner import Answer, ItemFailed, Outcome, Stopped
+from app.structured.answer import AnswerError, check_answer
+from app.structured.request import StructuredRequest
+from app.workers import protocol as p
+from app.workers.client import WorkerClient, describe_exit, new_request_id
+
+
+class EngineStopped(RuntimeError):
+    """The engine itself failed (a dead worker, an unreachable server): stop the run."""
+
+
+def _turn(job: Job, item: Item) -> p.ChatTurn:
+    text = job.prompt
+    if job.schema is not None:
+        text = f"{text}\n\n{StructuredRequest(job.schema, 0).instruction()}"
+    return p.ChatTurn("user", text, [item.image])
+
+
+def _budget(job: Job) -> int:
+    return int(job.settings.get("budget") or job.settings.get("max_new_tokens") or 512)
+
+
+def _outcome(job: Job, text: str, finish_reason: str, constrained: bool) -> Outcome:
+    if job.schema is None:
+        return Outcome(text)
+    try:
+        value = check_answer(text, job.schema, finish_reason, _budget(job))
+    except AnswerError as exc:
+        raise ItemFailed(str(exc)) from None
+    return Outcome(text, value, constrained)
+
+
+def worker_answer(client: WorkerClient, stop: threading.Event) -> Answer:
+    """Answers from a loaded local worker; `stop` cancels the answer in flight."""
+
+    def answer(job: Job, item: Item) -> Outcome:
+        rid = new_request_id()
+        client.send(
+            p.Generate(
+                rid,
+                [_turn(job, item)],
+                _budget(job),
+                float(job.settings.get("temperature", 0.0)),
+                float(job.settings.get("top_p", 0.9)),
+                job.settings.get("seed"),
+                json_schema=job.schema,
+            )
+        )
+        pieces: list[str] = []
+        for event in client.events_for(rid):
+            if stop.is_set():
+                client.cancel(rid)
+                stop.clear()
+            if isinstance(event, p.Token):
+                pieces.append(event.text)
+            elif isinstance(event, p.Done):
+                return _outcome(job, "".join(pieces), event.finish_reason, True)
+            elif isinstance(event, p.Cancelled):
+                raise Stopped()
+            elif isinstance(event, p.Error):
+                if event.error_kind == "bad_input":
+                    raise ItemFailed(event.message)
+                raise EngineStopped(event.message)
+            elif isinstance(event, p.WorkerDied):
+                raise EngineStopped(
+                    f"The model worker stopped ({describe_exit(event.exit_code)}); "
+                    "resume the job to go on where it stopped."
+                )
+        raise EngineStopped("The model worker did not answer.")
+
+    return answer
+
+
+def server_answer(settings: Any, say: Callable[[str], None]) -> Answer:
+    """Answers from an OpenAI-compatible server, safe to call from several threads."""
+    from app.engines.openai_client import ask_server, constrains_json
+
+    constrained = [constrains_json(settings)]
+
+    def answer(job: Job, item: Item) -> Outcome:
+        tries = 0
+        while True:
+            pieces: list[str] = []
+
+            def on_event(event: p.Message, pieces: list[str] = pieces) -> None:
+                if isinstance(event, p.Token):
+                    pieces.append(event.text)
+
+            forced = constrained[0] and job.schema is not None
+            final = ask_server(
+                settings,
+                [_turn(job, item)],
+                on_event,
+                max_new_tokens=_budget(job),
+                temperature=float(job.settings.get("temperature", 0.0)),
+                top_p=float(job.settings.get("top_p", 0.9)),
+                seed=job.settings.get("seed"),
+                json_schema=job.schema if forced else None,
+            )
+            if isinstance(final, p.Error):
+                if forced and "response_format" in final.message:
+                    say("The server does not take response_format; the schema goes in the prompt.")
+                    constrained[0] = False
+                    continue
+                if final.error_kind in ("bad_input", "context_too_long"):
+                    raise ItemFailed(final.message)
+                raise EngineStopped(final.message)
+            if not isinstance(final, p.Done):
+                raise Stopped()
+            tries += 1
+            try:
+                return _outcome(job, "".join(pieces), final.finish_reason, forced)
+            except ItemFailed:
+                if forced or job.schema is None or tries >= 2:
+                    raise
+
+    return answer

@@ -1,0 +1,101 @@
+"""What a batch job runs over: image files and PDF pages, copied into the job's store.
+
+Folders are searched (not recursively unless asked) for images and PDFs; each image is
+one item, each PDF page one item (drawn at the size the model's tiles use). Every input
+is copied into the batch image store by content hash when the job is made, so the job
+no longer depends on the folder. Files that cannot be used are left out, each with a
+sentence; a job with nothing usable is refused.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.batch.jobs import JobError, NewItem, jobs_folder
+from app.documents.pdf import PdfError, PdfFile, looks_like_pdf
+from app.storage.errors import StorageError
+from app.storage.image_store import ImageStore
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+MAX_ITEMS = 100_000
+
+
+@dataclass
+class Collected:
+    """The items found, and a sentence for each file left out."""
+
+    items: list[NewItem] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+
+
+def image_store() -> ImageStore:
+    return ImageStore(jobs_folder() / "images")
+
+
+def candidate_files(paths: Sequence[str | Path], recursive: bool = False) -> list[Path]:
+    """The files named, and the images and PDFs in the folders named, in name order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            found += sorted(
+                p
+                for p in path.glob(pattern)
+                if p.is_file()
+                and (p.suffix.lower() in IMAGE_SUFFIXES or p.suffix.lower() == ".pdf")
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise JobError(f"{path} does not exist.")
+    return found
+
+
+def collect(
+    paths: Sequence[str | Path],
+    *,
+    recursive: bool = False,
+    progress: Callable[[str], None] = lambda _label: None,
+) -> Collected:
+    """Copy every usable input into the store; raise JobError when nothing is usable."""
+    store = image_store()
+    collected = Collected()
+    files = candidate_files(paths, recursive)
+    for path in files:
+        try:
+            if looks_like_pdf(path):
+                collected.items += _pdf_pages(path, store, progress)
+            elif path.suffix.lower() in IMAGE_SUFFIXES:
+                stored = store.add_file(path)
+                image = store.path_for(stored.sha256, stored.mime)
+                collected.items.append(NewItem(path.name, str(path), str(image)))
+                progress(path.name)
+            else:
+                collected.left_out.append(f"{path.name}: not an image or a PDF.")
+        except (PdfError, StorageError) as exc:
+            collected.left_out.append(f"{path.name}: {exc}")
+        if len(collected.items) > MAX_ITEMS:
+            raise JobError(f"A batch job may hold at most {MAX_ITEMS:,} items; split it.")
+    if not collected.items:
+        named = ", ".join(str(p) for p in paths)
+        why = f" ({' '.join(collected.left_out[:3])})" if collected.left_out else ""
+        raise JobError(f"There are no usable images or PDFs in {named}{why}.")
+    return collected
+
+
+def _pdf_pages(path: Path, store: ImageStore, progress: Callable[[str], None]) -> list[NewItem]:
+    items = []
+    with PdfFile(path) as pdf:
+        for number in range(1, pdf.page_count + 1):
+            image = pdf.render_for_model(number)
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", compress_level=3)
+            stored, _ = store.add_bytes(buffer.getvalue(), "image/png", image.width, image.height)
+            label = f"{path.name} p. {number}"
+            items.append(NewItem(label, str(path), str(store.path_for(stored.sha256, stored.mime))))
+            progress(label)
+    return items

@@ -1,0 +1,143 @@
+"""`maverick-desk batch` with the real worker and the demo: constrained tables, kills, resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from PIL import Image
+
+# Every field type the editor offers, with tight bounds so random weights finish quickly.
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "maxLength": 8, "description": "what it shows"},
+        "count": {"type": "integer", "minimum": 0, "maximum": 99},
+        "seen": {"type": "string", "format": "date"},
+        "outdoor": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 5}, "maxItems": 2},
+        "mood": {"type": "string", "enum": ["calm", "busy"]},
+    },
+    "required": ["title", "count", "seen", "outdoor", "tags", "mood"],
+    "additionalProperties": False,
+}
+
+
+def _images(folder: Path, n: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.new("RGB", (48, 32), (i * 20 % 255, 90, 160)).save(folder / f"photo{i:02d}.png")
+    return folder
+
+
+def _batch(*args: str, data: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "MAVERICK_DESK_DATA_DIR": str(data)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "batch", "--quiet", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def test_a_folder_gives_a_table_of_answers_valid_for_every_field_type(
+    tmp_path: Path, demo_bf16: Path
+) -> None:
+    from app.structured.request import load_schema_file
+
+    fields = tmp_path / "schema.json"
+    fields.write_text(json.dumps(SCHEMA))
+    out = tmp_path / "results.csv"
+    proc = _batch(
+        str(_images(tmp_path / "in", 4)), "--prompt", "Describe the picture.",
+        "--schema", str(fields), "--out", str(out), "--model", str(demo_bf16),
+        data=tmp_path / "data",
+    )  # fmt: skip
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    assert "4 done, 0 failed of 4" in stderr
+    schema = load_schema_file(fields).schema
+    with sqlite3.connect(tmp_path / "data" / "batch" / "jobs.sqlite") as db:
+        answers = [json.loads(r[0]) for r in db.execute("SELECT result_json FROM items")]
+    assert len(answers) == 4
+    for value in answers:  # random weights, yet every answer is valid: the grammar did it
+        jsonschema.validate(value, schema)
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert [r["item"] for r in rows] == [f"photo{i:02d}.png" for i in range(4)]
+    assert all(r["constrained"] == "yes" and r["mood"] in ("calm", "busy") for r in rows)
+
+
+def _done(db_path: Path) -> dict[int, tuple[float, str]]:
+    try:
+        with sqlite3.connect(db_path, timeout=30) as db:
+            rows = db.execute("SELECT idx, finished, result_text FROM items WHERE status='done'")
+            return {int(i): (float(f), str(t)) for i, f, t in rows}
+    except sqlite3.OperationalError:
+        return {}
+
+
+def _wait_for(db_path: Path, count: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 300
+    while len(_done(db_path)) < count:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "no progress"
+        time.sleep(0.2)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_killing_the_app_or_the_worker_loses_no_saved_result_and_reruns_none(
+    tmp_path: Path, demo_bf16: Path
+) -> None:
+    data = tmp_path / "data"
+    db_path = data / "batch" / "jobs.sqlite"
+    args = ["--prompt", "Name it.", "--model", str(demo_bf16), "--max-new-tokens", "6"]
+    proc = _batch(str(_images(tmp_path / "in", 6)), *args, data=data)
+    snapshots = []
+    _wait_for(db_path, 1, proc)
+    snapshots.append(_done(db_path))
+    os.killpg(proc.pid, signal.SIGKILL)  # the app and its worker, at once
+    proc.wait()
+    proc = _batch("--resume", "1", *args, data=data)
+    _wait_for(db_path, len(snapshots[-1]) + 1, proc)
+    snapshots.append(_done(db_path))
+    workers = _children(proc.pid)
+    assert workers, "the worker process was not found"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)  # the worker alone: the app says so and stops
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "maverick-desk batch --resume 1" in stderr
+    snapshots.append(_done(db_path))
+    proc = _batch("--resume", "1", *args, data=data)
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    final = _done(db_path)
+    assert len(final) == 6
+    for snapshot in snapshots:  # a saved result is never answered again, nor lost
+        assert all(final[idx] == saved for idx, saved in snapshot.items())
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
