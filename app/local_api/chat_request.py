@@ -74,6 +74,8 @@ class ChatRequest:
     # Offered to the model: {"type": "function", "function": {name, description, parameters}}.
     tools: tuple[dict[str, Any], ...] = ()
     parallel_tool_calls: bool = True
+    # `response_format` json_object or json_schema: the answer is constrained to this.
+    json_schema: dict[str, Any] | None = None
 
 
 def parse_chat_request(body: Any, limits: RequestLimits) -> ChatRequest:
@@ -109,6 +111,7 @@ def parse_chat_request(body: Any, limits: RequestLimits) -> ChatRequest:
         include_usage=include_usage,
         tools=_offered_tools(body),
         parallel_tool_calls=_optional_bool(body, "parallel_tool_calls") is not False,
+        json_schema=_response_schema(body),
     )
 
 
@@ -123,9 +126,41 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
         raise bad_request("Only one choice per request is supported (`n` must be 1).", "n")
     if body.get("logprobs"):
         raise bad_request("Log probabilities are not supported.", "logprobs")
+
+
+def _response_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON Schema an answer is held to, from OpenAI's `response_format`, or None."""
     fmt = body.get("response_format")
-    if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
-        raise bad_request("Only `response_format: {type: text}` is supported.", "response_format")
+    if fmt is None:
+        return None
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind != "json_schema":
+        raise bad_request(
+            "`response_format.type` must be text, json_object or json_schema.",
+            "response_format.type",
+        )
+    if body.get("tools"):
+        raise bad_request(
+            "`response_format` and `tools` cannot be combined: an answer is either JSON or "
+            "tool calls.",
+            "response_format",
+        )
+    spec = fmt.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+        raise bad_request(
+            "`response_format.json_schema.schema` must be a JSON Schema object.",
+            "response_format.json_schema.schema",
+        )
+    from app.structured.schema import SchemaError, check_schema
+
+    try:
+        return check_schema(spec["schema"])
+    except SchemaError as exc:
+        raise bad_request(str(exc), "response_format.json_schema.schema") from None
 
 
 def _turns(messages: Any, limits: RequestLimits) -> tuple[RequestTurn, ...]:

@@ -110,7 +110,12 @@ class _Endpoints:
             raise
         sampling = Sampling(asked.max_tokens, asked.temperature, asked.top_p, asked.seed)
         answer = self.shared.answer(
-            turns, sampling, asked.stop, on_end=folder.cleanup, tools=asked.tools
+            turns,
+            sampling,
+            asked.stop,
+            on_end=folder.cleanup,
+            tools=asked.tools,
+            json_schema=asked.json_schema,
         )
         pieces: AsyncIterator[Delta | Calls | Finish] = (
             with_tool_calls(answer, parallel=asked.parallel_tool_calls) if asked.tools else answer

@@ -202,11 +202,13 @@ class SharedModel:
         lane: Lane = Lane.API,
         on_end: Callable[[], None] = lambda: None,
         tools: Sequence[dict[str, Any]] = (),
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[Delta | Finish]:
         """Generate an answer when its turn comes; `on_end` runs once the worker is done.
 
         `tools` go to the chat template; the answer's text is the model's, calls included
-        (`tool_answers` reads them out).
+        (`tool_answers` reads them out). With `json_schema` the worker constrains the
+        answer to it as it is generated.
         """
         if self.ready is None:
             on_end()
@@ -250,7 +252,8 @@ class SharedModel:
             try:
                 self.client.send(
                     p.Generate(rid, list(turns), asked.max_new_tokens, asked.temperature,
-                               asked.top_p, asked.seed, tools=list(tools))
+                               asked.top_p, asked.seed, tools=list(tools),
+                               json_schema=json_schema)
                 )  # fmt: skip
             except WorkerUnavailable as exc:
                 raise ApiError(503, str(exc), code="model_not_loaded") from exc

@@ -153,7 +153,22 @@ CORPUS: list[tuple[str, Any, int, str]] = [
         "text only",
     ),  # fmt: skip
     ("logprobs", {**user("Hi"), "logprobs": True}, 400, "Log probabilities"),
-    ("JSON mode", {**user("Hi"), "response_format": {"type": "json_object"}}, 400, "text"),
+    ("YAML mode", {**user("Hi"), "response_format": {"type": "yaml"}}, 400, "json_schema"),
+    (
+        "a schema that is not JSON Schema",
+        {
+            **user("Hi"),
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "x",
+                    "schema": {"type": "object", "properties": {"n": {"type": "nombre"}}},
+                },
+            },
+        },
+        400,
+        "properties → n → type",
+    ),  # fmt: skip
     (
         "stream_options alone",
         {**user("Hi"), "stream_options": {"include_usage": True}},
