@@ -26,10 +26,10 @@ if [ ! -f "$STAMP" ]; then
     SITE="$("$FLOOR_VENV/bin/python" -c "$PURELIB")"
     # Every package folder .venv sees (its own, and any it layers on), after the floor's.
     "$VENV/bin/python" - >"$SITE/zz-venv-packages.pth" <<'PATHS'
-import sys, sysconfig
+import os, sys, sysconfig
 stdlib = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
 for entry in sys.path:
-    if entry and entry not in stdlib and not entry.endswith(".zip") and "lib-dynload" not in entry:
+    if os.path.isdir(entry) and entry not in stdlib and "lib-dynload" not in entry:
         print(entry)
 PATHS
     # .venv finds `app` through an editable-install hook that a .pth line cannot carry.
