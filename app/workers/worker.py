@@ -265,11 +265,19 @@ def _runtime_refusal() -> str | None:
 
 
 def _prompt_cache(job: p.Load, loaded: Any) -> Any:
-    from app.inference.prompt_cache import PromptCache, free_memory_bytes
+    from app.inference.prompt_cache import (
+        PromptCache,
+        free_memory_bytes,
+        model_devices,
+        prefill_reserve,
+    )
 
-    device = loaded.model.device
+    devices = model_devices(loaded.model)  # the cache spreads over every GPU with the layers
     return PromptCache(
-        job.prompt_cache_entries, job.prompt_cache_bytes, lambda: free_memory_bytes(device)
+        job.prompt_cache_entries,
+        job.prompt_cache_bytes,
+        lambda: free_memory_bytes(devices),
+        reserve_bytes=prefill_reserve(devices),
     )
 
 
