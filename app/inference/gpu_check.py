@@ -9,7 +9,12 @@ time, peak memory, whether greedy tokens matched, and the extrapolation to
 Maverick's 48 layers on 8 GPUs. ``--smoke`` does the same at tiny widths on the
 CPU, so the test suite keeps this path alive.
 
-Exit status: 0 all ran and tokens matched, 1 tokens differ, 2 a package is missing.
+``--checkpoint DIR`` checks an existing checkpoint instead of writing one.
+
+Exit status: 0 all ran, the experts are FP8 (`app.inference.fp8_proof`: on disk, and on a
+GPU with FP8 matmuls also in memory, in the kernels and in the bytes allocated) and
+greedy tokens matched; 1 any of that failed (each failure is printed as a sentence);
+2 a package is missing.
 """
 
 from __future__ import annotations
@@ -24,13 +29,36 @@ import time
 from pathlib import Path
 from typing import Any
 
-NEEDED = ("torch", "transformers", "compressed_tensors", "safetensors", "accelerate", "PIL")
+NEEDED = (
+    "torch",
+    "transformers",
+    "compressed_tensors",
+    "safetensors",
+    "accelerate",
+    "PIL",
+    "torchvision",
+)
 
 
 def missing_packages() -> list[str]:
     import importlib.util
 
     return [name for name in NEEDED if importlib.util.find_spec(name) is None]
+
+
+def missing_sentence(missing: list[str]) -> str:
+    """What is missing and what to do, in one sentence."""
+    if missing == ["torchvision"]:
+        return (
+            "gpu-check: torchvision is missing, and the Llama 4 image processor the loader "
+            "builds needs it: install the torchvision release built for this Python's torch "
+            "(0.29 for torch 2.14, 0.26 for 2.11) and run again."
+        )
+    return (
+        f"gpu-check: missing Python packages: {', '.join(missing)}; "
+        "`bash scripts/gpu-check.sh --print-wheels` lists the wheels to carry to this machine "
+        "and `--wheels DIR` installs them from that folder without network."
+    )
 
 
 def _sync() -> None:
@@ -141,7 +169,68 @@ def extrapolate(sparse: dict[str, Any], dense: dict[str, Any], layers: int = 48)
     return result
 
 
-def run_check(folder: Path, smoke: bool, new_tokens: int, prefill: int) -> dict[str, Any]:
+def fp8_evidence(loaded: Any) -> dict[str, Any]:
+    """The checkpoint's experts, and where FP8 matmuls exist the loaded ones (fp8_proof)."""
+    import torch
+
+    from app.inference.fp8_proof import (
+        checkpoint_experts,
+        loaded_experts,
+        memory_matches,
+        moe_kernels,
+    )
+    from app.inference.preflight import model_memory
+
+    model = loaded.model
+    evidence: dict[str, Any] = {"checkpoint": checkpoint_experts(loaded.info)}
+    gpu = torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 9)
+    if not gpu:
+        evidence["loaded"] = {"ok": True, "note": "no FP8 matmul here: dequantised by design"}
+        return evidence
+    evidence["memory"] = memory_matches(
+        int(torch.cuda.memory_allocated()), model_memory(loaded.info).weights_fp8_bytes
+    )
+    evidence["loaded"] = loaded_experts(model)
+    moe = next(layer for layer in model.language_model.model.layers if layer.is_moe_layer)
+    evidence["kernels"] = moe_kernels(model, moe)
+    return evidence
+
+
+def failures(result: dict[str, Any]) -> list[str]:
+    """Each reason the check fails, as a sentence."""
+    found = []
+    evidence = result["fp8"]
+    disk = evidence["checkpoint"]
+    if not disk["ok"]:
+        found.append(
+            f"{disk['not_fp8']} of {disk['routed_expert_weights']} routed expert weights in the "
+            f"checkpoint are not FP8 (e.g. {disk.get('example', 'none found')})."
+        )
+    loaded = evidence["loaded"]
+    if not loaded["ok"]:
+        found.append(
+            f"The loaded experts are {', '.join(loaded.get('dtypes', []))} "
+            f"({', '.join(loaded.get('classes', []))}), not float8."
+        )
+    kernels = evidence.get("kernels")
+    if kernels is not None and not kernels["ok"]:
+        found.append(
+            f"One MoE forward ran no aten::_scaled_mm (it ran {', '.join(kernels['ops'])})."
+        )
+    memory = evidence.get("memory")
+    if memory is not None and not memory["ok"]:
+        found.append(
+            f"After loading {memory['allocated_bytes']:,} bytes are allocated, "
+            f"{memory['ratio']:.2f} times the FP8 size of {memory['fp8_bytes']:,}."
+        )
+    if not result["greedy_tokens_match"]:
+        found.append("Dense and sparse experts gave different greedy tokens.")
+    return found
+
+
+def run_check(
+    folder: Path, smoke: bool, new_tokens: int, prefill: int, write: bool = True
+) -> dict[str, Any]:
     import torch
 
     from app.inference.experts_mode import EXPERTS_ENV
@@ -151,16 +240,18 @@ def run_check(folder: Path, smoke: bool, new_tokens: int, prefill: int) -> dict[
 
     widths = SMOKE if smoke else Widths()
     started = time.perf_counter()
-    write_wide_fp8_checkpoint(folder, widths)
+    if write:
+        write_wide_fp8_checkpoint(folder, widths)
     written = time.perf_counter() - started
     os.environ[EXPERTS_ENV] = "dense"
     started = time.perf_counter()
     loaded = load_model(folder)
     load_s = time.perf_counter() - started
     model = loaded.model
+    evidence = fp8_evidence(loaded)
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(16)
-    vocab = min(widths.vocab, len(loaded.processor.tokenizer)) - 20
+    vocab = min(model.config.get_text_config().vocab_size, len(loaded.processor.tokenizer)) - 20
     prompt = torch.randint(0, vocab, (1, 32), generator=gen).to(device)
     long_ids = torch.randint(0, vocab, (1, prefill), generator=gen).to(device)
     dense = measure(model, prompt, long_ids, new_tokens)
@@ -174,6 +265,7 @@ def run_check(folder: Path, smoke: bool, new_tokens: int, prefill: int) -> dict[
         "checkpoint_bytes": loaded.info.size_bytes,
         "write_s": written,
         "load_s": load_s,
+        "fp8": evidence,
         **expert_modules(model),
         "experts_label": report.label,
         "prefill_tokens": prefill,
@@ -192,23 +284,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("gpu-check.json"))
     parser.add_argument("--dir", type=Path, help="where to write the checkpoint (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the checkpoint afterwards")
+    parser.add_argument("--checkpoint", type=Path, help="check this checkpoint; write none")
     args = parser.parse_args(argv)
     missing = missing_packages()
     if missing:
-        print(f"gpu-check: missing Python packages: {', '.join(missing)}", file=sys.stderr)
+        print(missing_sentence(missing), file=sys.stderr)
         return 2
     new_tokens, prefill = (8, 256) if args.smoke else (64, 4096)
-    folder = args.dir or Path(tempfile.mkdtemp(prefix="maverick-gpu-check-"))
-    try:
-        result = run_check(folder / "checkpoint", args.smoke, new_tokens, prefill)
-    finally:
-        if not args.keep:
-            shutil.rmtree(folder / "checkpoint", ignore_errors=True)
+    if args.checkpoint is not None:
+        result = run_check(args.checkpoint, args.smoke, new_tokens, prefill, write=False)
+    else:
+        folder = args.dir or Path(tempfile.mkdtemp(prefix="maverick-gpu-check-"))
+        try:
+            result = run_check(folder / "checkpoint", args.smoke, new_tokens, prefill)
+        finally:
+            if not args.keep:
+                shutil.rmtree(folder / "checkpoint", ignore_errors=True)
+    result["failures"] = failures(result)
     text = json.dumps(result, indent=2)
     print(text)
     args.out.write_text(text + "\n", encoding="utf-8")
     print(f"gpu-check: wrote {args.out}", file=sys.stderr)
-    return 0 if result["greedy_tokens_match"] else 1
+    for sentence in result["failures"]:
+        print(f"gpu-check: FAILED: {sentence}", file=sys.stderr)
+    return 1 if result["failures"] else 0
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ def test_smoke_runs_through_the_loader_dense_and_sparse(tmp_path: Path) -> None:
     assert report["stayed_fp8"] is False  # no FP8 matmul on a CPU
     assert report["experts_label"].startswith("sparse top-1 (1 of 1 MoE layers")
     assert report["greedy_tokens_match"] is True
+    assert report["fp8"]["checkpoint"]["ok"] and report["failures"] == []
     for path in ("dense", "sparse"):
         assert report[path]["decode_tokens_per_s"] > 0 and report[path]["prefill_s"] > 0
     assert report["extrapolation"]["sparse_tokens_per_s_48_layers_8_gpus"] > 0
@@ -44,6 +45,55 @@ def test_missing_package_names_it_and_exits_2(tmp_path: Path) -> None:
     result = _run(tmp_path, str(bare / "bin" / "python"), "--smoke")
     assert result.returncode == 2
     assert "missing Python packages: torch, transformers" in result.stderr
+
+
+def test_a_checkpoint_with_dequantised_experts_fails(tmp_path: Path, demo_bf16: Path) -> None:
+    out = tmp_path / "gpu-check.json"
+    result = _run(
+        tmp_path, sys.executable, "--smoke", "--checkpoint", str(demo_bf16), "--out", str(out)
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "FAILED: 8 of 8 routed expert weights in the checkpoint are not FP8" in result.stderr
+    assert not json.loads(out.read_text())["fp8"]["checkpoint"]["ok"]
+
+
+def test_dequantised_experts_in_memory_are_caught(demo_fp8: Path) -> None:
+    # What the GPU path inspects, run on the CPU, where the loader dequantises FP8.
+    from app.inference.fp8_proof import loaded_experts, memory_matches, moe_kernels
+    from app.inference.loader import load_model
+
+    model = load_model(demo_fp8).model
+    experts = loaded_experts(model)
+    assert experts["modules"] > 0 and experts["dtypes"] == ["torch.bfloat16"]
+    assert not experts["ok"]
+    moe = next(layer for layer in model.language_model.model.layers if layer.is_moe_layer)
+    kernels = moe_kernels(model, moe)
+    assert not kernels["ok"] and kernels["ops"]  # matmuls ran, none of them FP8
+    assert memory_matches(109, 100)["ok"] and not memory_matches(190, 100)["ok"]
+
+
+def test_missing_torchvision_is_a_sentence_and_exits_2(tmp_path: Path) -> None:
+    # Every package this Python sees except torchvision, through one folder of links.
+    import sysconfig
+
+    seen = tmp_path / "packages"
+    seen.mkdir()
+    stdlib = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
+    for entry in sys.path:
+        folder = Path(entry)
+        if not entry or entry in stdlib or not folder.is_dir() or "lib-dynload" in entry:
+            continue
+        for item in folder.iterdir():
+            link = seen / item.name
+            if not item.name.startswith("torchvision") and not link.exists():
+                link.symlink_to(item)
+    bare = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    site = next((bare / "lib").glob("python*/site-packages"))
+    (site / "packages.pth").write_text(f"{seen}\n")
+    result = _run(tmp_path, str(bare / "bin" / "python"), "--smoke")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "torchvision is missing" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_extrapolation_counts_24_dense_and_24_moe_layers() -> None:
