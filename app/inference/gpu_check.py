@@ -285,7 +285,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help="where to write the checkpoint (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the checkpoint afterwards")
     parser.add_argument("--checkpoint", type=Path, help="check this checkpoint; write none")
+    parser.add_argument(
+        "--print-wheels", action="store_true", help="list the wheels to carry, and exit"
+    )
+    parser.add_argument("--wheels", type=Path, help="install those wheels from this folder")
     args = parser.parse_args(argv)
+    from app.inference.check_wheels import download_command, install_from, wheel_pins
+
+    if args.print_wheels:
+        print("\n".join(wheel_pins()))
+        print(f"# fetch them (anywhere with network): {download_command()}", file=sys.stderr)
+        return 0
+    if args.wheels is not None and (problem := install_from(args.wheels, wheel_pins())):
+        print(problem, file=sys.stderr)
+        return 2
     missing = missing_packages()
     if missing:
         print(missing_sentence(missing), file=sys.stderr)

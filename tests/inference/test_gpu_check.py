@@ -101,3 +101,42 @@ def test_extrapolation_counts_24_dense_and_24_moe_layers() -> None:
     # 0.1 s a token: 0.06 in the two layers, 0.04 elsewhere; 48 layers: 24 x 0.06 + 0.04.
     got = extrapolate(run, run)["sparse_tokens_per_s_48_layers_8_gpus"]
     assert abs(got - 1 / (24 * 0.06 + 0.04)) < 1e-9
+
+
+def test_print_wheels_lists_compressed_tensors_and_what_it_needs(tmp_path: Path) -> None:
+    result = _run(tmp_path, sys.executable, "--print-wheels")
+    assert result.returncode == 0, result.stderr[-2000:]
+    pins = result.stdout.split()
+    names = {pin.split("==")[0] for pin in pins}
+    assert all("==" in pin for pin in pins)
+    assert {"compressed-tensors", "pydantic", "pydantic-core", "accelerate"} <= names
+    assert not names & {"torch", "transformers", "torchvision", "numpy"}
+    assert "pip download --only-binary=:all:" in result.stderr and "3.12" in result.stderr
+
+
+def test_wheels_install_from_a_folder_without_an_index(tmp_path: Path) -> None:
+    import zipfile
+
+    from app.inference.check_wheels import install_from
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / "gpucheck_probe-1.0-py3-none-any.whl", "w") as whl:
+        whl.writestr("gpucheck_probe/__init__.py", "CARRIED = True\n")
+        info = "gpucheck_probe-1.0.dist-info"
+        meta = "Metadata-Version: 2.1\nName: gpucheck-probe\nVersion: 1.0\n"
+        whl.writestr(f"{info}/METADATA", meta)
+        tag = "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        whl.writestr(f"{info}/WHEEL", tag)
+        whl.writestr(f"{info}/RECORD", "")
+    saved = list(sys.path)
+    try:
+        assert install_from(wheels, ["gpucheck-probe==1.0"]) is None
+        import gpucheck_probe  # type: ignore[import-not-found]
+
+        assert gpucheck_probe.CARRIED
+    finally:
+        sys.path[:] = saved
+        sys.modules.pop("gpucheck_probe", None)
+    problem = install_from(wheels, ["compressed-tensors==0.20.1"])
+    assert problem is not None and "from " + str(wheels) + " failed" in problem
