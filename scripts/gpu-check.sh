@@ -2,11 +2,12 @@
 # GPU check for the sparse expert dispatch (issue 16) and for FP8 staying FP8 (issue 30),
 # for a machine with one GPU of 80-141 GB where python3 already has CUDA torch and
 # transformers; needs no network (carry compressed-tensors and its dependencies with
-# --print-wheels here and --wheels DIR there). Writes a random checkpoint at Maverick's real widths (one dense and
-# one MoE layer, compressed-tensors FP8, about 21 GB) to a temporary folder, loads it
-# through the app's loader (FP8 kept FP8 on compute capability >= 8.9), runs decode and a
-# 4,096-token prefill with transformers' dense experts and with the sparse dispatch, and
-# prints and writes gpu-check.json. At most about 8 minutes.
+# --print-wheels here and --wheels DIR there). Writes a random checkpoint at Maverick's
+# real widths (four layers: dense, RoPE MoE, dense, NoPE MoE; compressed-tensors FP8,
+# about 38 GB) to a temporary folder, loads it through the app's loader (FP8 kept FP8 on
+# compute capability >= 8.9), runs decode and a 4,096-token prefill with transformers'
+# dense experts and with the sparse dispatch, and prints and writes gpu-check.json. It
+# took about 8 minutes with two layers; the four-layer run is not yet timed on a GPU.
 #
 #   bash scripts/gpu-check.sh [--out FILE] [--dir TMPDIR] [--keep]
 #   bash scripts/gpu-check.sh --smoke      # tiny widths on the CPU (the test suite runs it)

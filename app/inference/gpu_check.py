@@ -1,13 +1,14 @@
 """`scripts/gpu-check.sh`: Maverick's widths in FP8 on one GPU, dense against sparse experts.
 
-Writes a random checkpoint at Maverick's real widths with one dense and one MoE
-layer (`app.inference.wide_checkpoint`), loads it through the app's own loader
+Writes a random checkpoint at Maverick's real widths with a dense, a RoPE MoE and a
+NoPE MoE layer (`app.inference.wide_checkpoint`), loads it through the app's own loader
 (FP8 kept FP8 on compute capability 8.9+), then decodes and prefills with
 transformers' dense experts and with the sparse dispatch, and writes one JSON
 file: load time, the expert modules and their weight dtype, tokens/s, prefill
-time, peak memory, whether greedy tokens matched, and the extrapolation to
-Maverick's 48 layers on 8 GPUs. ``--smoke`` does the same at tiny widths on the
-CPU, so the test suite keeps this path alive.
+time, peak memory, whether greedy tokens matched, the FP8 evidence, and an
+extrapolation to Maverick's 48 layers on 8 GPUs (each kind of layer timed apart, plus
+the accelerate hook and device-hop cost it measured). ``--smoke`` does the same at
+tiny widths on the CPU, so the test suite keeps this path alive.
 
 ``--checkpoint DIR`` checks an existing checkpoint instead of writing one.
 
@@ -89,13 +90,28 @@ def _timed(run: Any) -> float:
     return time.perf_counter() - started
 
 
+LAYER_KINDS = ("dense", "moe_rope", "moe_nope")
+# Maverick's 48 layers by kind: MoE on every other layer, NoPE on every 4th (all MoE).
+MAVERICK_LAYERS = {"dense": 24, "moe_rope": 12, "moe_nope": 12}
+MAVERICK_HOPS = 7  # device_map="auto" over 8 GPUs: the hidden state moves 7 times a token
+
+
+def layer_kind(layer: Any) -> str:
+    """dense, moe_rope or moe_nope: the kinds of decoder layer Maverick has."""
+    if not layer.is_moe_layer:
+        return "dense"
+    return "moe_rope" if getattr(layer.self_attn, "use_rope", True) else "moe_nope"
+
+
 def _layer_times(model: Any, run: Any) -> tuple[float, dict[str, float]]:
-    """Seconds of `run()` and of each decoder layer in it (dense / moe), by CUDA sync."""
-    times = {"dense": 0.0, "moe": 0.0}
+    """Seconds of `run()` and of each kind of decoder layer in it (mean), by CUDA sync."""
+    times = dict.fromkeys(LAYER_KINDS, 0.0)
+    counts = dict.fromkeys(LAYER_KINDS, 0)
     starts: dict[int, float] = {}
     handles = []
     for index, layer in enumerate(model.language_model.model.layers):
-        kind = "moe" if layer.is_moe_layer else "dense"
+        kind = layer_kind(layer)
+        counts[kind] += 1
 
         def before(*_: Any, i: int = index) -> None:
             _sync()
@@ -111,10 +127,18 @@ def _layer_times(model: Any, run: Any) -> tuple[float, dict[str, float]]:
         started = time.perf_counter()
         run()
         _sync()
-        return time.perf_counter() - started, times
+        took = time.perf_counter() - started
+        return took, {k: times[k] / counts[k] for k in LAYER_KINDS if counts[k]}
     finally:
         for handle in handles:
             handle.remove()
+
+
+def _layer_counts(model: Any) -> dict[str, int]:
+    counts = dict.fromkeys(LAYER_KINDS, 0)
+    for layer in model.language_model.model.layers:
+        counts[layer_kind(layer)] += 1
+    return counts
 
 
 def measure(model: Any, prompt: Any, long_ids: Any, new_tokens: int) -> dict[str, Any]:
@@ -127,6 +151,7 @@ def measure(model: Any, prompt: Any, long_ids: Any, new_tokens: int) -> dict[str
         short = _timed(lambda: model.generate(prompt, **greedy))
         one = _timed(lambda: model(prompt))
         step, layers = _layer_times(model, lambda: model(prompt[:, -1:]))
+        out["decode_layer_counts"] = _layer_counts(model)
         tokens = model.generate(prompt, **greedy)[0, prompt.shape[1] :].tolist()
         out["decode_tokens_per_s"] = (new_tokens - 1) / max(short - one, 1e-9)
         out["decode_layer_s"] = layers
@@ -153,19 +178,71 @@ def expert_modules(model: Any) -> dict[str, Any]:
     }
 
 
-def extrapolate(sparse: dict[str, Any], dense: dict[str, Any], layers: int = 48) -> dict[str, Any]:
-    """Decode tokens/s for Maverick's 48 layers (24 dense, 24 MoE) on 8 GPUs, layer by layer.
+def hook_and_hop_s(model: Any, repeats: int = 50) -> dict[str, float]:
+    """Measured: what an accelerate device hook adds to one layer call, and one hop.
 
-    device_map runs the layers in turn, so GPUs add hops (about 7 transfers of one
-    token's hidden state, negligible) but not bandwidth; the lm_head and embedding
-    are counted once as measured.
+    The hook is accelerate's `AlignDevicesHook`, which `device_map="auto"` puts on every
+    layer; timed as the difference of a layer's decode step with and without it. The
+    hop is one token's hidden state copied to another device and synchronised: between
+    two GPUs where there are two, else (one GPU) to the host and back, an upper bound.
     """
-    result = {}
+    import torch
+    from accelerate.hooks import AlignDevicesHook, add_hook_to_module, remove_hook_from_module
+
+    layer = model.language_model.model.layers[0]
+    param = next(layer.parameters())
+    hidden = torch.randn(1, 1, param.shape[-1], device=param.device, dtype=torch.bfloat16)
+
+    def steps() -> None:
+        for _ in range(repeats):
+            layer.feed_forward(hidden)
+
+    def hops() -> None:
+        for _ in range(repeats):
+            if torch.cuda.device_count() > 1:
+                hidden.to("cuda:1")
+            else:
+                hidden.cpu().to(param.device)
+
+    with torch.inference_mode():
+        steps()
+        bare = _timed(steps) / repeats
+        add_hook_to_module(layer.feed_forward, AlignDevicesHook(execution_device=param.device))
+        try:
+            hooked = _timed(steps) / repeats
+        finally:
+            remove_hook_from_module(layer.feed_forward)
+        # One CPU has nothing to hop to.
+        hop = _timed(hops) / repeats if param.device.type == "cuda" else 0.0
+    return {"hook_s": max(hooked - bare, 0.0), "hop_s": hop}
+
+
+def extrapolate(
+    sparse: dict[str, Any], dense: dict[str, Any], overhead: dict[str, float]
+) -> dict[str, Any]:
+    """An extrapolation, not a measurement: decode tokens/s for Maverick's 48 layers on 8 GPUs.
+
+    Each kind of layer as measured here (24 dense, 12 RoPE MoE, 12 NoPE MoE), plus a
+    measured accelerate hook on each of the 48 layers and 7 measured device hops; the
+    embedding, final norm and lm_head counted once as measured. device_map runs the
+    layers in turn, so 8 GPUs add hops, not bandwidth.
+    """
+    result: dict[str, Any] = {
+        "note": "an extrapolation from the layers measured on this one GPU, not a measurement",
+        "layers": MAVERICK_LAYERS,
+        **overhead,
+    }
+    extra = len(MAVERICK_LAYERS) and (
+        sum(MAVERICK_LAYERS.values()) * overhead["hook_s"] + MAVERICK_HOPS * overhead["hop_s"]
+    )
     for name, run in (("sparse", sparse), ("dense", dense)):
         per = run["decode_layer_s"]
-        rest = 1 / run["decode_tokens_per_s"] - per["dense"] - per["moe"]
-        token = layers // 2 * (per["dense"] + per["moe"]) + max(rest, 0.0)
-        result[f"{name}_tokens_per_s_48_layers_8_gpus"] = 1 / token
+        here = run["decode_layer_counts"]
+        rest = 1 / run["decode_tokens_per_s"] - sum(per[k] * here[k] for k in per)
+        layers = sum(
+            MAVERICK_LAYERS[k] * per.get(k, per.get("moe_rope", 0.0)) for k in MAVERICK_LAYERS
+        )
+        result[f"{name}_tokens_per_s_48_layers_8_gpus"] = 1 / (layers + extra + max(rest, 0.0))
     return result
 
 
@@ -274,7 +351,7 @@ def run_check(
         "decode_speedup": sparse["decode_tokens_per_s"] / dense["decode_tokens_per_s"],
         "prefill_time_ratio": sparse["prefill_s"] / dense["prefill_s"],
         "greedy_tokens_match": sparse["greedy_tokens"] == dense["greedy_tokens"],
-        "extrapolation": extrapolate(sparse, dense),
+        "extrapolation": extrapolate(sparse, dense, hook_and_hop_s(model)),
     }
 
 

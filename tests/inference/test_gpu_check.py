@@ -30,12 +30,15 @@ def test_smoke_runs_through_the_loader_dense_and_sparse(tmp_path: Path) -> None:
     assert report["quantisation"] == "fp8 dequantised to bf16"
     assert report["experts_class"] == "SequentialLlama4TextExperts"
     assert report["stayed_fp8"] is False  # no FP8 matmul on a CPU
-    assert report["experts_label"].startswith("sparse top-1 (1 of 1 MoE layers")
+    assert report["experts_label"].startswith("sparse top-1 (2 of 2 MoE layers")
     assert report["greedy_tokens_match"] is True
     assert report["fp8"]["checkpoint"]["ok"] and report["failures"] == []
     for path in ("dense", "sparse"):
         assert report[path]["decode_tokens_per_s"] > 0 and report[path]["prefill_s"] > 0
     assert report["extrapolation"]["sparse_tokens_per_s_48_layers_8_gpus"] > 0
+    assert "extrapolation" in report["extrapolation"]["note"]
+    # The smoke checkpoint has each kind of layer Maverick has, timed separately.
+    assert set(report["sparse"]["decode_layer_s"]) == {"dense", "moe_rope", "moe_nope"}
     assert not (tmp_path / "checkpoint").exists()  # the checkpoint is removed afterwards
 
 
@@ -96,11 +99,15 @@ def test_missing_torchvision_is_a_sentence_and_exits_2(tmp_path: Path) -> None:
     assert "torchvision is missing" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_extrapolation_counts_24_dense_and_24_moe_layers() -> None:
-    run = {"decode_tokens_per_s": 10.0, "decode_layer_s": {"dense": 0.01, "moe": 0.05}}
-    # 0.1 s a token: 0.06 in the two layers, 0.04 elsewhere; 48 layers: 24 x 0.06 + 0.04.
-    got = extrapolate(run, run)["sparse_tokens_per_s_48_layers_8_gpus"]
-    assert abs(got - 1 / (24 * 0.06 + 0.04)) < 1e-9
+def test_extrapolation_times_each_kind_of_layer_and_adds_hooks_and_hops() -> None:
+    per = {"dense": 0.01, "moe_rope": 0.04, "moe_nope": 0.05}
+    counts = {"dense": 2, "moe_rope": 1, "moe_nope": 1}
+    # 0.2 s a token: 0.11 in the four layers, 0.09 elsewhere (embedding, lm_head).
+    run = {"decode_tokens_per_s": 5.0, "decode_layer_s": per, "decode_layer_counts": counts}
+    got = extrapolate(run, run, {"hook_s": 0.001, "hop_s": 0.002})
+    token = 24 * 0.01 + 12 * 0.04 + 12 * 0.05 + 48 * 0.001 + 7 * 0.002 + 0.09
+    assert abs(got["sparse_tokens_per_s_48_layers_8_gpus"] - 1 / token) < 1e-9
+    assert "extrapolation" in got["note"] and got["layers"]["moe_nope"] == 12
 
 
 def test_print_wheels_lists_compressed_tensors_and_what_it_needs(tmp_path: Path) -> None:
