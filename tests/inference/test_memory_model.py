@@ -100,3 +100,36 @@ def test_the_prompt_cache_budget_counts_every_gpu_the_model_is_on(
         reserve_bytes=pc.prefill_reserve(gpus),
     )
     assert cache._budget() == (8 << 30) - 2 * pc.PREFILL_RESERVE_BYTES
+
+
+def test_a_long_answer_keeps_the_chunked_layers_within_window_and_history(
+    loaded: Any, long_question: str
+) -> None:
+    from app.inference.engine import ChatMessage, Engine, SamplingParams
+    from app.inference.prompt_cache import PromptCache
+
+    engine = Engine(loaded, prompt_cache=PromptCache(history_tokens=HISTORY))
+    prepare = engine.prepare
+    seen: list[Any] = []
+
+    def keep_prepared(*args: Any, **kwargs: Any) -> Any:
+        prepared = prepare(*args, **kwargs)
+        seen.append(prepared)
+        return prepared
+
+    engine.prepare = keep_prepared  # type: ignore[method-assign]
+    held: list[int] = []
+
+    def on_tokens(ids: list[int]) -> None:  # between decode steps: what the layers hold now
+        layers = seen[-1].cache.cache.layers
+        held.append(max(int(x.keys.shape[-2]) for x in layers if hasattr(x, "sliding_window")))
+
+    window = loaded.model.config.get_text_config().attention_chunk_size
+    result = engine.generate(
+        [ChatMessage("user", long_question)],
+        SamplingParams(max_new_tokens=window + HISTORY + 64, temperature=0.0),
+        on_tokens,
+    )
+    total = result.prompt_tokens + result.generated_tokens
+    assert total > window + HISTORY  # past what the bound keeps
+    assert max(held) <= window - 1 + HISTORY + 1  # cut back after every token
