@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# GPU check for the sparse expert dispatch (issue 16), for a machine with one GPU of
-# 80-141 GB where python3 already has CUDA torch and transformers; installs nothing and
-# needs no network. Writes a random checkpoint at Maverick's real widths (one dense and
-# one MoE layer, compressed-tensors FP8, about 21 GB) to a temporary folder, loads it
-# through the app's loader (FP8 kept FP8 on compute capability >= 8.9), runs decode and a
-# 4,096-token prefill with transformers' dense experts and with the sparse dispatch, and
-# prints and writes gpu-check.json. At most about 8 minutes.
+# GPU check for the sparse expert dispatch (issue 16) and for FP8 staying FP8 (issue 30),
+# for a machine with one GPU of 80-141 GB where python3 already has CUDA torch and
+# transformers; needs no network (carry compressed-tensors and its dependencies with
+# --print-wheels here and --wheels DIR there). Writes a random checkpoint at Maverick's
+# real widths (four layers: dense, RoPE MoE, dense, NoPE MoE; compressed-tensors FP8,
+# about 38 GB) to a temporary folder, loads it through the app's loader (FP8 kept FP8 on
+# compute capability >= 8.9), runs decode and a 4,096-token prefill with transformers'
+# dense experts and with the sparse dispatch, and prints and writes gpu-check.json. It
+# took about 8 minutes with two layers; the four-layer run is not yet timed on a GPU.
 #
 #   bash scripts/gpu-check.sh [--out FILE] [--dir TMPDIR] [--keep]
 #   bash scripts/gpu-check.sh --smoke      # tiny widths on the CPU (the test suite runs it)
+#   bash scripts/gpu-check.sh --checkpoint DIR [--smoke]   # an existing checkpoint
+#   bash scripts/gpu-check.sh --print-wheels   # the wheels to carry (name==version)
+#   bash scripts/gpu-check.sh --wheels DIR ... # install them from DIR first, offline
 #
-# PYTHON=/path/to/python overrides python3. Exit 2: a package is missing (it says which).
+# PYTHON=/path/to/python overrides python3. Exit 1: the experts are not FP8 on disk, in
+# memory, in the kernels or in the bytes allocated, or greedy tokens differ (each failure
+# is printed as a sentence). Exit 2: a package is missing (it says which).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-python3}"

@@ -32,7 +32,15 @@ from app.inference.prefill import (
     last_chunk_start,
     prefill_chunks,
 )
-from app.inference.prompt_cache import CachedPrompt, PromptCache, free_memory_bytes, new_cache
+from app.inference.prompt_cache import (
+    CachedPrompt,
+    PromptCache,
+    free_memory_bytes,
+    model_devices,
+    new_cache,
+    prefill_reserve,
+    trim,
+)
 from app.inference.prompt_inputs import PromptBuilder, file_digest
 from app.inference.template_chat import template_chat
 
@@ -160,6 +168,17 @@ class _StopWhen(StoppingCriteria):
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
 
+class _BoundHistory(StoppingCriteria):
+    """Never stops; after each generated token, bounds the chunked layers' history."""
+
+    def __init__(self, bound: Callable[[], None]) -> None:
+        self._bound = bound
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        self._bound()
+        return torch.zeros((input_ids.shape[0],), dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
+
+
 class Engine:
     """Generation over one loaded model."""
 
@@ -171,9 +190,12 @@ class Engine:
     ) -> None:
         self.loaded = loaded
         self.image_limit = image_limit
-        device = loaded.model.device
         if prompt_cache is None:
-            prompt_cache = PromptCache(free_bytes=lambda: free_memory_bytes(device))
+            devices = model_devices(loaded.model)
+            prompt_cache = PromptCache(
+                free_bytes=lambda: free_memory_bytes(devices),
+                reserve_bytes=prefill_reserve(devices),
+            )
         self.prompt_cache = prompt_cache
         processor: Any = loaded.processor
         self._processor = processor
@@ -393,12 +415,25 @@ class Engine:
         chunk = self.prompt_cache.chunk_tokens
         input_ids = prepared.tensors["input_ids"]
         last = last_chunk_start(prepared.cached_tokens, len(prepared.ids), chunk)
+        # What a later request can reuse bounds what the chunked layers keep meanwhile
+        # (app.inference.memory_model): nothing past the window without a prompt cache.
+        history = self.prompt_cache.history_tokens if self.prompt_cache.max_entries else 0
+
+        def bound() -> None:
+            trim(entry.cache, history, copy=False)
+
+        kwargs = {
+            **kwargs,
+            "stopping_criteria": StoppingCriteriaList(
+                [*kwargs["stopping_criteria"], _BoundHistory(bound)]
+            ),
+        }
         with torch.inference_mode():
             rows = image_rows(model, prepared.pixels)
             rows = rows[prepared.skip_rows :] if rows is not None else None
             reached, rows = prefill_chunks(
                 model, input_ids, entry.cache, prepared.cached_tokens, last, rows,
-                self._patch_id, chunk, should_stop,
+                self._patch_id, chunk, should_stop, bound,
             )  # fmt: skip
             if reached == last:
                 if params.seed is not None:

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
-# Larger chunks use a GPU better; smaller ones leave less of a follow-up to prefill.
-PREFILL_CHUNK_TOKENS = 512
+# Re-exported: the chunk size belongs to the memory model, which preflight shares.
+from app.inference.memory_model import PREFILL_CHUNK_TOKENS as PREFILL_CHUNK_TOKENS
 
 
 def exact_length(prompt_tokens: int, chunk: int) -> int:
@@ -64,11 +64,13 @@ def prefill_chunks(
     patch_id: int,
     chunk: int,
     should_stop: Callable[[], bool],
+    after_chunk: Callable[[], None] = lambda: None,
 ) -> tuple[int, torch.Tensor | None]:
     """Prefill positions `start`..`stop` into `cache`, chunk by chunk.
 
     Returns where it stopped (`stop`, or earlier if `should_stop` said so between two
     chunks) and the image rows still to use, for the patch tokens after that.
+    `after_chunk` runs after each chunk (the engine bounds the cache's history there).
     """
     position, used = start, 0
     while position < stop and not should_stop():
@@ -85,5 +87,6 @@ def prefill_chunks(
             logits_to_keep=1,
             **encoder_outputs(piece_rows),
         )
+        after_chunk()
         position = end
     return position, rows[used:] if rows is not None else None

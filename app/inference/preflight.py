@@ -8,24 +8,25 @@ of what transformers 5 allocates:
 - **Weights** in the dtypes they are loaded in: FP8 tensors stay 1 byte (plus
   their bf16 scales) on GPUs with FP8 matmuls and become bf16 elsewhere;
   every other floating tensor is loaded as bf16.
-- **KV cache**: `DynamicCache(config=...)` gives chunked-attention layers a
-  `DynamicSlidingWindowLayer` of `attention_chunk_size` tokens and full-attention
-  (NoPE) layers one slot per token; each slot is 2 (K and V) x KV heads x
-  head_dim x 2 bytes (bf16).
-- **The prompt pass**: with the sparse expert dispatch (the default,
-  `app.inference.sparse_experts`) each token runs only its routed expert, so the
-  transient no longer grows with the number of experts: per token, the larger of
-  a dense MLP layer, (hidden + 4 x dense intermediate) x 2 bytes, and a MoE
-  layer, (8 x hidden + 4 x expert intermediate) x 2 bytes for the gathered and
-  scattered hidden states and the routed and shared experts' intermediates, plus
-  12 bytes per expert for the router's scores. With ``MAVERICK_DESK_EXPERTS=dense``
-  transformers multiplies every token by every routed expert: the fused bf16
-  experts peak at experts x tokens x (hidden + 4 x expert intermediate) x 2 bytes,
-  the compressed-tensors experts (one at a time) at 2 x experts x tokens x hidden
-  x 2 bytes. The chat engine sends the whole conversation as one prompt, so the
-  prompt can be as long as the context, and every GPU must have room for it
-  because every GPU holds layers of both kinds. With sdpa the chunked-attention
-  mask adds tokens^2 bytes; flex_attention does not.
+- **KV cache**: `DynamicCache(config=...)` gives full-attention (NoPE) layers one
+  slot per token, and chunked-attention layers (past recording on, for the prompt
+  cache) at most their window, the kept history and one prefill chunk
+  (`app.inference.memory_model`, which the engine obeys); each slot is 2 (K and V)
+  x KV heads x head_dim x 2 bytes (bf16).
+- **The prompt pass** runs in chunks of 512 tokens; its largest transient is the last
+  chunk's, whose keys reach back over the whole prompt: the sdpa masks and their
+  additive copy (bytes per query x key pair), the key and value heads repeated to the
+  query heads, and the chunk's activations
+  (`app.inference.memory_model.AttentionShape`). The MLP part per token: with the
+  sparse expert dispatch (the default, `app.inference.sparse_experts`) each token
+  runs only its routed expert: the larger of a dense MLP layer, (hidden + 4 x dense
+  intermediate) x 2 bytes, and a MoE layer, (8 x hidden + 4 x expert intermediate)
+  x 2 bytes, plus 12 bytes per expert for the router's scores. With
+  ``MAVERICK_DESK_EXPERTS=dense`` transformers multiplies every token by every routed
+  expert: the fused bf16 experts peak at experts x (hidden + 4 x expert
+  intermediate) x 2 bytes a token, the compressed-tensors experts (one at a time) at
+  2 x experts x hidden x 2 bytes. Every GPU holds layers of both kinds, so every GPU
+  needs room for the transient, and the KV cache is spread over them with the layers.
 - **A margin** on each device of 2 GiB (CUDA context, cuBLAS workspace) plus 5 %
   of its free memory (allocator fragmentation).
 """
@@ -40,6 +41,12 @@ from typing import Any
 from app.inference.checkpoint import CheckpointInfo, human_bytes
 from app.inference.devices import Device
 from app.inference.experts_mode import dense_requested
+from app.inference.memory_model import (
+    DEFAULT_HISTORY_TOKENS,
+    PREFILL_CHUNK_TOKENS,
+    AttentionShape,
+    chunked_slots,
+)
 from app.inference.model_size import parameters_from_config, text_config
 
 GIB = 1024**3
@@ -66,23 +73,51 @@ class ModelMemory:
     prompt_bytes_per_token: int  # transient of the prompt pass on the GPU running a layer
     max_context: int
     routed_experts: int
+    attention: AttentionShape
+    full_flags: tuple[bool, ...] = ()  # per layer: full attention (else chunked)
     sparse_experts: bool = True  # the prompt pass runs only the routed experts
+    history_tokens: int = DEFAULT_HISTORY_TOKENS  # what chunked layers keep past the window
+    prefill_chunk: int = PREFILL_CHUNK_TOKENS
 
     def weights_bytes(self, fp8_kernels: bool) -> int:
         return self.weights_fp8_bytes if fp8_kernels else self.weights_bf16_bytes
 
-    def kv_cache_bytes(self, tokens: int) -> int:
-        chunked = min(tokens, self.chunk_size) if self.chunk_size else tokens
-        slots = self.full_layers * tokens + self.chunked_layers * chunked
-        return slots * self.kv_bytes_per_slot
+    def chunked_slots(self, tokens: int) -> int:
+        """Positions a chunked-attention layer holds at most, in a request of `tokens`."""
+        if not self.chunk_size:
+            return tokens
+        return chunked_slots(tokens, self.chunk_size, self.history_tokens, self.prefill_chunk)
+
+    def kv_cache_bytes(self, tokens: int, gpus: int = 1) -> int:
+        """The KV cache of a request of `tokens`, or with `gpus`, one GPU's largest share.
+
+        A GPU's share is its layers' (12 full layers do not split evenly over 8 GPUs).
+        """
+        flags = self.full_flags or (True,) * self.full_layers + (False,) * self.chunked_layers
+        largest = 0
+        for group in gpu_groups(len(flags), gpus):
+            full = sum(1 for i in group if flags[i])
+            slots = full * tokens + (len(group) - full) * self.chunked_slots(tokens)
+            largest = max(largest, slots)
+        return largest * self.kv_bytes_per_slot
+
+    @property
+    def kv_fixed_bytes(self) -> int:
+        """What the chunked layers hold once a request is past their window and history."""
+        return self.chunked_layers * self.chunked_slots(1 << 62) * self.kv_bytes_per_slot
+
+    @property
+    def kv_bytes_per_token(self) -> int:
+        """What each token adds past that: the full-attention layers' slots."""
+        return self.full_layers * self.kv_bytes_per_slot
 
     def prompt_pass_bytes(self, tokens: int, attn: str) -> int:
-        mask = tokens * tokens if attn != "flex_attention" else 0
-        return tokens * self.prompt_bytes_per_token + mask
+        """The prompt pass's largest transient on a GPU, for a prompt of `tokens`."""
+        return self.attention.prompt_pass_bytes(tokens, attn, self.prefill_chunk)
 
 
-def _layer_kinds(text: dict[str, Any]) -> tuple[int, int, int]:
-    """(full-attention layers, chunked-attention layers, chunk size), as the cache sees them."""
+def _layer_kinds(text: dict[str, Any]) -> tuple[tuple[bool, ...], int]:
+    """(for each layer, whether it is full attention; chunk size), as the cache sees them."""
     layers = int(text.get("num_hidden_layers") or 0)
     chunk = int(text.get("attention_chunk_size") or 0)
     kinds = text.get("layer_types")
@@ -92,9 +127,20 @@ def _layer_kinds(text: dict[str, Any]) -> tuple[int, int, int]:
         ]
         kinds = ["chunked_attention" if flag else "full_attention" for flag in no_rope]
     if not chunk:
-        return layers, 0, 0
-    chunked = sum(1 for kind in kinds[:layers] if kind == "chunked_attention")
-    return layers - chunked, chunked, chunk
+        return (True,) * layers, 0
+    return tuple(kind != "chunked_attention" for kind in kinds[:layers]), chunk
+
+
+def gpu_groups(layers: int, gpus: int) -> list[range]:
+    """The layers each GPU holds when `device_map="auto"` spreads them evenly, in order."""
+    gpus = max(1, min(gpus, layers or 1))
+    size, extra = divmod(layers, gpus)
+    groups, start = [], 0
+    for index in range(gpus):
+        end = start + size + (1 if index < extra else 0)
+        groups.append(range(start, end))
+        start = end
+    return groups
 
 
 def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) -> ModelMemory:
@@ -117,7 +163,10 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
         prompt = max(mlp, (8 * hidden + 4 * inter) * BF16 + 12 * experts)
     else:
         prompt = mlp
-    full, chunked, chunk = _layer_kinds(text)
+    full_flags, chunk = _layer_kinds(text)
+    full = sum(full_flags)
+    chunked = len(full_flags) - full
+    shape = AttentionShape(hidden, heads, kv_heads, head_dim, chunk if chunked else 0, prompt)
     return ModelMemory(
         name=name,
         weights_fp8_bytes=fp8_bytes,
@@ -130,6 +179,8 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
         prompt_bytes_per_token=prompt,
         max_context=int(text.get("max_position_embeddings") or 0),
         routed_experts=experts,
+        attention=shape,
+        full_flags=full_flags,
         sparse_experts=sparse,
     )
 
@@ -230,11 +281,16 @@ class Preflight:
                 text += f" (the model allows {mem.max_context:,})"
             text += "."
             if self.prompt_limited and mem.sparse_experts:
-                mask = " and the sdpa mask's tokens² bytes" if self.attn != "flex_attention" else ""
+                what = (
+                    "its activations"
+                    if self.attn == "flex_attention"
+                    else "its masks, the key and value heads repeated for sdpa, and activations"
+                )
                 text += (
-                    f" The prompt pass is the limit: {human_bytes(mem.prompt_bytes_per_token)} "
-                    f"a prompt token on each GPU for the MLP activations{mask}, while the KV "
-                    f"cache alone would hold {self.kv_only_context:,} tokens."
+                    f" The prompt pass is the limit: its last {mem.prefill_chunk}-token chunk "
+                    f"needs {human_bytes(mem.prompt_pass_bytes(self.context, self.attn))} on "
+                    f"each GPU ({what}), while the KV cache alone would hold "
+                    f"{self.kv_only_context:,} tokens."
                 )
             elif self.prompt_limited:
                 text += (
@@ -301,18 +357,23 @@ class Preflight:
             ("left", human_bytes(max(self.left_bytes, 0))),
             (
                 "KV cache",
-                f"{human_bytes(mem.full_layers * mem.kv_bytes_per_slot)} per token "
+                f"{human_bytes(mem.kv_bytes_per_token)} per token "
                 f"({mem.full_layers} full-attention layers)"
                 + (
-                    f" + {human_bytes(mem.chunked_layers * mem.chunk_size * mem.kv_bytes_per_slot)}"
-                    f" for {mem.chunked_layers} chunked layers of {mem.chunk_size:,} tokens"
+                    f" + at most {human_bytes(mem.kv_fixed_bytes)} for {mem.chunked_layers} "
+                    f"chunked layers ({mem.chunk_size:,}-token window, {mem.history_tokens:,} "
+                    f"tokens of history for the prompt cache, one {mem.prefill_chunk}-token "
+                    "prefill chunk)"
                     if mem.chunked_layers
                     else ""
-                ),
+                )
+                + ", spread over the GPUs with the layers",
             ),
             (
                 "prompt pass",
-                f"{human_bytes(per_token)} per prompt token on each device"
+                f"{human_bytes(mem.prompt_pass_bytes(self.context, self.attn))} on each device "
+                f"at {self.context:,} tokens, in {mem.prefill_chunk}-token chunks: "
+                f"{human_bytes(per_token)} a chunk token of activations"
                 + (
                     f" (all {mem.routed_experts} experts run on every token)"
                     if mem.routed_experts > 1 and not mem.sparse_experts
@@ -320,7 +381,12 @@ class Preflight:
                     if mem.routed_experts > 1
                     else ""
                 )
-                + (", plus tokens² bytes of sdpa mask" if self.attn != "flex_attention" else ""),
+                + (
+                    ", plus the sdpa masks and repeated key/value heads, which grow with the "
+                    "context"
+                    if self.attn != "flex_attention"
+                    else ""
+                ),
             ),
             ("attention", self.attn),
             ("context", f"{self.context:,} tokens (KV cache {human_bytes(self.kv_cache_bytes)})"),
@@ -371,10 +437,12 @@ def preflight(
 
     def fitting_with(attention: str | None) -> int:
         def fits(tokens: int) -> bool:
-            need = memory.kv_cache_bytes(tokens)
+            # Per GPU: the largest KV share and the whole prompt-pass transient; every GPU
+            # is given the same room (the weights are spread evenly: `max_memory_plan`).
+            need = memory.kv_cache_bytes(tokens, count)
             if attention is not None:
-                need += count * memory.prompt_pass_bytes(tokens, attention)
-            return need <= left
+                need += memory.prompt_pass_bytes(tokens, attention)
+            return count * need <= left
 
         return _largest_fitting(limit, fits) if left > 0 else 0
 

@@ -11,9 +11,11 @@ tensors are simply sliced; a chunked-attention layer (`DynamicSlidingWindowLayer
 holds the last positions only, and can be cut back to `n` tokens exactly only if it
 still holds the window before `n`. The caches are made with past recording on (the
 chunked layers then keep their history instead of dropping what left the window),
-and `trim` bounds that history once a request is over. Any other layer kind, or a
-layer that no longer holds what is needed, means the cache cannot be cut back: the
-caller then prefills everything again.
+and `trim` bounds that history to `history_tokens` past the window: during a request
+after every prefill chunk and generated token (the engine calls it), and once more
+when the request is over (`app.inference.memory_model` counts what that costs). Any
+other layer kind, or a layer that no longer holds what is needed, means the cache
+cannot be cut back: the caller then prefills everything again.
 """
 
 from __future__ import annotations
@@ -26,14 +28,9 @@ from typing import Any
 
 from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer
 
-from app.inference.prefill import PREFILL_CHUNK_TOKENS
+from app.inference.memory_model import DEFAULT_HISTORY_TOKENS, PREFILL_CHUNK_TOKENS, chunked_keep
 
 log = logging.getLogger(__name__)
-
-# How many positions before the end a chunked-attention layer keeps beyond its window
-# once a request is over: the answer can then be regenerated, and a question a few
-# thousand tokens back edited, without a full prefill.
-DEFAULT_HISTORY_TOKENS = 8192
 # The share of free device memory the kept caches may take (when no budget is set).
 FREE_MEMORY_SHARE = 0.5
 # What a set budget always leaves free on the device for the next prefill (about 146 KiB a
@@ -153,15 +150,21 @@ def cut(cache: Any, length: int) -> None:
             layer.values = layer.values[..., :length, :]
 
 
-def trim(cache: Any, history_tokens: int) -> None:
-    """Drop what chunked-attention layers hold beyond their window plus `history_tokens`."""
+def trim(cache: Any, history_tokens: int, copy: bool = True) -> None:
+    """Drop what chunked-attention layers hold beyond their window plus `history_tokens`.
+
+    With `copy`, the kept part is copied so that the rest is freed now (a cache kept
+    between requests). Without it, the layers hold views, and the next step's
+    `torch.cat` copies only those (during a request, between chunks and tokens).
+    """
     layer: Any
     for layer in cache.layers:
         if _chunked(layer) and layer.is_initialized:
-            keep = layer.sliding_window - 1 + history_tokens
+            keep = chunked_keep(layer.sliding_window, history_tokens)
             if layer.keys.shape[-2] > keep:
-                layer.keys = layer.keys[..., -keep:, :].clone()
-                layer.values = layer.values[..., -keep:, :].clone()
+                keys, values = layer.keys[..., -keep:, :], layer.values[..., -keep:, :]
+                layer.keys = keys.clone() if copy else keys
+                layer.values = values.clone() if copy else values
 
 
 def common_prefix(
@@ -187,13 +190,23 @@ def common_prefix(
     return length // chunk * chunk
 
 
-def free_memory_bytes(device: Any) -> int:
-    """Free memory where the cache lives: the GPU's, or the machine's for the CPU."""
+def model_devices(model: Any) -> list[Any]:
+    """Every device holding a weight of `model` (all the GPUs of a `device_map="auto"` load)."""
+    return sorted({param.device for param in model.parameters()}, key=str)
+
+
+def free_memory_bytes(devices: Any) -> int:
+    """Free memory where the cache lives: the machine's for the CPU, else the GPUs'.
+
+    `devices` is one device or several; the cache spreads over every GPU with the layers,
+    so the free memory of all of them counts, not just that of `model.device`.
+    """
     import torch
 
-    if getattr(device, "type", "cpu") == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return int(free)
+    devices = list(devices) if isinstance(devices, (list, tuple, set)) else [devices]
+    gpus = {d for d in devices if getattr(d, "type", "cpu") == "cuda"}
+    if gpus:
+        return sum(int(torch.cuda.mem_get_info(d)[0]) for d in gpus)
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
@@ -204,6 +217,13 @@ def free_memory_bytes(device: Any) -> int:
     import os
 
     return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def prefill_reserve(devices: Any) -> int:
+    """What a set budget leaves free for the next prefill: `PREFILL_RESERVE_BYTES` a GPU."""
+    devices = list(devices) if isinstance(devices, (list, tuple, set)) else [devices]
+    gpus = {d for d in devices if getattr(d, "type", "cpu") == "cuda"}
+    return PREFILL_RESERVE_BYTES * max(1, len(gpus))
 
 
 class PromptCache:
@@ -220,8 +240,10 @@ class PromptCache:
         free_bytes: Callable[[], int] | None = None,
         history_tokens: int = DEFAULT_HISTORY_TOKENS,
         chunk_tokens: int = PREFILL_CHUNK_TOKENS,
+        reserve_bytes: int = PREFILL_RESERVE_BYTES,
     ) -> None:
         self.chunk_tokens = chunk_tokens
+        self.reserve_bytes = reserve_bytes
         self.max_entries = max(0, max_entries)
         self.budget_bytes = budget_bytes  # 0: a share of the free memory
         self.history_tokens = history_tokens
@@ -316,7 +338,7 @@ class PromptCache:
 
         Without a set budget, a share of the free device memory. A set budget is checked
         against the free memory too: the caches never take the last
-        `PREFILL_RESERVE_BYTES` the device has free (the next prefill needs them).
+        `reserve_bytes` the devices have free (the next prefill needs them).
         """
         if self._free_bytes is None:
             return self.budget_bytes if self.budget_bytes > 0 else 1 << 62
@@ -324,13 +346,13 @@ class PromptCache:
         available = self._free_bytes() + self.nbytes
         if self.budget_bytes <= 0:
             return int(available * FREE_MEMORY_SHARE)
-        room = max(0, available - PREFILL_RESERVE_BYTES)
+        room = max(0, available - self.reserve_bytes)
         if self.budget_bytes > room:
             log.info(
                 "prompt cache: the budget of %d bytes would leave less than %d bytes free on "
                 "the device; the caches are kept within %d bytes",
                 self.budget_bytes,
-                PREFILL_RESERVE_BYTES,
+                self.reserve_bytes,
                 room,
             )
             return room

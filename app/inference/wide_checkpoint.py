@@ -2,7 +2,8 @@
 
 `scripts/gpu-check.sh` uses it at Maverick's real widths (hidden 5,120, 128 routed
 experts of 8,192, dense MLP 16,384, Maverick's attention and vocabulary) with as
-few layers as show one dense and one MoE layer: about 21 GB, too big to build as a
+few layers as show each kind Maverick has (dense, RoPE MoE and NoPE MoE, in four layers):
+about 37 GB, too big to build as a
 model and convert, so each tensor is drawn (on the GPU when there is one) and
 written straight into safetensors shards. The format is the demo's FP8 twin's
 (`app.inference.demo.write_fp8_twin`): per-expert
@@ -37,10 +38,11 @@ SHARD_BYTES = 2 * 2**30
 
 @dataclass(frozen=True)
 class Widths:
-    """The text model's widths; the defaults are Maverick's, with two layers."""
+    """The text model's widths; the defaults are Maverick's, with four layers."""
 
     hidden: int = 5_120
-    layers: int = 2  # layer 0 dense, layer 1 MoE (MoE on every other layer)
+    # Maverick's pattern: 0 dense, 1 MoE, 2 dense, 3 MoE without RoPE (every 4th is NoPE).
+    layers: int = 4
     heads: int = 40
     kv_heads: int = 8
     head_dim: int = 128

@@ -116,6 +116,9 @@ class Worker:
         started = time.perf_counter()
         rid = job.request_id
         self._free_cache(None)  # the caches belong to the model being replaced
+        if refusal := _runtime_refusal():
+            self._send(p.Error(rid, "load_failed", refusal))
+            return
 
         def progress(stage: str, done: int, total: int, nbytes: int = 0, of: int = 0) -> None:
             self._send(p.LoadProgress(rid, stage, done, total, nbytes, of))
@@ -286,12 +289,31 @@ class Worker:
         self._send(end)
 
 
-def _prompt_cache(job: p.Load, loaded: Any) -> Any:
-    from app.inference.prompt_cache import PromptCache, free_memory_bytes
+def _runtime_refusal() -> str | None:
+    """A sentence if the installed transformers is outside the range the engine runs on.
 
-    device = loaded.model.device
+    Checked from the package metadata before transformers is imported: a release outside
+    the range would fail later, inside a request, with a TypeError or a shape mismatch.
+    """
+    from app.inference.transformers_range import installed_transformers, transformers_problem
+
+    return transformers_problem(installed_transformers())
+
+
+def _prompt_cache(job: p.Load, loaded: Any) -> Any:
+    from app.inference.prompt_cache import (
+        PromptCache,
+        free_memory_bytes,
+        model_devices,
+        prefill_reserve,
+    )
+
+    devices = model_devices(loaded.model)  # the cache spreads over every GPU with the layers
     return PromptCache(
-        job.prompt_cache_entries, job.prompt_cache_bytes, lambda: free_memory_bytes(device)
+        job.prompt_cache_entries,
+        job.prompt_cache_bytes,
+        lambda: free_memory_bytes(devices),
+        reserve_bytes=prefill_reserve(devices),
     )
 
 

@@ -106,8 +106,12 @@ def test_demo_memory_by_hand(demo_bf16: Path, demo_fp8: Path) -> None:
     # 8 layers: 3 of every 4 are chunked (256 tokens); K and V of 2 heads x 16 dims in bf16.
     assert (fp8.full_layers, fp8.chunked_layers, fp8.chunk_size) == (2, 6, 256)
     assert fp8.kv_bytes_per_slot == 2 * 2 * 16 * 2
-    assert fp8.kv_cache_bytes(1000) == 2 * 1000 * 128 + 6 * 256 * 128
-    assert fp8.kv_cache_bytes(100) == 8 * 100 * 128
+    # Chunked layers hold at most their window, 8,192 tokens of history and a 512-token chunk.
+    assert fp8.kv_cache_bytes(20_000) == 2 * 20_000 * 128 + 6 * (255 + 8192 + 512) * 128
+    assert fp8.kv_cache_bytes(1000) == 8 * 1000 * 128
+    assert fp8.kv_bytes_per_token == 2 * 128 and fp8.kv_fixed_bytes == 6 * 8959 * 128
+    # On 2 GPUs, layers 0-3 and 4-7: each holds one full layer (3 and 7) and 3 chunked.
+    assert fp8.kv_cache_bytes(20_000, 2) == 20_000 * 128 + 3 * 8959 * 128
     # Sparse experts: the larger of a dense MLP layer and a MoE layer's gather, scatter and
     # routed + shared intermediates, plus the router's scores; both layouts alike.
     assert fp8.sparse_experts and bf16.sparse_experts
@@ -132,37 +136,53 @@ def test_demo_preflight_on_injected_gpus(demo_fp8: Path) -> None:
     result = preflight(memory, parse_gpu_spec("2x4GB"), context=4096)
     left = 8 * GIB - memory.weights_fp8_bytes - 2 * (2 * GIB + int(4 * GIB * 0.05))
     assert result.fits and result.left_bytes == left
-    assert result.kv_cache_bytes == 2 * 4096 * 128 + 6 * 256 * 128
+    assert result.kv_cache_bytes == 8 * 4096 * 128
 
-    def need(n: int) -> int:  # KV cache plus, on both GPUs, the prompt pass and the sdpa mask
-        return 2 * n * 128 + 6 * min(n, 256) * 128 + 2 * (n * memory.prompt_bytes_per_token + n * n)
+    def need(n: int) -> int:  # each GPU: its half of the layers' KV, and the prompt pass
+        kv = n * 128 + 3 * min(n, 8959) * 128
+        return 2 * (kv + memory.prompt_pass_bytes(n, "sdpa"))
 
-    n = result.fitting_context
-    assert need(n) <= left < need(n + 1)
-    assert result.fitting_flex == 65536  # without the mask: the model's own limit
+    # Chunked prefill: the demo's whole 65,536-token context fits in 2 x 4 GB.
+    assert result.fitting_context == result.fitting_flex == 65536 and need(65536) <= left
     assert "Fits on 2 × 4 GB GPUs" in result.summary()
     tiny = preflight(memory, parse_gpu_spec("2x2GB"))
     assert not tiny.fits and "Does not fit" in tiny.summary()
 
 
+def _maverick_gpu_kv(n: int) -> int:
+    """The largest KV share of one of 8 GPUs: 6 layers, 2 of them full attention (e.g. 7, 11)."""
+    return (2 * n + 4 * min(n, 8191 + 8192 + 512)) * 4096
+
+
+def test_maverick_prompt_pass_by_hand() -> None:
+    memory = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
+    # Per prompt token: a dense MLP layer's (5,120 + 4 x 16,384) x 2 bytes or a MoE
+    # layer's (8 x 5,120 + 4 x 8,192) x 2 + 12 x 128, whichever is larger.
+    assert memory.prompt_bytes_per_token == (8 * H + 4 * I_EXP) * 2 + 12 * E == 148_992
+    # The last 512-token chunk of a 1M prompt, with sdpa: boolean masks of 512 x 1M (full)
+    # and 512 x (8,191 + 512) (chunked); the additive copy of the full one, 2 bytes a
+    # pair; K and V repeated from 8 to 40 heads over 1M keys; 12 x 5,120 x 2 bytes a token.
+    masks = 512 * (1_000_000 + 8703)
+    attention = 12 * H * 2 * 512 + 2 * 512 * 1_000_000 + 2 * 1_000_000 * 40 * 128 * 2
+    assert memory.prompt_pass_bytes(1_000_000, "sdpa") == masks + attention == 22_083_370_496
+    assert memory.prompt_pass_bytes(1_000_000, "flex_attention") == 512 * 148_992
+    assert memory.kv_cache_bytes(1_000_000, 8) == _maverick_gpu_kv(1_000_000)
+
+
 def test_maverick_fp8_sparse_context_on_80gb_and_141gb_gpus() -> None:
     memory = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
-    # Per prompt token on each GPU: a dense MLP layer's (5,120 + 4 x 16,384) x 2 bytes or a
-    # MoE layer's (8 x 5,120 + 4 x 8,192) x 2 + 12 x 128, whichever is larger.
-    assert memory.prompt_bytes_per_token == (8 * H + 4 * I_EXP) * 2 + 12 * E == 148_992
-    for gpus, low, high, flex_low in (("8x80GB", 100_000, 110_000, 170_000),
-                                      ("8x141GB", 220_000, 240_000, 560_000)):  # fmt: skip
-        result = preflight(memory, parse_gpu_spec(gpus))
+    for gpus, attn, expected in (("8x80GB", "sdpa", 894_419),
+                                 ("8x80GB", "flex_attention", 1_048_576),
+                                 ("8x141GB", "sdpa", 1_048_576)):  # fmt: skip
+        result = preflight(memory, parse_gpu_spec(gpus), attn=attn)
         left = result.left_bytes
 
-        def need(n: int) -> int:
-            kv = 12 * n * 4096 + 36 * min(n, 8192) * 4096
-            return kv + 8 * (n * 148_992 + n * n)  # every GPU: MLP activations, sdpa mask
+        def need(n: int) -> int:  # every GPU: its KV share and the whole prompt pass
+            return 8 * (_maverick_gpu_kv(n) + memory.prompt_pass_bytes(n, attn))  # noqa: B023
 
         n = result.context
-        assert need(n) <= left < need(n + 1) and low < n < high
-        assert flex_low < result.fitting_flex  # without the sdpa mask
-        assert "The prompt pass is the limit: 145.5 KiB a prompt token" in result.summary()
+        assert n == expected and need(n) <= left
+        assert n == 1_048_576 or left < need(n + 1)
 
 
 def test_maverick_fp8_dense_fits_eight_80gb_gpus_with_a_context_computed_by_hand(
@@ -177,20 +197,19 @@ def test_maverick_fp8_dense_fits_eight_80gb_gpus_with_a_context_computed_by_hand
     left = 640 * GIB - weights - 8 * (2 * GIB + 4 * GIB)
     assert result.fits and result.left_bytes == left
 
+    # Every expert on every token of a 512-token chunk: 2 x 128 x 5,120 x 2 bytes a token.
+    assert memory.prompt_pass_bytes(1, "flex_attention") == 2 * E * H * 2
+
     def need(n: int) -> int:
-        kv = 12 * n * 4096 + 36 * min(n, 8192) * 4096
-        prompt = 8 * (n * 2 * E * H * 2 + n * n)  # every GPU: the experts' peak and the sdpa mask
-        return kv + prompt
+        return 8 * (_maverick_gpu_kv(n) + memory.prompt_pass_bytes(n, "sdpa"))
 
     n = result.context
     assert need(n) <= left < need(n + 1)
-    assert 5_000 < n < 20_000
-    # The KV cache alone would take the whole 1M-token context.
+    assert 850_000 < n < 900_000  # chunked prefill: the experts' peak no longer grows with n
     assert result.kv_only_context == 1_048_576
-    assert left > 12 * 1_048_576 * 4096 + 36 * 8192 * 4096
     summary = result.summary()
     assert summary.startswith("Fits on 8 × 80 GB GPUs with ")
-    assert f"about {n:,} tokens of context" in summary and "vLLM" in summary
+    assert f"about {n:,} tokens of context" in summary
 
 
 def test_bf16_maverick_does_not_fit_and_the_advice_names_the_fp8_checkpoint() -> None:
@@ -208,7 +227,7 @@ def test_fp8_on_gpus_without_fp8_matmul_counts_bf16_weights() -> None:
 
 
 def test_a_long_context_that_does_not_fit_suggests_a_shorter_one() -> None:
-    result = preflight(model_memory_from_config(MAVERICK_FP8), parse_gpu_spec("8x80GB"), 200_000)
+    result = preflight(model_memory_from_config(MAVERICK_FP8), parse_gpu_spec("8x80GB"), 1_000_000)
     assert not result.fits
     assert f"--context {result.fitting_context}" in result.summary()
     with pytest.raises(ValueError, match="at most 1,048,576"):

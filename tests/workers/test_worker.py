@@ -137,6 +137,27 @@ def test_bad_checkpoint_reported(tmp_path: Path) -> None:
         client.shutdown()
 
 
+def test_transformers_outside_the_range_refused_before_loading(
+    tmp_path: Path, demo_bf16: Path
+) -> None:
+    # A distribution record claiming 5.17.0 ahead of the real one on the worker's path:
+    # the worker reads the version from the metadata, as it would on such a machine.
+    from app.inference.transformers_range import TRANSFORMERS_NEWEST
+
+    record = tmp_path / "transformers-5.17.0.dist-info"
+    record.mkdir()
+    (record / "METADATA").write_text("Metadata-Version: 2.1\nName: transformers\nVersion: 5.17.0\n")
+    client = WorkerClient(env={"PYTHONPATH": str(tmp_path)})
+    client.start()
+    try:
+        error = _collect(client, client.load(demo_bf16))[-1]
+        assert isinstance(error, p.Error) and error.error_kind == "load_failed"
+        assert "transformers 5.17.0" in error.message
+        assert f"transformers=={TRANSFORMERS_NEWEST}" in error.message
+    finally:
+        client.shutdown()
+
+
 @pytest.mark.parametrize(
     ("key", "message"),
     [("empty", "empty"), ("text", "not an image"), ("truncated", "truncated")],
