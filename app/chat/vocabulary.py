@@ -8,6 +8,7 @@ every engine through `Sampling.engine_kwargs`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +27,15 @@ Turn = p.ChatTurn
 Status = MessageStatus
 
 
+SAMPLING_NAMES: Mapping[str, str] = {
+    "max_new_tokens": "Max new tokens",
+    "temperature": "Temperature",
+    "top_p": "Top p",
+    "min_p": "Min p",
+    "seed": "Seed",
+}
+
+
 @dataclass(frozen=True)
 class Sampling:
     """How an answer is drawn. `temperature` 0 is greedy; `min_p` 0 is off."""
@@ -36,16 +46,19 @@ class Sampling:
     min_p: float = 0.0
     seed: int | None = None
 
-    def problem(self) -> str | None:
-        """A sentence saying what is wrong with these settings, or None."""
+    def problem(self, names: Mapping[str, str] = SAMPLING_NAMES) -> str | None:
+        """A sentence saying what is wrong with these settings, or None.
+
+        `names` says each field as the user knows it (a label, a command-line flag).
+        """
         if self.max_new_tokens < 1:
-            return "The answer length (max new tokens) must be at least 1."
+            return f"{names['max_new_tokens']} must be at least 1."
         if self.temperature < 0:
-            return "The temperature must not be negative (0 means greedy)."
+            return f"{names['temperature']} must not be negative (0 means greedy)."
         if not 0 < self.top_p <= 1:
-            return "Top p must be greater than 0 and at most 1."
+            return f"{names['top_p']} must be greater than 0 and at most 1."
         if not 0 <= self.min_p < 1:
-            return "Min p must be at least 0 and less than 1 (0 turns it off)."
+            return f"{names['min_p']} must be at least 0 and less than 1 (0 turns it off)."
         return None
 
     def engine_kwargs(self) -> dict[str, Any]:

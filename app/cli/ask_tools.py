@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.cli.ask_sampling import sampling_of
 from app.tools.config import ConfigError
 from app.tools.tool_loop import Approval, LoopTurn, ProposedCall, Step
 from app.tools.tool_settings import SettingsError, ToolSettings, save_settings
@@ -222,12 +223,7 @@ def converse(
 
         return step
 
-    sampling = {
-        "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "seed": args.seed,
-    }
+    sampling = sampling_of(args).engine_kwargs()
     code = run_loop(args, say, make_step, messages)
     _write("\n")
     if dones:
@@ -243,12 +239,7 @@ def ask_server(
     from app.engines.tool_steps import server_step
 
     dones: list[p.Done] = []
-    sampling = {
-        "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "seed": args.seed,
-    }
+    sampling = sampling_of(args).engine_kwargs()
     try:
         code = run_loop(
             args,

@@ -392,6 +392,7 @@ def ask_server(
     api_key: str | None = None,
     extra_body: Mapping[str, Any] | None = None,
     tools: Sequence[dict[str, Any]] = (),
+    min_p: float = 0.0,
 ) -> p.Message:
     """Run one request to the end in a fresh event loop; returns the terminal event.
 
@@ -408,7 +409,8 @@ def ask_server(
                 temperature,
                 top_p,
                 seed,
-                tools=list(tools),
+                list(tools),
+                min_p,
             )
             return await engine.run(request, on_event, extra_body)
         finally:

@@ -14,14 +14,22 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from app.chat.vocabulary import Sampling
 from app.inference.images import DEFAULT_IMAGE_LIMIT
 from app.paths import data_dir
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-FIELDS = ("system_prompt", "temperature", "top_p", "max_new_tokens", "seed", "image_limit")
-MODEL_FIELDS = ("temperature", "top_p", "max_new_tokens")  # defaults come from the checkpoint
+FIELDS = (
+    "system_prompt", "temperature", "top_p", "min_p", "max_new_tokens", "seed", "image_limit",
+)  # fmt: skip
+MODEL_FIELDS = (
+    "temperature",
+    "top_p",
+    "min_p",
+    "max_new_tokens",
+)  # defaults come from the checkpoint
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,11 @@ class GenerationSettings:
     max_new_tokens: int = 512
     seed: int | None = None
     image_limit: int = DEFAULT_IMAGE_LIMIT
+    min_p: float = 0.0  # 0: off
+
+    def sampling(self) -> Sampling:
+        """The chat's sampling settings these values give."""
+        return Sampling(self.max_new_tokens, self.temperature, self.top_p, self.min_p, self.seed)
 
 
 def settings_path() -> Path:
