@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.chat.vocabulary import Role, Status, answer_figures
+from app.storage.versioned import is_newer, newer_version_sentence
 from app.workers import protocol as p
 
 __all__ = ["Conversation", "Message", "Role", "Status", "answer_figures"]
@@ -163,11 +164,9 @@ class Conversation:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:
         version = data.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(
-                f"This conversation was saved by a newer Maverick Desk (format {version}); "
-                "update the app to open it."
-            )
+        if not isinstance(version, int) or is_newer(version, FORMAT_VERSION):
+            where = "This conversation"
+            raise ValueError(newer_version_sentence(where, version, FORMAT_VERSION, "format"))
         return cls(
             messages=[Message.from_dict(item) for item in data.get("messages", [])],
             id=str(data.get("id") or _new_id()),

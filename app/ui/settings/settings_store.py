@@ -17,6 +17,7 @@ from PySide6.QtCore import QSettings
 from app.chat.vocabulary import Sampling
 from app.inference.images import DEFAULT_IMAGE_LIMIT
 from app.paths import data_dir
+from app.storage.versioned import is_newer, newer_version_sentence
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,10 @@ class SettingsStore:
         self.path = path or settings_path()
         self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
         version = self._settings.value("format_version")
-        self.read_only = version is not None and as_int(version, 0) > FORMAT_VERSION
+        self.read_only = is_newer(version, FORMAT_VERSION)
         if self.read_only:
-            log.warning("%s was written by a newer version; using defaults", self.path)
+            sentence = newer_version_sentence(self.path, version, FORMAT_VERSION, "settings format")
+            log.warning("%s The defaults are used.", sentence)
 
     def user_set(self, name: str) -> bool:
         return not self.read_only and self._settings.contains(f"generation/{name}")
