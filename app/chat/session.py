@@ -193,8 +193,7 @@ class ChatSession:
                     self._strategy.cancel(self._request_id)
                 self._end(Status.STOPPED, None)
             self.conversation = conversation
-            if not keep_answer:
-                self.editing = None
+            self.editing = None  # a question taken back for editing belongs to the old view
             for observer in list(self.observers):
                 observer.conversation_replaced(conversation)
 
@@ -247,7 +246,7 @@ class ChatSession:
             self._answer.stats = {**answer_figures(done), "sampling": self._sampling_used}
             self._end(Status.COMPLETE, done)
 
-    def cancelled(self, request_id: str) -> None:
+    def cancelled(self, request_id: str, generated: int = 0) -> None:
         """The answer stopped at the user's request; its text so far stands."""
         with self._lock:
             if self.owns(request_id):

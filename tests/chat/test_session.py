@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.chat.conversation import Message
+from app.chat.conversation import Conversation, Message
 from app.chat.session import ChatSession, SessionObserver
 from app.chat.vocabulary import Request, Role, Sampling, Status
 from app.workers import protocol as p
@@ -226,3 +226,18 @@ def test_a_request_maps_to_the_protocol_and_back() -> None:
     wire = p.decode(p.encode(request.to_generate()))
     assert isinstance(wire, p.Generate) and wire.min_p == 0.2
     assert Request.from_generate(wire) == request
+
+
+def test_another_version_shown_keeps_the_answer_streaming(
+    session: ChatSession, engine: FakeEngine
+) -> None:
+    session.send("Hi")
+    answer_message = session.answer
+    rid = session.request_id
+    assert answer_message is not None and rid is not None
+    session.open(Conversation(), keep_answer=True)  # a version without the answer on it
+    session.handle(p.Token(rid, "still ", []))
+    session.handle(p.Token(rid, "here", []))
+    session.handle(done(rid))
+    assert engine.cancelled == [] and answer_message.text == "still here"
+    assert answer_message.status is Status.COMPLETE
