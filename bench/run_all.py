@@ -135,6 +135,18 @@ NOTES = [
     "the part of the difference that is the constraint's and not the machine's. The demo's "
     "vocabulary has 554 tokens; Maverick's 202,048 make the mask larger (xgrammar fills it "
     "in C++, and on a GPU it is applied by a kernel), which the demo cannot measure.",
+    "",
+    "## The turn in which a question is sent (issue 33)",
+    "",
+    "`bench/ui_smoothness.py` now also reports how long `window.send()` holds the main "
+    "thread (the send turn: the session's question and answer, their views, the saver's "
+    "first sync). On 2026-12-07 10:01-10:10 UTC, AMD EPYC, 2 cores shared with other jobs "
+    "(load average about 13), `QT_QPA_PLATFORM=offscreen .venv/bin/python "
+    "bench/ui_smoothness.py --runs 3 --new-tokens 300`, back to back: before the window "
+    "used `ChatSession` (c321f1d) 17.9, 12.2, 37.6 ms per run; after (5f5e782) 15.9, 38.7, "
+    "26.5 ms. On this loaded machine the two are the same within noise: the refactor moved "
+    "the request state, not the work of that turn (two message views and a store sync). "
+    "Splitting that turn is still what is left.",
 ]
 
 

@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import ask_attachments, ask_documents, ask_schema, ask_tools
+from app.chat.conversation import Message
+from app.chat.session import ChatSession, SessionObserver
+from app.cli import ask_attachments, ask_documents, ask_sampling, ask_schema, ask_tools
 from app.cli import server as server_cli
+from app.cli.ask_sampling import sampling_of
 from app.documents.attachments import AttachmentError
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
 from app.paths import default_model
@@ -56,12 +59,7 @@ def add_parser(subparsers: Any) -> None:
     ask_tools.add_arguments(parser)
     ask_schema.add_arguments(parser)
     parser.add_argument("--system", metavar="TEXT", help="system prompt")
-    parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
-    parser.add_argument(
-        "--temperature", type=float, default=0.6, metavar="T", help="0 for greedy (default 0.6)"
-    )
-    parser.add_argument("--top-p", type=float, default=0.9, metavar="P", help="default 0.9")
-    parser.add_argument("--seed", type=int, metavar="S", help="random seed for sampling")
+    ask_sampling.add_arguments(parser)
     parser.add_argument(
         "--max-images",
         type=int,
@@ -81,12 +79,9 @@ def _fail(message: str, code: int = EXIT_FAILED) -> int:
 def _check_args(args: argparse.Namespace) -> str | None:
     if args.prompt == "-":  # long prompts do not fit on a command line (128 KiB per argument)
         args.prompt = sys.stdin.read()
-    if args.max_new_tokens < 1:
-        return "--max-new-tokens must be at least 1."
-    if args.temperature < 0:
-        return "--temperature must not be negative (0 means greedy)."
-    if not 0 < args.top_p <= 1:
-        return "--top-p must be greater than 0 and at most 1."
+    sampling_problem = ask_sampling.problem(args)
+    if sampling_problem:
+        return sampling_problem
     if not args.prompt.strip():
         return "the prompt is empty."
     if args.server and not args.model and not args.preset:
@@ -179,44 +174,64 @@ def _converse(
     if getattr(args, "structured", None):
         return ask_schema.converse(client, args, messages, say)
 
-    rid = client.generate(
-        messages,
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        seed=args.seed,
-    )
+    return _answer(client, args, messages, say)
+
+
+def _answer(
+    client: WorkerClient, args: argparse.Namespace, messages: list[p.ChatTurn], say: Any
+) -> int:
+    """One question through the chat session, its answer streamed to stdout."""
+    system = messages[0].text if messages[0].role == "system" else ""
+    question = messages[-1]
+    session = ChatSession(client, sampling=lambda: sampling_of(args), system_prompt=lambda: system)
+    printer = _Printer()
+    session.observers.append(printer)
+    session.send(question.text, question.images)
+    rid = session.request_id
+    if rid is None:  # it could not be sent: the session said why
+        return _fail(" ".join(printer.failures))
+    last: p.Message | None = None
     try:
-        for event in client.events_for(rid):
-            if isinstance(event, p.Token):
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-            elif isinstance(event, p.Done):
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-                say(
-                    f"[prompt {event.prompt_tokens} tokens ({event.image_tokens} image), "
-                    f"{event.cached_summary()}, {event.generated_tokens} generated, first token "
-                    f"{event.time_to_first_token_s:.2f} s, {event.tokens_per_s:.1f} tokens/s, "
-                    f"finish: {event.finish_reason}]"
-                )
-                return 0
-            elif isinstance(event, p.Cancelled):
-                return EXIT_INTERRUPTED
-            elif isinstance(event, p.Error):
-                code = EXIT_BAD_INPUT if event.error_kind == "bad_input" else EXIT_FAILED
-                return _fail(event.message, code)
-            elif isinstance(event, p.WorkerDied):
-                return _fail(
-                    f"the model worker stopped mid-answer ({describe_exit(event.exit_code)})."
-                )
+        for last in client.events_for(rid):
+            session.handle(last)
     except KeyboardInterrupt:
-        client.cancel(rid)
-        for _ in client.events_for(rid, timeout=30):
-            pass
+        session.stop()
+        for last in client.events_for(rid, timeout=30):
+            session.handle(last)
         sys.stdout.write("\n")
         return EXIT_INTERRUPTED
+    if isinstance(last, p.Done):
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        say(
+            f"[prompt {last.prompt_tokens} tokens ({last.image_tokens} image), "
+            f"{last.cached_summary()}, {last.generated_tokens} generated, first token "
+            f"{last.time_to_first_token_s:.2f} s, {last.tokens_per_s:.1f} tokens/s, "
+            f"finish: {last.finish_reason}]"
+        )
+        return 0
+    if isinstance(last, p.Cancelled):
+        return EXIT_INTERRUPTED
+    if isinstance(last, p.Error):
+        code = EXIT_BAD_INPUT if last.error_kind == "bad_input" else EXIT_FAILED
+        return _fail(last.message, code)
+    if isinstance(last, p.WorkerDied):
+        return _fail(f"the model worker stopped mid-answer ({describe_exit(last.exit_code)}).")
     return EXIT_FAILED
+
+
+class _Printer(SessionObserver):
+    """Writes the answer to stdout as it streams; keeps the sentences of failures."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def text_received(self, message: Message, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def answer_failed(self, sentence: str) -> None:
+        self.failures.append(sentence)
 
 
 # Server errors that come from what the user typed, not from the server's health.
@@ -261,6 +276,7 @@ def _ask_server(args: argparse.Namespace, messages: list[p.ChatTurn]) -> int:
             temperature=args.temperature,
             top_p=args.top_p,
             seed=args.seed,
+            min_p=args.min_p,
         )
     except KeyboardInterrupt:
         sys.stdout.write("\n")

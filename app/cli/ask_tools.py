@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.cli.ask_sampling import sampling_of
 from app.tools.config import ConfigError
 from app.tools.stop_signals import StopSignal, stopping_on_signals
 from app.tools.tool_loop import Approval, LoopTurn, ProposedCall, Step
@@ -229,12 +230,7 @@ def converse(
 
         return step
 
-    sampling = {
-        "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "seed": args.seed,
-    }
+    sampling = sampling_of(args).engine_kwargs()
     try:
         code = run_loop(args, say, make_step, messages)
     except StopSignal as stop:
@@ -255,12 +251,7 @@ def ask_server(
     from app.engines.tool_steps import server_step
 
     dones: list[p.Done] = []
-    sampling = {
-        "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "seed": args.seed,
-    }
+    sampling = sampling_of(args).engine_kwargs()
     try:
         code = run_loop(
             args,

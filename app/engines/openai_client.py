@@ -199,6 +199,7 @@ class ServerEngine:
         request_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         tools: Sequence[dict[str, Any]] = (),
+        min_p: float = 0.0,
     ) -> str:
         """Start a request on the running event loop; its events go to `on_event`.
 
@@ -207,7 +208,7 @@ class ServerEngine:
         """
         rid = request_id or new_request_id()
         request = p.Generate(
-            rid, list(messages), max_new_tokens, temperature, top_p, seed, tools=list(tools)
+            rid, list(messages), max_new_tokens, temperature, top_p, seed, list(tools), min_p
         )
         deliver = self._on_event or (lambda event: None)
         task = asyncio.get_running_loop().create_task(self.run(request, deliver, extra_body))
@@ -280,7 +281,7 @@ class ServerEngine:
                     if request.json_schema is not None
                     else openai.omit
                 ),
-                extra_body=dict(extra_body) if extra_body else None,
+                extra_body=_with_min_p(extra_body, request.min_p),
                 extra_headers=self._request_headers or None,
             )
             async for chunk in stream:
@@ -416,6 +417,7 @@ def ask_server(
     api_key: str | None = None,
     extra_body: Mapping[str, Any] | None = None,
     tools: Sequence[dict[str, Any]] = (),
+    min_p: float = 0.0,
     json_schema: dict[str, Any] | None = None,
 ) -> p.Message:
     """Run one request to the end in a fresh event loop; returns the terminal event.
@@ -436,6 +438,7 @@ def ask_server(
                 top_p,
                 seed,
                 tools=list(tools),
+                min_p=min_p,
                 json_schema=json_schema,
             )
             return await engine.run(request, on_event, extra_body)
@@ -443,3 +446,11 @@ def ask_server(
             await engine.aclose()
 
     return asyncio.run(main())
+
+
+def _with_min_p(extra_body: Mapping[str, Any] | None, min_p: float) -> dict[str, Any] | None:
+    """The request's extra fields; min_p rides there (vLLM, SGLang and llama.cpp read it)."""
+    body = dict(extra_body or {})
+    if min_p > 0:
+        body.setdefault("min_p", min_p)
+    return body or None

@@ -72,6 +72,7 @@ class SamplingParams:
     temperature: float = 0.6
     top_p: float = 0.9
     seed: int | None = None
+    min_p: float = 0.0  # 0: off
 
 
 @dataclass
@@ -346,6 +347,7 @@ class Engine:
         }
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+            kwargs.update(min_p=params.min_p or None)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if json_schema is not None:

@@ -16,6 +16,7 @@ from app.storage.errors import (
     is_corruption,
 )
 from app.storage.schema import SCHEMA_VERSION, migrate
+from app.storage.versioned import newer_version_sentence
 
 DATABASE_NAME = "conversations.sqlite3"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -45,10 +46,9 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def newer_version_error(path: Path, version: int) -> NewerVersionError:
+    sentence = newer_version_sentence(path, version, SCHEMA_VERSION, "database version")
     return NewerVersionError(
-        f"{path} was written by a newer version of Maverick Desk (database version {version}; "
-        f"this version reads up to {SCHEMA_VERSION}). It was left untouched. Update Maverick "
-        "Desk, or set MAVERICK_DESK_DATA_DIR to another folder to start a separate one."
+        f"{sentence} Or set MAVERICK_DESK_DATA_DIR to another folder to start a separate one."
     )
 
 

@@ -35,6 +35,7 @@ from app.storage.import_checks import (
 from app.storage.json_export import EXPORT_FORMAT, EXPORT_VERSION
 from app.storage.store import ConversationStore
 from app.storage.titles import MAX_TITLE_LENGTH
+from app.storage.versioned import newer_version_sentence
 
 
 def _conversation(
@@ -144,11 +145,8 @@ def import_json(store: ConversationStore, path: Path) -> list[int]:
     try:
         conversations, images = parse_import(raw)
     except _Newer as exc:
-        raise ImportFileError(
-            f"{prefix}: it was written by a newer Maverick Desk (export format version "
-            f"{exc.version}; this version reads up to {EXPORT_VERSION}). Nothing was imported; "
-            "update Maverick Desk to import it."
-        ) from None
+        sentence = newer_version_sentence("it", exc.version, EXPORT_VERSION, "export format")
+        raise ImportFileError(f"{prefix}: {sentence} Nothing was imported.") from None
     except Invalid as exc:
         raise ImportFileError(f"{prefix}: {exc}. Nothing was imported.") from None
     return _write(store, conversations, images)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
 from app.paths import data_dir
+from app.storage.versioned import is_newer, newer_version_sentence
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,10 @@ class WindowState(QObject):
         self.path = path or window_state_path()
         self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
         version = self._settings.value("format_version")
-        try:
-            self.read_only = version is not None and int(str(version)) > FORMAT_VERSION
-        except ValueError:
-            self.read_only = True
+        self.read_only = is_newer(version, FORMAT_VERSION)
         if self.read_only:
-            log.warning("%s was written by a newer version; not using it", self.path)
+            sentence = newer_version_sentence(self.path, version, FORMAT_VERSION, "format")
+            log.warning("%s The window opens at its default size.", sentence)
         window.installEventFilter(self)
 
     def restore(self) -> bool:

@@ -170,11 +170,13 @@ class WorkerClient:
         seed: int | None = None,
         request_id: str | None = None,
         tools: Sequence[dict[str, Any]] = (),
+        min_p: float = 0.0,
     ) -> str:
+        """Ask for an answer; returns its request id (`request_id` if given)."""
         rid = request_id or new_request_id()
         self.send(
             p.Generate(
-                rid, list(messages), max_new_tokens, temperature, top_p, seed, tools=list(tools)
+                rid, list(messages), max_new_tokens, temperature, top_p, seed, list(tools), min_p
             )
         )
         return rid

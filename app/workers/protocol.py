@@ -90,6 +90,8 @@ class Generate(Message):
     # Tool definitions for the chat template: {"type": "function", "function": {name,
     # description, parameters}}; empty for a plain chat.
     tools: list[dict[str, Any]] = field(default_factory=list)
+    # Drop tokens less likely than min_p times the likeliest one (0: off); when sampling.
+    min_p: float = 0.0
     # A JSON Schema (bounded by app.structured) the answer is constrained to; None: free text.
     json_schema: dict[str, Any] | None = None
 

@@ -245,7 +245,10 @@ class Worker:
         messages = [
             ChatMessage(t.role, t.text, tuple(t.images), tuple(t.tool_calls)) for t in job.messages
         ]
-        params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed)
+        if not 0 <= job.min_p < 1:
+            self._send(p.Error(rid, "bad_input", "min_p must be at least 0 and less than 1."))
+            return
+        params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed, job.min_p)
         end: p.Message
         try:
             result = self._engine.generate(

@@ -32,7 +32,9 @@ def test_ask_streams_an_answer(demo_bf16: Path, images: dict[str, Path]) -> None
 
 
 def test_ask_same_seed_same_answer(demo_bf16: Path) -> None:
-    args = ("ask", "--model", str(demo_bf16), "--seed", "7", "--max-new-tokens", "10", "Hi")
+    # Sampled with min-p too: the setting reaches the worker's generate call.
+    args = ("ask", "--model", str(demo_bf16), "--seed", "7", "--max-new-tokens", "10")
+    args += ("--min-p", "0.2", "Hi")
     first, second = run(*args), run(*args)
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
@@ -54,6 +56,7 @@ def test_ask_writes_demo_when_missing(data_dir: Path) -> None:
         (["--image", "{wide}"] * 6, "6 images in one request; the limit is 5"),
         (["--top-p", "0"], "--top-p must be greater than 0"),
         (["--max-new-tokens", "0"], "--max-new-tokens must be at least 1"),
+        (["--min-p", "1"], "--min-p must be at least 0 and less than 1 (0 turns it off)"),
     ],
 )
 def test_ask_bad_input_one_line(

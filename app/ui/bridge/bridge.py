@@ -25,12 +25,12 @@ import logging
 import queue
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
+from app.chat.vocabulary import Request, Sampling
 from app.engines.openai_client import ServerSettings
 from app.engines.server_errors import ServerError
 from app.local_api.event_router import EventRouter
@@ -45,19 +45,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ATTENTION = "sdpa"
 CANCELLED_LOAD = "Loading the model was cancelled. Press Retry to load it again."
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """What the window asks for; the bridge sends it when the model is ready."""
-
-    request_id: str
-    messages: list[p.ChatTurn]
-    max_new_tokens: int
-    temperature: float
-    top_p: float
-    seed: int | None
-    tools: list[dict[str, Any]] = field(default_factory=list)  # offered to the model
 
 
 class WorkerBridge(QObject):
@@ -97,10 +84,10 @@ class WorkerBridge(QObject):
         self.router = EventRouter(fallback=self._on_event)
         self._client = WorkerClient(on_event=self.router)
         self._lane: WindowLane | None = None
-        self._held: GenerationRequest | None = None  # waiting for its turn in the lane
+        self._held: Request | None = None  # waiting for its turn in the lane
         self._load_id: str | None = None
         self._ready: p.Ready | None = None
-        self._pending: GenerationRequest | None = None
+        self._pending: Request | None = None
         self._running: str | None = None
         self._server_settings: ServerSettings | None = None
         self.attention = DEFAULT_ATTENTION  # used by the next local load
@@ -204,21 +191,22 @@ class WorkerBridge(QObject):
 
     def generate(
         self,
-        messages: list[p.ChatTurn],
-        max_new_tokens: int,
-        temperature: float,
-        top_p: float,
-        seed: int | None,
+        messages: Sequence[p.ChatTurn],
+        max_new_tokens: int = 512,
+        temperature: float = 0.6,
+        top_p: float = 0.9,
+        seed: int | None = None,
+        request_id: str | None = None,
         tools: Sequence[dict[str, Any]] = (),
+        min_p: float = 0.0,
     ) -> str:
         """Queue a generation; returns its request id. Restarts a dead worker first.
 
         With `tools` (function definitions), the answer's `Done` may carry tool calls.
+        The bridge is an `app.chat.engine.Engine`: its events come as its signals.
         """
-        request = GenerationRequest(
-            new_request_id(), list(messages), max_new_tokens, temperature, top_p, seed,
-            list(tools),
-        )  # fmt: skip
+        sampling = Sampling(max_new_tokens, temperature, top_p, min_p, seed)
+        request = Request(request_id or new_request_id(), list(messages), sampling, list(tools))
         self._running = request.request_id
         engine_up = self._server is not None or self._client.alive
         if self._ready is not None and engine_up:
@@ -323,27 +311,19 @@ class WorkerBridge(QObject):
         if link is not None:
             link.close()
 
-    def _send(self, request: GenerationRequest) -> None:
+    def _send(self, request: Request) -> None:
         if self._server is not None:
-            self._server.generate(
-                p.Generate(
-                    request.request_id, request.messages, request.max_new_tokens,
-                    request.temperature, request.top_p, request.seed, tools=request.tools,
-                )
-            )  # fmt: skip
+            self._server.generate(request.to_generate())
             return
         if self._lane is not None and not self._lane.ask():
             self._held = request  # sent when the running API request ends
             return
         try:
             self._client.generate(
-                request.messages,
-                max_new_tokens=request.max_new_tokens,
-                temperature=request.temperature,
-                top_p=request.top_p,
-                seed=request.seed,
+                request.turns,
                 request_id=request.request_id,
                 tools=request.tools,
+                **request.sampling.engine_kwargs(),
             )
         except WorkerUnavailable as exc:
             self._running = None

@@ -48,6 +48,7 @@ class ServerLink:
             seed=request.seed,
             request_id=request.request_id,
             tools=request.tools,
+            min_p=request.min_p,
         )
 
     def cancel(self, request_id: str) -> None:

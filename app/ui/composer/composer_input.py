@@ -16,6 +16,18 @@ def local_files(mime: QMimeData) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
 
 
+def attachable(mime: QMimeData) -> list[str] | QImage | None:
+    """What dropped or pasted data attaches: local files, else image data, else nothing.
+
+    The one rule for drops on the window, drops on the message box and pastes.
+    """
+    files = local_files(mime)
+    if files:
+        return files
+    image = mime.imageData() if mime.hasImage() else None
+    return image if isinstance(image, QImage) and not image.isNull() else None
+
+
 class ComposerInput(QPlainTextEdit):
     """The multi-line message box; hands dropped or pasted images to the composer."""
 
@@ -48,34 +60,31 @@ class ComposerInput(QPlainTextEdit):
 
     # ------------------------------------------------------------ paste
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 (Qt override)
-        return (
-            bool(local_files(source)) or source.hasImage() or super().canInsertFromMimeData(source)
-        )
+        return attachable(source) is not None or super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 (Qt override)
-        files = local_files(source)
-        if files:
-            self.files_received.emit(files)
-            return
-        if source.hasImage():
-            image = source.imageData()
-            if isinstance(image, QImage) and not image.isNull():
-                self.image_pasted.emit(image)
-                return
-        super().insertFromMimeData(source)
+        if not self.attach(source):
+            super().insertFromMimeData(source)
+
+    def attach(self, source: QMimeData) -> bool:
+        """Hand files or image data on (`files_received`, `image_pasted`); False if none."""
+        found = attachable(source)
+        if isinstance(found, list):
+            self.files_received.emit(found)
+        elif found is not None:
+            self.image_pasted.emit(found)
+        return found is not None
 
     # ------------------------------------------------------------ drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
-        if local_files(event.mimeData()):
+        if attachable(event.mimeData()) is not None:
             event.acceptProposedAction()
             return
         super().dragEnterEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
-        files = local_files(event.mimeData())
-        if files:
+        if self.attach(event.mimeData()):
             event.acceptProposedAction()
-            self.files_received.emit(files)
             return
         super().dropEvent(event)
 

@@ -19,6 +19,7 @@ from app.ui.conversations.conversation_saver import ConversationSaver
 from app.ui.conversations.conversation_sidebar import ConversationSidebar
 from app.ui.conversations.conversation_transfer import ConversationTransfer
 from app.ui.conversations.conversation_versions import ConversationVersions
+from app.ui.conversations.session_changes import SessionChanges
 from app.ui.conversations.stored_conversation import window_conversation
 from app.ui.main_window import MainWindow
 from app.ui.transcript.earlier_messages_button import EarlierMessagesButton
@@ -63,7 +64,7 @@ class ConversationLibrary(QObject):
         sidebar.empty_trash_requested.connect(self._on_empty_trash_requested)
         sidebar.import_requested.connect(self.transfer.on_import_requested)
         sidebar.export_current_requested.connect(self.transfer.on_export_current_requested)
-        window.messages_changed.connect(self._on_messages_changed)
+        window.session.observers.append(SessionChanges(self._on_messages_changed))
         self.versions = ConversationVersions(self, parent=self)
         window.installEventFilter(self)
         if self.saver is not None:
@@ -172,7 +173,7 @@ class ConversationLibrary(QObject):
         return None
 
     def _place_earlier_button(self) -> None:
-        hidden = self.window.first_shown
+        hidden = self.window.chat_view.first_shown
         if hidden:
             self.earlier_button = EarlierMessagesButton(hidden)
             self.earlier_button.requested.connect(self._on_earlier_requested)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.storage import ConversationStore, StorageError
 from app.storage.writer import StoreWriter
 from app.ui.conversations.saved_book import Outcome, Record, Saved, SavedBook, Shot
+from app.ui.conversations.session_changes import SessionChanges
 from app.ui.main_window import MainWindow
 from app.ui.transcript.conversation import Conversation, Message, Role, Status
 
@@ -50,15 +51,16 @@ class ConversationSaver(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(STREAM_SAVE_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
-        window.messages_changed.connect(self._on_messages_changed)
-        window.answer_ended.connect(self._on_answer_ended)
+        self.session = window.session  # observed, never the window
+        self._changes = SessionChanges(self._on_messages_changed, self._on_answer_ended)
+        self.session.observers.append(self._changes)
 
     # ------------------------------------------------------------ the current conversation
     def _record(self) -> Record | None:
-        return self.book.records.get(self.window.conversation.id)
+        return self.book.records.get(self.session.conversation.id)
 
     def stored_id(self, conversation: Conversation | None = None) -> int | None:
-        record = self.book.records.get((conversation or self.window.conversation).id)
+        record = self.book.records.get((conversation or self.session.conversation).id)
         return None if record is None else record.store_id
 
     def window_id(self, store_message_id: int) -> str | None:
@@ -112,7 +114,7 @@ class ConversationSaver(QObject):
             record.saved[saved.window_id] = saved
         # Called before the window shows it; the conversation still shown may have an
         # answer to finish, so its record stays until then. Older ones are done with.
-        shown = self.window.conversation.id
+        shown = self.session.conversation.id
         self.book.records = {
             k: v for k, v in self.book.records.items() if k == shown and v.store_id != store_id
         }
@@ -121,7 +123,7 @@ class ConversationSaver(QObject):
     # ------------------------------------------------------------ saving
     def sync(self) -> bool:
         """Hand what the window shows to the writer; False (and save_failed) if it is closed."""
-        conversation = self.window.conversation
+        conversation = self.session.conversation
         path = [Shot.of(m) for m in conversation.messages]
         on_path = {m.id for m in conversation.messages}
         for message in conversation.messages:
@@ -189,30 +191,29 @@ class ConversationSaver(QObject):
         Returns once everything is written (the writer drains its queue, then closes).
         """
         self._timer.stop()
-        self.window.messages_changed.disconnect(self._on_messages_changed)
-        self.window.answer_ended.disconnect(self._on_answer_ended)
+        self.session.observers.remove(self._changes)
         if self.sync() and self._writer is not None:
-            shown = self.window.conversation.messages
+            shown = self.session.conversation.messages
             texts = {m.id: m.text for m in [*shown, *self._live.values()]}
-            book, key = self.book, self.window.conversation.id
+            book, key = self.book, self.session.conversation.id
             self._writer.submit(
                 "save the last answer", lambda store: book.stop_streaming(store, key, texts)
             )
         if self._writer is not None:
             self._writer.close()
 
-    # ------------------------------------------------------------ window signals
+    # ------------------------------------------------------------ the session's changes
     def _on_messages_changed(self) -> None:
         self.sync()
-        if self.window.generating:
+        if self.session.generating:
             self._timer.start()
 
-    def _on_answer_ended(self, status: str) -> None:
+    def _on_answer_ended(self) -> None:
         self._timer.stop()
         self.sync()
 
     def _on_timer_timeout(self) -> None:
-        if not self.window.generating:
+        if not self.session.generating:
             self._timer.stop()
         # A failing disk is retried at the next message, not twice a second; a slow one
         # gets no second copy of the stream while the first is still being written.

@@ -42,7 +42,7 @@ class ConversationVersions(QObject):
         super().__init__(parent)
         self.library = library
         window = library.window
-        window.keeps_versions = library.store is not None
+        window.session.keeps_versions = library.store is not None
         window.version_requested.connect(self._on_version_requested)
         window.branch_requested.connect(self._on_branch_requested)
 

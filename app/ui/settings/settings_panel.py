@@ -46,6 +46,8 @@ class SettingsPanel(QWidget):
         self.system_prompt.setFixedHeight(96)
         self.temperature = self._double(0.0, 2.0, 0.05, "Temperature (0 is greedy)")
         self.top_p = self._double(0.01, 1.0, 0.05, "Top p")
+        self.min_p = self._double(0.0, 0.99, 0.01, "Min p (0 is off)")
+        self.min_p.setSpecialValueText("off")
         self.max_new_tokens = QSpinBox(self)
         self.max_new_tokens.setRange(1, 131072)
         self.max_new_tokens.setSingleStep(64)
@@ -69,6 +71,7 @@ class SettingsPanel(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Temperature", self.temperature)
         form.addRow("Top p", self.top_p)
+        form.addRow("Min p", self.min_p)
         form.addRow("Max new tokens", self.max_new_tokens)
         form.addRow("Seed", self.seed)
         form.addRow("Images per request", self.image_limit)
@@ -90,6 +93,7 @@ class SettingsPanel(QWidget):
         self.system_prompt.textChanged.connect(lambda: self._on_edited("system_prompt"))
         self.temperature.valueChanged.connect(lambda _: self._on_edited("temperature"))
         self.top_p.valueChanged.connect(lambda _: self._on_edited("top_p"))
+        self.min_p.valueChanged.connect(lambda _: self._on_edited("min_p"))
         self.max_new_tokens.valueChanged.connect(lambda _: self._on_edited("max_new_tokens"))
         self.seed.valueChanged.connect(lambda _: self._on_edited("seed"))
         self.image_limit.valueChanged.connect(lambda _: self._on_edited("image_limit"))
@@ -100,6 +104,7 @@ class SettingsPanel(QWidget):
             system_prompt=self.system_prompt.toPlainText(),
             temperature=round(self.temperature.value(), 4),
             top_p=round(self.top_p.value(), 4),
+            min_p=round(self.min_p.value(), 4),
             max_new_tokens=self.max_new_tokens.value(),
             seed=None if seed == NO_SEED else seed,
             image_limit=self.image_limit.value(),
@@ -140,6 +145,7 @@ class SettingsPanel(QWidget):
                 self.system_prompt.setPlainText(values.system_prompt)
             self.temperature.setValue(values.temperature)
             self.top_p.setValue(values.top_p)
+            self.min_p.setValue(values.min_p)
             self.max_new_tokens.setValue(values.max_new_tokens)
             self.seed.setValue(NO_SEED if values.seed is None else values.seed)
             self.image_limit.setValue(values.image_limit)

@@ -14,14 +14,23 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from app.chat.vocabulary import Sampling
 from app.inference.images import DEFAULT_IMAGE_LIMIT
 from app.paths import data_dir
+from app.storage.versioned import is_newer, newer_version_sentence
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-FIELDS = ("system_prompt", "temperature", "top_p", "max_new_tokens", "seed", "image_limit")
-MODEL_FIELDS = ("temperature", "top_p", "max_new_tokens")  # defaults come from the checkpoint
+FIELDS = (
+    "system_prompt", "temperature", "top_p", "min_p", "max_new_tokens", "seed", "image_limit",
+)  # fmt: skip
+MODEL_FIELDS = (
+    "temperature",
+    "top_p",
+    "min_p",
+    "max_new_tokens",
+)  # defaults come from the checkpoint
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,11 @@ class GenerationSettings:
     max_new_tokens: int = 512
     seed: int | None = None
     image_limit: int = DEFAULT_IMAGE_LIMIT
+    min_p: float = 0.0  # 0: off
+
+    def sampling(self) -> Sampling:
+        """The chat's sampling settings these values give."""
+        return Sampling(self.max_new_tokens, self.temperature, self.top_p, self.min_p, self.seed)
 
 
 def settings_path() -> Path:
@@ -47,9 +61,10 @@ class SettingsStore:
         self.path = path or settings_path()
         self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
         version = self._settings.value("format_version")
-        self.read_only = version is not None and as_int(version, 0) > FORMAT_VERSION
+        self.read_only = is_newer(version, FORMAT_VERSION)
         if self.read_only:
-            log.warning("%s was written by a newer version; using defaults", self.path)
+            sentence = newer_version_sentence(self.path, version, FORMAT_VERSION, "settings format")
+            log.warning("%s The defaults are used.", sentence)
 
     def user_set(self, name: str) -> bool:
         return not self.read_only and self._settings.contains(f"generation/{name}")

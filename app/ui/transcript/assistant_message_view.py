@@ -92,7 +92,12 @@ class AssistantMessageView(QWidget):
         self.set_status(message.status)
 
     def append(self, text: str) -> None:
+        """Add `text` to the message and show it (a view used without a chat session)."""
         self.message.text += text
+        self.show_appended(text)
+
+    def show_appended(self, text: str) -> None:
+        """Show `text`, which the session has already added to the message."""
         self.body.append(text)
         self.tables.append(text)
 

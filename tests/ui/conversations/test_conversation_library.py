@@ -243,7 +243,7 @@ def test_export_and_import_from_the_window(
     document["version"] = 99
     hostile.write_text(json.dumps(document), encoding="utf-8")
     assert library.transfer.import_from(hostile) == []
-    assert "newer Maverick Desk" in library.sidebar.notice.text
+    assert "newer version of Maverick Desk" in library.sidebar.notice.text
     assert library.sidebar.notice.property("problem") == "true"
     assert titles(library).count("What colour is the horse?") == 2
 

@@ -291,7 +291,7 @@ def test_regenerate_and_edit_and_resend_keep_the_store_equal_to_the_window(
     assert len(window.conversation.messages) == 4
     assert stored(data_dir) == shown(window)
 
-    user_view = window._views[window.conversation.messages[0].id]
+    user_view = window.chat_view.views[window.conversation.messages[0].id]
     [edit] = [b for b in user_view.findChildren(type(view.copy_button)) if b.text() == "Edit"]
     saved_before = stored(data_dir)
     qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 
 def view_at(window: MainWindow, index: int) -> QWidget:
-    return window._views[window.conversation.messages[index].id]
+    return window.chat_view.views[window.conversation.messages[index].id]
 
 
 def labels(window: MainWindow) -> list[str]:
@@ -86,7 +86,7 @@ def test_regenerate_switch_edit_and_reopen_keep_every_version(
     assert ask(qtbot, window, "First question") == "complete"
     assert ask(qtbot, window, "Second question") == "complete"
     cid = library.current
-    assert cid is not None and window.keeps_versions
+    assert cid is not None and window.session.keeps_versions
     answers = [window.conversation.messages[3].text]
     for seed in (2, 3, 4):  # Regenerate three times: four versions of the answer
         regenerate(qtbot, window, seed)

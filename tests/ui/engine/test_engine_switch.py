@@ -64,7 +64,7 @@ def test_switching_to_a_server_streams_the_answer_into_the_window(
     assert "“meta-llama/Nope-17B”" in text and "Press Test connection in Model and engine" in text
 
     # Back to the local worker: it starts and loads the model again.
-    window._clear_errors()
+    window.chat_view.clear_errors()
     with qtbot.waitSignal(bridge.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:
         qtbot.mouseClick(dialog.local_radio, CLICK)
     assert ready.args[0].quantisation != "server" and bridge.client.alive
