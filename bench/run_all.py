@@ -42,7 +42,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("structured_decoding.py", [], "13. structured answers: constrained decoding (issue 35)"),
     ("documents.py", [], "14. whole documents: index, context, recall (issue 34)"),
     ("documents_cache.py", [], "14. whole documents: index, context, recall (issue 34)"),
-    ("batch.py", [], "15. batch jobs: throughput against a plain loop (issue 35)"),
+    ("batch.py", ["--items", "60"], "15. batch jobs: throughput against a plain loop (issue 35)"),
 ]
 
 

@@ -141,3 +141,27 @@ def test_killing_the_app_or_the_worker_loses_no_saved_result_and_reruns_none(
         assert all(final[idx] == saved for idx, saved in snapshot.items())
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_batch_on_a_real_transformers_serve(
+    tmp_path: Path, demo_server: object, concurrency: int
+) -> None:
+    out = tmp_path / "results.jsonl"
+    proc = _batch(
+        str(_images(tmp_path / "in", 5)), "--prompt", "Name the colour.",
+        "--server", demo_server.base_url, "--model", demo_server.argv[2],  # type: ignore[attr-defined]
+        "--concurrency", str(concurrency), "--max-new-tokens", "4", "--out", str(out),
+        data=tmp_path / "data",
+    )  # fmt: skip
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    assert "5 done, 0 failed of 5" in stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["item"] for r in records] == [f"photo{i:02d}.png" for i in range(5)]
+    assert all(r["status"] == "done" and r["result"] for r in records)
+    with sqlite3.connect(tmp_path / "data" / "batch" / "jobs.sqlite") as db:
+        settings = json.loads(db.execute("SELECT settings FROM jobs").fetchone()[0])
+        attempts = [n for (n,) in db.execute("SELECT attempts FROM items")]
+    assert settings["engine"] == "server" and settings["concurrency"] == concurrency
+    assert attempts == [1] * 5  # each item asked once
