@@ -18,27 +18,15 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Result, demo_root, emit, spread  # noqa: E402
+from bench.prompt_cache import _ask as ask  # noqa: E402
 from bench.prompt_cache import _start  # noqa: E402
 from tests.documents.long_pdf import write_report  # noqa: E402
 
 NEW_TOKENS = 8
-
-
-def _ask(client: Any, turns: list[Any]) -> tuple[float, int, int, str]:
-    from app.workers import protocol as p
-
-    rid = client.generate(turns, max_new_tokens=NEW_TOKENS, temperature=0.0)
-    events = list(client.events_for(rid, timeout=900))
-    done = events[-1]
-    if not isinstance(done, p.Done):
-        raise RuntimeError(f"request failed: {done}")
-    text = "".join(e.text for e in events if isinstance(e, p.Token))
-    return done.time_to_first_token_s * 1000, done.prompt_tokens, done.cached_prompt_tokens, text
 
 
 def main() -> None:
@@ -64,16 +52,16 @@ def main() -> None:
     ratios, warm_ms, cold_ms = [], [], []
     try:
         for client in (warm, cold):
-            _ask(client, [p.ChatTurn("user", "Warm up.")])
+            ask(client, [p.ChatTurn("user", "Warm up.")], NEW_TOKENS)
         for run in range(args.runs):
             list(warm.events_for(warm.free_cache(), timeout=60))
             opening = [p.ChatTurn("user", f"{plan.text}\n{first_q}")]
-            _, prompt1, _, answer = _ask(warm, opening)
+            _, prompt1, _, answer = ask(warm, opening, NEW_TOKENS)
             follow = [*opening, p.ChatTurn("assistant", answer), p.ChatTurn("user", second_q)]
             order = (warm, cold) if run % 2 == 0 else (cold, warm)
             measured = {}
             for client in order:
-                measured[id(client)] = _ask(client, follow)
+                measured[id(client)] = ask(client, follow, NEW_TOKENS)
             w, c = measured[id(warm)], measured[id(cold)]
             warm_ms.append(w[0])
             cold_ms.append(c[0])

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.documents.long_pdf import write_pdf, write_report
+from tests.documents.long_pdf import write_locked_pdf, write_report
 
 
 def _ask(*args: str, data: Path, demo: Path) -> subprocess.CompletedProcess[str]:
@@ -37,14 +37,7 @@ def test_a_long_report_sends_its_best_pages_and_its_scans_as_images(
 
 
 def test_bad_documents_are_refused_before_a_model_loads(tmp_path: Path, demo_bf16: Path) -> None:
-    import pypdf
-
-    plain = write_pdf(tmp_path / "plain.pdf", [["Plans."]])
-    writer = pypdf.PdfWriter(clone_from=plain)
-    writer.encrypt("pw", algorithm="RC4-128")
-    locked = tmp_path / "locked.pdf"
-    with open(locked, "wb") as out:
-        writer.write(out)
+    locked = write_locked_pdf(tmp_path / "locked.pdf", "Plans.", "pw")
     refused = _ask("--doc", str(locked), "Why?", data=tmp_path / "data", demo=demo_bf16)
     assert refused.returncode == 2
     assert "password" in refused.stderr and "--doc-password" in refused.stderr

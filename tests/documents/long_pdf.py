@@ -208,3 +208,15 @@ def write_report(
             lines.insert(rng.randint(2, 30), by_page[number])
         content.append(lines)
     return write_pdf(path, content), known
+
+
+def write_locked_pdf(path: Path, text: str, password: str) -> Path:
+    """A one-page PDF encrypted with `password` (RC4: AES would need the cryptography package)."""
+    import pypdf
+
+    plain = write_pdf(path.with_name(f"plain-{path.name}"), [[text]])
+    writer = pypdf.PdfWriter(clone_from=plain)
+    writer.encrypt(password, algorithm="RC4-128")
+    with open(path, "wb") as out:
+        writer.write(out)
+    return path

@@ -16,7 +16,7 @@ from app.documents.doc_index import (
     split_text_pages,
 )
 from app.documents.doc_plan import plan_documents
-from tests.documents.long_pdf import write_pdf, write_report
+from tests.documents.long_pdf import write_locked_pdf, write_pdf, write_report
 
 SCANNED = (40, 41, 200)
 
@@ -93,14 +93,7 @@ def test_cancelled_indexing_leaves_nothing_and_bad_files_get_sentences(
 
 
 def test_an_encrypted_pdf_asks_for_its_password(tmp_path: Path) -> None:
-    import pypdf
-
-    plain = write_pdf(tmp_path / "plain.pdf", [["Secret plans for the harbour."]])
-    writer = pypdf.PdfWriter(clone_from=plain)
-    writer.encrypt("pw", algorithm="RC4-128")
-    locked = tmp_path / "locked.pdf"
-    with open(locked, "wb") as out:
-        writer.write(out)
+    locked = write_locked_pdf(tmp_path / "locked.pdf", "Secret plans for the harbour.", "pw")
     with pytest.raises(DocumentError, match="password"):
         open_document(locked)
     doc = open_document(locked, password="pw")
