@@ -17,8 +17,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from app.chat.conversation import Conversation, Message, Role, Status
+from app.chat.documents import DocumentShelf
 from app.chat.engine import Engine, start
 from app.chat.vocabulary import Request, Sampling, answer_figures
+from app.documents.doc_plan import DocumentContext
 from app.workers import protocol as p
 from app.workers.client import describe_exit, new_request_id
 
@@ -45,6 +47,9 @@ class SessionObserver:
 
     def conversation_replaced(self, conversation: Conversation) -> None:
         """Another conversation is shown (new chat, one opened)."""
+
+    def documents_sent(self, context: DocumentContext) -> None:
+        """An answer started with these pages of the attached documents (text and images)."""
 
 
 class AnswerStrategy(Protocol):
@@ -100,6 +105,7 @@ class ChatSession:
         self._answer: Message | None = None  # the answer streaming, shown or not
         self.editing: Message | None = None  # the question Edit took back into the composer
         self._sampling_used: dict[str, object] = {}
+        self.documents = DocumentShelf()  # asked whole, or their best pages, by each answer
 
     # ------------------------------------------------------------ state
     @property
@@ -271,12 +277,15 @@ class ChatSession:
 
     def _start_answer(self, replaced: Message | None = None) -> Message:
         sampling = self.sampling()
-        turns = self.conversation.turns(self.system_prompt())
+        turns = self.documents.apply(self.conversation.turns(self.system_prompt()))
         if replaced is not None and self.keeps_versions:
             answer = replaced.next_version("", status=Status.STREAMING)
         else:
             answer = Message(Role.ASSISTANT, "", status=Status.STREAMING)
         request = Request(new_request_id(), turns, sampling, list(self.tools()))
+        if self.documents.last is not None:
+            for observer in list(self.observers):
+                observer.documents_sent(self.documents.last)
         # The state is set before the engine is asked: its first event may come at once.
         self._answer = answer
         self._request_id = request.request_id
