@@ -47,6 +47,10 @@ class DocumentShelf:
     ) -> DocumentIndex:
         """Index (or reopen) a document and add it; raises `DocumentError` with a sentence."""
         doc = open_document(path, password=password, progress=progress, should_stop=should_stop)
+        return self.add(doc)
+
+    def add(self, doc: DocumentIndex) -> DocumentIndex:
+        """Add an opened index (indexed elsewhere, e.g. on a pool thread); once per content."""
         for known in self.documents:
             if known.info.sha256 == doc.info.sha256:
                 doc.close()

@@ -33,7 +33,7 @@ from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.ui.transcript.error_block import ErrorBlock
 from app.ui.transcript.transcript_view import TranscriptView
 from app.ui.window_dialogs import WindowDialogs
-from app.ui.window_frame import action, capture_action, chat_splitter, toolbar
+from app.ui.window_frame import action, capture_action, chat_splitter, sources_column, toolbar
 from app.workers import protocol as p
 
 WARM_UP_DELAY_MS = 150
@@ -65,7 +65,8 @@ class MainWindow(QMainWindow):
         self.settings_panel.changed.connect(self._update_image_budget)
         self.settings_panel.hide()
 
-        self.splitter = chat_splitter(self, self.transcript, self.composer, self.settings_panel)
+        column, self.sources, self.document_action = sources_column(self, self.composer)
+        self.splitter = chat_splitter(self, self.transcript, column, self.settings_panel)
 
         self.status = ModelStatusBar(self)
         self.setStatusBar(self.status)
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
             system_prompt=lambda: self.settings_panel.values().system_prompt,
         )
         self.session.choose_strategy = self._strategy_for
+        self.session.documents = self.sources.shelf  # shown in the Sources strip
+        self.session.observers.append(self.sources.watch)
         self.chat_view = ChatView(self.session, self.transcript)
         self.chat_view.answer_ended.connect(self._on_answer_ended)
         self.chat_view.messages_changed.connect(self.messages_changed)
@@ -147,7 +150,8 @@ class MainWindow(QMainWindow):
         self.capture, self.capture_action = capture_action(self, self.composer)
         right = [self.engine_action, self.tools_action, self.settings_action]
         toolbar(self, [self.new_chat_action, self.capture_action], right)
-        self.addActions([self.attach_action, self.stop_action, self.focus_action])
+        self.addActions([self.attach_action, self.document_action, self.stop_action])
+        self.addAction(self.focus_action)
 
     # ------------------------------------------------------------ the chat
     @property

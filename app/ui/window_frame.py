@@ -6,10 +6,20 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QMainWindow,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.chat.documents import DocumentShelf
 from app.ui.capture.screen_capture import ScreenCapture
 from app.ui.composer.composer import Composer
+from app.ui.sources.sources_strip import SourcesStrip
 from app.ui.transcript.transcript_view import COLUMN_MAX_WIDTH
 
 
@@ -73,3 +83,26 @@ def capture_action(window: QMainWindow, composer: Composer) -> tuple[ScreenCaptu
     capture.captured.connect(lambda image: composer.add_image(image, "captured"))
     capture.failed.connect(composer.show_notice)
     return capture, action(window, "Capture", "Ctrl+Shift+S", capture.start)
+
+
+def sources_column(
+    window: QMainWindow, composer: Composer
+) -> tuple[QWidget, SourcesStrip, QAction]:
+    """The Sources strip over the message box, and Attach document… (Ctrl+Shift+D)."""
+    column = QWidget(window)
+    layout = QVBoxLayout(column)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    strip = SourcesStrip(DocumentShelf(), column)
+    strip.attach_failed.connect(composer.show_notice)
+    layout.addWidget(strip)
+    layout.addWidget(composer)
+
+    def choose() -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            window, "Attach a document", "", "Documents (*.pdf *.txt *.md *.markdown)"
+        )
+        if path:
+            strip.attach(path)
+
+    return column, strip, action(window, "Attach document…", "Ctrl+Shift+D", choose)
