@@ -147,6 +147,7 @@ class Scripted:
         stop: tuple[str, ...] = (),
         on_end: Any = lambda: None,
         tools: Sequence[dict[str, Any]] = (),
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[Delta | Finish]:
         self.asked.append((list(turns), list(tools)))
         try:
