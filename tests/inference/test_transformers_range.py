@@ -30,12 +30,14 @@ def test_the_release_this_suite_runs_on_is_allowed() -> None:
     assert transformers_problem(installed_transformers()) is None
 
 
-@pytest.mark.parametrize("version", [TRANSFORMERS_FLOOR, "5.20.1", TRANSFORMERS_NEWEST])
+@pytest.mark.parametrize("version", [TRANSFORMERS_FLOOR, "5.23.1", TRANSFORMERS_NEWEST])
 def test_allowed(version: str) -> None:
     assert transformers_problem(version) is None
 
 
-@pytest.mark.parametrize("version", ["5.17.0", "5.15.2", "5.24.0", "6.0.0", "4.51.3", "garbage"])
+@pytest.mark.parametrize(
+    "version", ["5.17.0", "5.18.0", "5.22.0", "5.15.2", "5.24.0", "6.0.0", "4.51.3", "garbage"]
+)
 def test_refused_in_one_sentence_naming_the_release_to_install(version: str) -> None:
     sentence = transformers_problem(version)
     assert sentence is not None
