@@ -24,7 +24,10 @@ export MAVERICK_DESK_DATA_DIR="$WORK/data" XDG_DATA_HOME="$WORK/xdg" QT_QPA_PLAT
 "$WORK/venv/bin/maverick-desk" install-desktop-entry >/dev/null
 test -f "$XDG_DATA_HOME/applications/io.github.maverickdesk.MaverickDesk.desktop"
 "$WORK/venv/bin/maverick-desk" demo-checkpoint >/dev/null
-"$WORK/venv/bin/maverick-desk" info | grep -q "demo: random weights"
+# To a file, not a pipe: grep -q leaves at its first match, and info's later lines would
+# then meet a closed pipe.
+"$WORK/venv/bin/maverick-desk" info >"$WORK/info.txt"
+grep -q "demo: random weights" "$WORK/info.txt"
 "$WORK/venv/bin/python" -c \
     "from PIL import Image; Image.new('RGB', (320, 200), (40, 90, 200)).save('photo.png')"
 "$WORK/venv/bin/maverick-desk" --screenshot "$WORK/window.png" \
