@@ -17,9 +17,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.documents.doc_index import DocumentIndex, open_document
-from app.documents.doc_plan import CountTokens, DocumentContext, approximate_tokens, plan_documents
-from app.documents.page_cache import render_pages
-from app.documents.pdf import PdfFile, ShouldStop
+from app.documents.doc_plan import (
+    CountTokens,
+    DocumentContext,
+    approximate_tokens,
+    draw_image_pages,
+    plan_documents,
+)
+from app.documents.pdf import ShouldStop
 from app.documents.tiling import MAVERICK, ProcessorSettings
 from app.workers import protocol as p
 
@@ -90,17 +95,7 @@ class DocumentShelf:
             turns[0] = replace(turns[0], text=f"{turns[0].text}\n\n{plan.text}")
         else:
             turns.insert(0, p.ChatTurn("system", plan.text))
-        pictures = self._draw(plan)
+        pictures = draw_image_pages(self.documents, plan, self.settings)
         if pictures:
             turns[-1] = replace(asking, images=[*asking.images, *pictures])
         return turns
-
-    def _draw(self, plan: DocumentContext) -> list[str]:
-        paths: list[str] = []
-        for doc, sent in zip(self.documents, plan.sources, strict=True):
-            if not sent.image_pages or doc.info.kind != "pdf" or doc.source_path is None:
-                continue
-            with PdfFile(doc.source_path) as pdf:
-                drawn = render_pages(pdf, sent.image_pages, self.settings)
-                paths += [str(page.image) for page in drawn]
-        return paths

@@ -16,10 +16,9 @@ from pathlib import Path
 from app.documents.attachments import AttachmentError
 from app.documents.context import ContextError, ContextMeter
 from app.documents.doc_index import DocumentError, DocumentIndex, open_document
-from app.documents.doc_plan import DocumentContext, approximate_tokens, plan_documents
-from app.documents.page_cache import render_pages
-from app.documents.pdf import PdfError, PdfFile
-from app.documents.tiling import MAVERICK, ProcessorSettings, TilingError
+from app.documents.doc_plan import approximate_tokens, draw_image_pages, plan_documents
+from app.documents.pdf import PdfError
+from app.documents.tiling import MAVERICK, TilingError
 from app.storage.errors import StorageError
 
 Say = Callable[[str], None]
@@ -46,9 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check(args: argparse.Namespace, say: Say) -> None:
-    """Index every --doc before a model loads, so a bad file is refused at once."""
-    for path in args.doc:
-        _open(path, args.doc_password, say).close()
+    """Index every --doc before a model loads, so a bad file is refused at once.
+
+    The open indexes stay on `args.doc_indexes` for `apply` (which closes them), so each
+    file is hashed and opened once.
+    """
+    args.doc_indexes = []
+    try:
+        for path in args.doc:
+            args.doc_indexes.append(_open(path, args.doc_password, say))
+    except AttachmentError:
+        for doc in args.doc_indexes:
+            doc.close()
+        raise
 
 
 def apply(
@@ -72,7 +81,9 @@ def apply(
             "The question and the answer's length leave no room for the documents in the "
             "model's context; lower --max-new-tokens."
         )
-    docs = [_open(path, args.doc_password, say) for path in args.doc]
+    docs = getattr(args, "doc_indexes", None) or [
+        _open(path, args.doc_password, say) for path in args.doc
+    ]
     try:
         plan = plan_documents(
             docs,
@@ -83,7 +94,10 @@ def apply(
         )
         say(f"[{plan.summary()}]")
         settings = meter.settings if meter else MAVERICK
-        page_images = _draw(docs, plan, settings, args.doc_password)
+        try:
+            page_images = draw_image_pages(docs, plan, settings, args.doc_password)
+        except (PdfError, StorageError) as exc:
+            raise AttachmentError(f"Pages of the documents could not be drawn: {exc}") from exc
     finally:
         for doc in docs:
             doc.close()
@@ -116,25 +130,3 @@ def _open(path: str, password: str | None, say: Say) -> DocumentIndex:
         doc.close()
         raise AttachmentError(f"{Path(path).name} is empty: there is nothing to ask about.")
     return doc
-
-
-def _draw(
-    docs: list[DocumentIndex],
-    plan: DocumentContext,
-    settings: ProcessorSettings,
-    password: str | None,
-) -> list[str]:
-    """Draw the plan's image pages (thin text: figures, scans) for the model's tiles."""
-    paths: list[str] = []
-    for doc, sent in zip(docs, plan.sources, strict=True):
-        if not sent.image_pages or doc.info.kind != "pdf":
-            continue
-        source = doc.source_path
-        if source is None:
-            continue
-        try:
-            with PdfFile(source, password=password) as pdf:
-                paths += [str(page.image) for page in render_pages(pdf, sent.image_pages, settings)]
-        except (PdfError, StorageError) as exc:
-            raise AttachmentError(f"Pages of {doc.info.name} could not be drawn: {exc}") from exc
-    return paths

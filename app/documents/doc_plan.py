@@ -15,7 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.documents.doc_index import DocumentIndex
+from app.documents.page_cache import render_pages
 from app.documents.page_ranges import format_page_ranges
+from app.documents.pdf import PdfFile
+from app.documents.tiling import ProcessorSettings
 
 CountTokens = Callable[[str], int]
 RECENT_TURN_WEIGHT = 0.5  # the question counts twice as much as the turns before it
@@ -215,3 +218,22 @@ def _assemble(
     return DocumentContext(
         whole=whole, text="".join(parts), sources=tuple(sources), tokens=total, budget=budget
     )
+
+
+def draw_image_pages(
+    documents: Sequence[DocumentIndex],
+    plan: DocumentContext,
+    settings: ProcessorSettings,
+    password: str | None = None,
+) -> list[str]:
+    """Draw the plan's image pages (thin text: figures, scans) for the model's tiles.
+
+    Raises `PdfError` for a page that cannot be drawn, `StorageError` for the page cache.
+    """
+    paths: list[str] = []
+    for doc, sent in zip(documents, plan.sources, strict=True):
+        if not sent.image_pages or doc.info.kind != "pdf" or doc.source_path is None:
+            continue
+        with PdfFile(doc.source_path, password=password) as pdf:
+            paths += [str(page.image) for page in render_pages(pdf, sent.image_pages, settings)]
+    return paths
