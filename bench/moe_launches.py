@@ -145,27 +145,14 @@ def fp8_counts() -> dict[str, int]:
 
     import torch
     from torch import nn
-    from transformers.integrations.compressed_tensors import CompressedTensorsFP8Linear
-    from transformers.models.llama4.modeling_llama4 import Llama4TextMoe
-    from transformers.quantizers.base import SequentialLlama4TextExperts
 
     from app.inference import grouped_experts
     from app.inference.demo_wide import build_wide
     from app.inference.sparse_experts import apply_sparse_experts
+    from tests.inference.fp8_layers import fp8_moe
 
     config = build_wide()[0].config.get_text_config()
-    torch.manual_seed(3)
-    moe = Llama4TextMoe(config).to(torch.bfloat16).eval()
-    moe.experts = SequentialLlama4TextExperts(config)
-    for mlp in moe.experts:
-        for name in ("gate_proj", "up_proj", "down_proj"):
-            dense = getattr(mlp, name)
-            fp8 = CompressedTensorsFP8Linear(dense.in_features, dense.out_features)
-            weight = torch.randn(dense.out_features, dense.in_features) * 0.5
-            fp8.weight = nn.Parameter(weight.to(torch.float8_e4m3fn), requires_grad=False)
-            scale = torch.rand(1, dense.out_features) * 0.1 + 0.01
-            fp8.weight_scale = nn.Parameter(scale, requires_grad=False)
-            setattr(mlp, name, fp8)
+    moe = fp8_moe(config)
     apply_sparse_experts(nn.Sequential(moe), "loop")
     gen = torch.Generator().manual_seed(7)
     inputs = {n: torch.randn(n, moe.hidden_dim, generator=gen).to(torch.bfloat16) for n in (1, 512)}

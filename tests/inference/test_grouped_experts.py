@@ -13,15 +13,14 @@ from typing import Any
 import pytest
 import torch
 from torch import nn
-from transformers.integrations.compressed_tensors import CompressedTensorsFP8Linear
 from transformers.models.llama4.modeling_llama4 import Llama4TextMoe
-from transformers.quantizers.base import SequentialLlama4TextExperts
 
 from app.inference import grouped_experts
 from app.inference.demo_wide import build_wide, wide_sizes
 from app.inference.grouped_experts import fp8_grouped_mlp, plan_per_expert
 from app.inference.host_syncs import HostSyncs
 from app.inference.sparse_experts import apply_sparse_experts, is_grouped, is_sparse
+from tests.inference.fp8_layers import fp8_moe
 
 
 def _moes(model: nn.Module) -> list[Any]:
@@ -58,19 +57,7 @@ def _fp8_moe(hidden: int = 64, inter: int = 96, experts: int = 8) -> Llama4TextM
     model, _ = build_wide()
     config = model.config.get_text_config()
     config.num_local_experts, config.hidden_size, config.intermediate_size = experts, hidden, inter
-    torch.manual_seed(3)
-    moe = Llama4TextMoe(config).to(torch.bfloat16).eval()  # before FP8: .to() would cast it
-    moe.experts = SequentialLlama4TextExperts(config)
-    for mlp in moe.experts:
-        for name in ("gate_proj", "up_proj", "down_proj"):
-            dense = getattr(mlp, name)
-            fp8 = CompressedTensorsFP8Linear(dense.in_features, dense.out_features)
-            weight = torch.randn(dense.out_features, dense.in_features) * 0.5
-            fp8.weight = nn.Parameter(weight.to(torch.float8_e4m3fn), requires_grad=False)
-            scale = torch.rand(1, dense.out_features) * 0.1 + 0.01
-            fp8.weight_scale = nn.Parameter(scale, requires_grad=False)
-            setattr(mlp, name, fp8)
-    return moe
+    return fp8_moe(config)
 
 
 def test_fp8_experts_without_the_kernel_keep_the_loop_and_say_why(
