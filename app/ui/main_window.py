@@ -149,9 +149,8 @@ class MainWindow(QMainWindow):
         self.tools_action = action(self, "Tools…", "Ctrl+T", self.open_tools_dialog)
         self.capture, self.capture_action = capture_action(self, self.composer)
         right = [self.engine_action, self.tools_action, self.settings_action]
-        toolbar(self, [self.new_chat_action, self.capture_action], right)
-        self.addActions([self.attach_action, self.document_action, self.stop_action])
-        self.addAction(self.focus_action)
+        toolbar(self, [self.new_chat_action, self.capture_action, self.document_action], right)
+        self.addActions([self.attach_action, self.stop_action, self.focus_action])
 
     # ------------------------------------------------------------ the chat
     @property
