@@ -33,6 +33,9 @@ from app.documents.doc_plan import (
 )
 from app.documents.pdf import ShouldStop
 from app.documents.tiling import MAVERICK, ProcessorSettings
+from app.paths import data_dir
+from app.storage.document_files import DocumentFiles
+from app.storage.errors import StorageError
 from app.workers import protocol as p
 
 DEFAULT_BUDGET = 100_000  # tokens of document text while the engine's context is unknown
@@ -66,6 +69,8 @@ class DocumentShelf:
         self.settings: ProcessorSettings = MAVERICK  # the tiles pages are drawn for
         self.last: DocumentContext | None = None
         self.changed: Callable[[], None] = lambda: None  # documents added or removed
+        # Where attached files are copied (the store's documents/files in the data folder).
+        self.files = DocumentFiles(data_dir() / "documents" / "files")
 
     def refs(self) -> list[DocumentRef]:
         """The conversation's documents as saved: open ones, then those that could not be."""
@@ -135,16 +140,44 @@ class DocumentShelf:
     ) -> DocumentIndex:
         """Index (or reopen) a document and add it; raises `DocumentError` with a sentence."""
         doc = open_document(path, password=password, progress=progress, should_stop=should_stop)
+        try:
+            self.keep(doc)
+        except DocumentError:
+            doc.close()
+            raise
         return self.add(doc)
 
+    def keep(self, doc: DocumentIndex) -> None:
+        """Copy the document's file into the data folder, where it stays with the conversation.
+
+        From then on its pages are drawn from the copy, so the original may move or change.
+        Safe on a pool thread (it touches files only). Raises `DocumentError` with a sentence.
+        """
+        if doc.source_path is None:
+            return
+        try:
+            stored, _ = self.files.add_file(doc.source_path, doc.info.sha256, doc.info.name)
+        except StorageError as exc:
+            raise DocumentError(str(exc)) from exc
+        doc.source_path = stored
+
     def add(self, doc: DocumentIndex) -> DocumentIndex:
-        """Add an opened index (indexed elsewhere, e.g. on a pool thread); once per content."""
+        """Add an opened index (indexed elsewhere, e.g. on a pool thread); once per content.
+
+        A file changed on disk since it was indexed (`doc.changed`) replaces the document
+        of the same name: the new bytes are the ones asked from then on.
+        """
         for known in self.documents:
             if known.info.sha256 == doc.info.sha256:
                 doc.close()
                 return known
+        replaced = [d for d in self.documents if doc.changed and d.info.name == doc.info.name]
+        at = self.documents.index(replaced[0]) if replaced else len(self.documents)
+        for old in replaced:
+            self.documents.remove(old)
+            old.close()
         self.unavailable = [r for r in self.unavailable if r.sha256 != doc.info.sha256]
-        self.documents.append(doc)
+        self.documents.insert(at, doc)
         self.changed()
         return doc
 

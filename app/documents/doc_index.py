@@ -283,7 +283,13 @@ def open_stored(path: Path | str, sha256: str, name: str) -> DocumentIndex:
     target = index_folder() / f"{sha256}.sqlite"
     if not path.is_file():
         raise DocumentError(f"{name} is missing from the data folder ({path}); attach it again.")
-    doc = DocumentIndex(target, source_path=path) if target.exists() else open_document(path)
+    try:
+        doc = DocumentIndex(target, source_path=path) if target.exists() else open_document(path)
+    except sqlite3.Error as exc:
+        raise DocumentError(
+            f"The page index of {name} cannot be read ({exc}); delete {target} and open the "
+            "conversation again to index it anew."
+        ) from exc
     doc.info = replace(doc.info, name=name)
     return doc
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from app.chat.documents import IMAGE_TOKENS, MARGIN_TOKENS
 from app.chat.session import ChatSession, SessionObserver
 from app.chat.vocabulary import DocumentRef
+from app.documents.doc_index import index_folder
 from app.documents.doc_plan import DocumentContext, approximate_tokens
 from app.workers import protocol as p
 from tests.chat.test_session import FakeEngine, done
@@ -110,8 +112,10 @@ def test_a_conversations_documents_come_back_with_it_and_a_new_one_has_none(
 
     session.observers.append(Changes())
     doc = session.documents.attach(write_pdf(tmp_path / "ferry.pdf", [["Ferries at nine."]]))
+    kept_copy = session.documents.files.path_for(doc.info.sha256, "ferry.pdf")
+    assert kept_copy.read_bytes() == (tmp_path / "ferry.pdf").read_bytes()  # copied in at once
     assert session.conversation.documents == [
-        DocumentRef(doc.info.sha256, "ferry.pdf", str(tmp_path / "ferry.pdf"))
+        DocumentRef(doc.info.sha256, "ferry.pdf", str(kept_copy))
     ]
     kept = session.conversation
     session.new_chat()
@@ -119,11 +123,37 @@ def test_a_conversations_documents_come_back_with_it_and_a_new_one_has_none(
     copy = tmp_path / "kept.pdf"  # as the store keeps it: named by hash, elsewhere
     copy.write_bytes((tmp_path / "ferry.pdf").read_bytes())
     gone = DocumentRef("0" * 64, "gone.pdf", str(tmp_path / "gone.pdf"))
-    kept.documents = [DocumentRef(doc.info.sha256, "ferry.pdf", str(copy)), gone]
+    damaged = tmp_path / "tides.md"  # its page index was damaged since
+    damaged.write_text("Tides come from the moon.", encoding="utf-8")
+    sha = hashlib.sha256(damaged.read_bytes()).hexdigest()
+    (index_folder() / f"{sha}.sqlite").write_bytes(b"not a database " * 100)
+    broken = DocumentRef(sha, "tides.md", str(damaged))
+    kept.documents = [DocumentRef(doc.info.sha256, "ferry.pdf", str(copy)), gone, broken]
     session.open(kept)
     (reopened,) = session.documents.documents
     assert reopened.info.name == "ferry.pdf" and reopened.source_path == copy
-    assert changes[-1] == [
+    assert changes[-1][0] == (
         f"gone.pdf is missing from the data folder ({gone.path}); attach it again."
-    ]
-    assert [r.name for r in session.documents.refs()] == ["ferry.pdf", "gone.pdf"]  # still kept
+    )
+    assert changes[-1][1].startswith("The page index of tides.md cannot be read")
+    refs = [r.name for r in session.documents.refs()]
+    assert refs == ["ferry.pdf", "gone.pdf", "tides.md"]  # still kept with the conversation
+
+
+def test_a_file_changed_on_disk_is_indexed_again_and_replaces_the_old_one(
+    tmp_path: Path,
+) -> None:
+    session = ChatSession(FakeEngine())
+    notes = tmp_path / "notes.md"
+    notes.write_text("The ferry leaves at nine.", encoding="utf-8")
+    first = session.documents.attach(notes)
+    kept = Path(session.conversation.documents[0].path)
+    notes.write_text("The ferry leaves at ten.", encoding="utf-8")
+    second = session.documents.attach(notes)
+    assert second.changed and second.info.sha256 != first.info.sha256
+    assert session.documents.documents == [second]
+    assert [r.sha256 for r in session.conversation.documents] == [second.info.sha256]
+    assert kept.read_text(encoding="utf-8") == "The ferry leaves at nine."  # the old copy stays
+    session.send("When does the ferry leave?")
+    assert "at ten" in session.documents.last.text  # type: ignore[union-attr]
+    assert "at nine" not in session.documents.last.text  # type: ignore[union-attr]

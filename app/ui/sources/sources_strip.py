@@ -94,12 +94,18 @@ class SourcesStrip(QWidget):
             return
 
         def work(job: PoolJob) -> DocumentIndex:
-            return open_document(
+            doc = open_document(
                 path,
                 password=password,
                 progress=lambda done, total: job.report((done, total)),
                 should_stop=job.should_stop,
             )
+            try:
+                self.shelf.keep(doc)  # copied into the data folder, off the GUI thread
+            except DocumentError:
+                doc.close()
+                raise
+            return doc
 
         job = PoolJob(work, errors=(DocumentError,))
         job.signals.reported.connect(self._on_progress)
