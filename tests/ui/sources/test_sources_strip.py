@@ -88,3 +88,13 @@ def test_a_cancelled_index_adds_nothing_and_a_bad_file_says_why(
     strip.attach(broken)
     qtbot.waitUntil(lambda: bool(notices), timeout=60_000)  # type: ignore[attr-defined]
     assert "damaged" in notices[-1]
+    # A file changed on disk since it was indexed is indexed again, and the strip says so.
+    notes = tmp_path / "notes.md"
+    notes.write_text("The ferry leaves at nine.", encoding="utf-8")
+    with qtbot.waitSignal(strip.document_added, timeout=60_000):  # type: ignore[attr-defined]
+        strip.attach(notes)
+    notes.write_text("The ferry leaves at ten, from the north pier.", encoding="utf-8")
+    with qtbot.waitSignal(strip.document_added, timeout=60_000):  # type: ignore[attr-defined]
+        strip.attach(notes)
+    assert notices[-1] == "notes.md changed since it was indexed; indexed again."
+    assert _rows(strip) == ["notes.md · 1 pages · 0 with a text layer"]
