@@ -40,6 +40,9 @@ def test_documents_are_stored_once_and_listed_per_conversation(
         assert again.documents(first)[0].path.is_file()
     store.set_documents(first, [notes])  # one removed
     assert [d.name for d in store.documents(first)] == ["notes.txt"]
+    question = store.add_user_message(first, "What do tickets cost?")
+    branch = store.branch_conversation(question.id)  # asked with the same documents
+    assert store.documents(branch) == store.documents(first)
 
 
 def test_a_file_changed_since_it_was_attached_is_refused_and_nothing_changes(
