@@ -22,7 +22,7 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.documents.pdf import PdfError, PdfFile, PdfPasswordError, ShouldStop, looks_like_pdf
@@ -270,6 +270,28 @@ def open_document(
     if not target.exists():
         _build(path, sha, target, password, progress, should_stop)
     return DocumentIndex(target, changed=changed, source_path=path)
+
+
+def open_stored(path: Path | str, sha256: str, name: str) -> DocumentIndex:
+    """The index of a document kept with a conversation (`path` holds the bytes `sha256`).
+
+    The index of those bytes is opened without hashing the file again; a missing one
+    (an imported conversation, a cleared cache) is built. The document keeps `name`,
+    the name it was attached under. Raises DocumentError with a sentence.
+    """
+    path = Path(path)
+    target = index_folder() / f"{sha256}.sqlite"
+    if not path.is_file():
+        raise DocumentError(f"{name} is missing from the data folder ({path}); attach it again.")
+    try:
+        doc = DocumentIndex(target, source_path=path) if target.exists() else open_document(path)
+    except sqlite3.Error as exc:
+        raise DocumentError(
+            f"The page index of {name} cannot be read ({exc}); delete {target} and open the "
+            "conversation again to index it anew."
+        ) from exc
+    doc.info = replace(doc.info, name=name)
+    return doc
 
 
 def _remember_source(folder: Path, path: Path, sha: str) -> bool:

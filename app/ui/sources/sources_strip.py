@@ -37,18 +37,24 @@ class SourcesWatch(SessionObserver):
 
     def documents_sent(self, context: DocumentContext) -> None:
         self.strip.show_sent(context)
+        self.strip.documents_changed.emit()
 
     def conversation_replaced(self, conversation: Conversation) -> None:
-        # Documents are not saved with a conversation yet: another one starts without them.
-        self.strip.shelf.close()
+        # The session reopened its documents (none for a new conversation).
         self.strip.sent_label.clear()
+
+    def documents_changed(self, problems: list[str]) -> None:
         self.strip.refresh()
+        for sentence in problems:
+            self.strip.attach_failed.emit(sentence)
+        self.strip.documents_changed.emit()
 
 
 class SourcesStrip(QWidget):
     """Documents of the conversation: one row each, plus indexing progress."""
 
     document_added = Signal(object)  # the DocumentIndex
+    documents_changed = Signal()  # added, removed, another conversation's, or pages sent
     attach_failed = Signal(str)  # a sentence for the user
 
     def __init__(self, shelf: DocumentShelf, parent: QWidget | None = None) -> None:
@@ -88,12 +94,18 @@ class SourcesStrip(QWidget):
             return
 
         def work(job: PoolJob) -> DocumentIndex:
-            return open_document(
+            doc = open_document(
                 path,
                 password=password,
                 progress=lambda done, total: job.report((done, total)),
                 should_stop=job.should_stop,
             )
+            try:
+                self.shelf.keep(doc)  # copied into the data folder, off the GUI thread
+            except DocumentError:
+                doc.close()
+                raise
+            return doc
 
         job = PoolJob(work, errors=(DocumentError,))
         job.signals.reported.connect(self._on_progress)
