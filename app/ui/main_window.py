@@ -148,7 +148,8 @@ class MainWindow(QMainWindow):
         self.engine_action = action(self, "Model and engine…", "Ctrl+M", self.open_engine_dialog)
         self.tools_action = action(self, "Tools…", "Ctrl+T", self.open_tools_dialog)
         self.capture, self.capture_action = capture_action(self, self.composer)
-        right = [self.engine_action, self.tools_action, self.settings_action]
+        self.batch_action = action(self, "Batch…", "Ctrl+B", self.dialogs.open_batch_window)
+        right = [self.engine_action, self.tools_action, self.batch_action, self.settings_action]
         toolbar(self, [self.new_chat_action, self.capture_action, self.document_action], right)
         self.addActions([self.attach_action, self.stop_action, self.focus_action])
 
@@ -171,11 +172,9 @@ class MainWindow(QMainWindow):
     def open_conversation(
         self, conversation: Conversation, first_shown: int = 0, keep_answer: bool = False
     ) -> dict[str, QWidget]:
-        """Show a saved conversation from message `first_shown` on; returns the views made.
+        """Show a conversation from message `first_shown` on (`show_earlier` adds more).
 
-        Long conversations open with only their end built (`show_earlier` adds more).
-        `keep_answer`: another version of the same conversation is shown; an answer being
-        written goes on (shown if `conversation` holds it); the composer keeps its draft.
+        `keep_answer`: another version of it; an answer being written goes on, and the draft.
         """
         if not keep_answer:
             self.composer.clear()
