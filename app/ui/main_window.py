@@ -172,10 +172,7 @@ class MainWindow(QMainWindow):
     def open_conversation(
         self, conversation: Conversation, first_shown: int = 0, keep_answer: bool = False
     ) -> dict[str, QWidget]:
-        """Show a conversation from message `first_shown` on (`show_earlier` adds more).
-
-        `keep_answer`: another version of it; an answer being written goes on, and the draft.
-        """
+        """Show a conversation from `first_shown` on; `keep_answer`: another version of it."""
         if not keep_answer:
             self.composer.clear()
             self.focus_composer()
@@ -208,7 +205,7 @@ class MainWindow(QMainWindow):
             )
             return False
         self.composer.clear()
-        self.session.send(text, images)
+        self.session.send(text, images, self.composer.fields.take())
         self._answer_started()
         return True
 
@@ -282,8 +279,7 @@ class MainWindow(QMainWindow):
         if visible:
             self.settings_panel.system_prompt.setFocus()
 
-    # ------------------------------------------------------------ drops and closing
-    # A drop anywhere in the window attaches as a drop on the message box does.
+    # ------------------------------------ drops (anywhere: as on the message box), closing
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if attachable(event.mimeData()) is not None:
             event.acceptProposedAction()
