@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
+from app.batch.answers import EngineStopped
 from app.batch.inputs import collect
 from app.batch.jobs import JobError, JobStore
 from app.batch.runner import Answer, Control, Progress, run_job
@@ -159,7 +160,7 @@ class BatchRun(QObject):
     def _on_job_failed(self, _key: object, error: Exception) -> None:
         self._on_timer()  # what was reported before the failure comes first
         self._end()
-        if isinstance(error, (JobError, SchemaError)):
+        if isinstance(error, (JobError, SchemaError, EngineStopped)):
             self.run_failed.emit(str(error))
             return
         log.error("batch job %s stopped", self.job_id, exc_info=error)

@@ -25,6 +25,7 @@ from app.structured.schema import SchemaError
 from app.ui.structured.field_editor import FieldEditor
 
 MAX_CONCURRENCY = 64
+MAX_TOKENS = 65_536
 
 
 class SetupError(ValueError):
@@ -69,10 +70,16 @@ class BatchSetup(QWidget):
         self.prompt.setPlaceholderText("The question asked of every image and PDF page")
         self.prompt.setMaximumHeight(80)
 
+        self.max_tokens = QSpinBox(self)
+        self.max_tokens.setRange(1, MAX_TOKENS)
+        self.max_tokens.setValue(512)
+        self.max_tokens.setAccessibleName("Longest answer in tokens")
+        self.max_tokens.setToolTip("For free-text answers; fields get the budget that covers them")
         self.use_fields = QCheckBox("Answer with fields (one column each)", self)
         self.fields = FieldEditor(self)
         self.fields.setEnabled(False)
         self.use_fields.toggled.connect(self.fields.setEnabled)
+        self.use_fields.toggled.connect(lambda on: self.max_tokens.setEnabled(not on))
 
         self.engine = QLabel(self)
         self.engine.setWordWrap(True)
@@ -96,6 +103,7 @@ class BatchSetup(QWidget):
         prompt_row.addWidget(self.quick_action)
         prompt_row.addWidget(self.prompt)
         form.addRow("Question:", _wrap(self, prompt_row))
+        form.addRow("Longest answer:", self.max_tokens)
         form.addRow("", self.use_fields)
         form.addRow("Fields:", self.fields)
         form.addRow("Engine:", self.engine)
@@ -113,6 +121,7 @@ class BatchSetup(QWidget):
         """Say which engine answers; only a server answers several items at once."""
         self.engine.setText(description)
         self.concurrency.setEnabled(server)
+        self.concurrency.setSuffix("" if server else "  (a server only; the local model takes one)")
 
     def add_paths(self, paths: list[str]) -> None:
         present = {self.files.item(i).text() for i in range(self.files.count())}

@@ -39,7 +39,6 @@ from app.ui.batch.job_view import JobView
 from app.ui.bridge.bridge import WorkerBridge
 
 REFRESH_MS = 400  # the table is read again at most this often while a job runs
-FREE_TEXT_TOKENS = 512
 
 
 class BatchWindow(QWidget):
@@ -86,7 +85,7 @@ class BatchWindow(QWidget):
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_MS)
-        self._refresh.timeout.connect(self.show_current_job)
+        self._refresh.timeout.connect(self._on_refresh_due)
         self.refresh_jobs()
         self.show_setup()
 
@@ -160,6 +159,10 @@ class BatchWindow(QWidget):
         running = self.run is not None and self.run.job_id == job_id
         self.view.set_running(running, running and self.run is not None and self.run.paused)
 
+    def _on_refresh_due(self) -> None:
+        self.refresh_jobs()  # the list's counts too
+        self.show_current_job()
+
     def _on_job_chosen(self, item: QListWidgetItem | None, _previous: object = None) -> None:
         if item is None:
             return
@@ -195,8 +198,8 @@ class BatchWindow(QWidget):
             "fill": [],
             "concurrency": concurrency,
             "temperature": 0.0,
-            "max_new_tokens": FREE_TEXT_TOKENS,
-            "budget": structured.budget if structured else FREE_TEXT_TOKENS,
+            "max_new_tokens": self.setup.max_tokens.value(),
+            "budget": structured.budget if structured else self.setup.max_tokens.value(),
         }
         new = NewJob(
             paths, prompt, structured.schema if structured else None, settings,

@@ -28,6 +28,7 @@ from app.ui.images.thumbnails import load_thumbnail
 
 THUMB = 40
 FAILED_COLOR = QColor("#c0392b")
+MAX_COLUMN = 280  # pixels; a long answer is read in its tooltip
 
 
 def describe(step: Progress) -> str:
@@ -64,6 +65,7 @@ class JobView(QWidget):
         super().__init__(parent)
         self.setAccessibleName("Batch job")
         self.job: Job | None = None
+        self.unfinished = False  # the job shown has items not yet answered
         self._thumbs: dict[str, QIcon] = {}
         self.title = QLabel(self)
         self.title.setWordWrap(True)
@@ -97,6 +99,8 @@ class JobView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setIconSize(QSize(THUMB, THUMB))
         self.table.verticalHeader().setDefaultSectionSize(THUMB + 6)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.progress)
@@ -109,6 +113,8 @@ class JobView(QWidget):
     # ------------------------------------------------------------ state
     def show_job(self, job: Job, items: list[Item]) -> None:
         """Fill the table from the store's rows."""
+        if self.job is None or self.job.id != job.id:
+            self.figures.setText("")  # the last run's rate belongs to the job it ran
         self.job = job
         self.title.setText(f"<b>Job {job.id}</b> · {job.name}<br>{_escape(job.prompt)}")
         header, table = rows(job, items)
@@ -121,12 +127,17 @@ class JobView(QWidget):
                 if item.status == FAILED:
                     cell.setForeground(FAILED_COLOR)
                     cell.setToolTip(item.error or "")
+                elif c >= 3:
+                    cell.setToolTip(cell.text()[:2000])
                 self.table.setItem(r, c, cell)
             first = self.table.item(r, 0)
             if first is not None:
                 first.setIcon(self._thumb(item.image))
                 first.setToolTip(item.source)
         self.table.resizeColumnsToContents()
+        for column in range(self.table.columnCount()):
+            self.table.setColumnWidth(column, min(self.table.columnWidth(column), MAX_COLUMN))
+        self.unfinished = any(i.status not in (DONE, FAILED) for i in items)
         done = sum(1 for i in items if i.status in (DONE, FAILED))
         failed = sum(1 for i in items if i.status == FAILED)
         self.progress.setRange(0, max(1, len(items)))
@@ -149,7 +160,7 @@ class JobView(QWidget):
     def set_running(self, running: bool, paused: bool) -> None:
         """Which buttons apply: a running job pauses or cancels, a held one resumes."""
         self.pause_button.setEnabled(running and not paused)
-        self.resume_button.setEnabled(not running or paused)
+        self.resume_button.setEnabled(paused if running else self.unfinished)
         self.cancel_button.setEnabled(running)
         failed = any(
             (self.table.item(r, 2) or QTableWidgetItem()).text() == FAILED

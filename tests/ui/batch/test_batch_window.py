@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
-from app.batch.jobs import DONE
+from app.batch.jobs import DONE, RUNNING
 from app.structured.fields import Field
 from app.ui.batch.batch_window import BatchWindow
 from app.ui.main_window import MainWindow
@@ -81,7 +81,9 @@ def test_pause_holds_the_job_and_resume_finishes_it(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     batch = _open(window)
-    _fill(batch, _images(tmp_path / "in", 3))
+    batch.setup.add_paths([str(_images(tmp_path / "in", 3))])
+    batch.setup.prompt.setPlainText("Describe the picture.")
+    batch.setup.max_tokens.setValue(24)  # free text, short: the pause is what is tested
     batch.setup.start_button.click()
     run = batch.run
     assert run is not None
@@ -89,9 +91,11 @@ def test_pause_holds_the_job_and_resume_finishes_it(
     batch.view.pause_button.click()  # the item in flight finishes; then the run holds
     assert run.paused and batch.view.resume_button.isEnabled()
     job_id = batch.view.job.id
-    qtbot.wait(3000)
+    qtbot.waitUntil(lambda: batch.store.counts(job_id)[RUNNING] == 0, timeout=RUN_TIMEOUT_MS)
     held = batch.store.counts(job_id)[DONE]
-    assert held < 3 and batch.run is run  # held, not ended
+    qtbot.wait(1000)
+    assert held < 3 and batch.store.counts(job_id)[DONE] == held  # nothing more runs
+    assert batch.run is run and run.running  # held, not ended
     batch.view.resume_button.click()
     qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
     assert batch.store.counts(job_id)[DONE] == 3
@@ -153,3 +157,25 @@ def test_the_field_editor_says_what_is_wrong_and_builds_a_bounded_schema(qtbot: 
         raise AssertionError("bad JSON was taken")
     except SchemaError as exc:
         assert "not JSON" in str(exc)
+
+
+def test_on_a_real_transformers_serve_items_run_n_at_a_time(
+    qtbot: QtBot, unstarted_window: MainWindow, demo_server: object, tmp_path: Path
+) -> None:
+    from app.engines.openai_client import ServerSettings
+
+    model = demo_server.argv[2]  # type: ignore[attr-defined]
+    unstarted_window.bridge.use_server(ServerSettings(demo_server.base_url, model), start=False)  # type: ignore[attr-defined]
+    batch = _open(unstarted_window)
+    assert batch.setup.concurrency.isEnabled() and "server in use" in batch.setup.engine.text()
+    batch.setup.add_paths([str(_images(tmp_path / "in", 4))])
+    batch.setup.prompt.setPlainText("Name the colour.")
+    batch.setup.max_tokens.setValue(4)
+    batch.setup.concurrency.setValue(3)
+    batch.setup.start_button.click()
+    qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+    job = batch.store.jobs()[0][0]
+    assert job.settings["engine"] == "server" and job.settings["concurrency"] == 3
+    items = batch.store.items(job.id)
+    assert [i.status for i in items] == [DONE] * 4 and all(i.attempts == 1 for i in items)
+    assert batch.view.table.horizontalHeaderItem(3).text() == "answer"
