@@ -179,3 +179,36 @@ def test_on_a_real_transformers_serve_items_run_n_at_a_time(
     items = batch.store.items(job.id)
     assert [i.status for i in items] == [DONE] * 4 and all(i.attempts == 1 for i in items)
     assert batch.view.table.horizontalHeaderItem(3).text() == "answer"
+
+
+def test_a_failed_item_says_why_and_retry_failed_runs_only_it(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from app.batch.inputs import collect
+    from app.batch.jobs import FAILED, JobStore
+
+    with JobStore() as store:
+        items = collect([_images(tmp_path / "in", 2)]).items
+        job_id = store.create("in", "Name it.", items, schema=None, settings={"max_new_tokens": 4})
+        for _ in range(2):
+            item = store.claim(job_id)
+            assert item is not None
+            if item.idx == 0:
+                store.finish(item, text="kept")
+            else:
+                store.fail(item, "The server refused the image.")
+        store.set_state(job_id, "finished")
+    batch = _open(window)
+    batch.show_job(job_id)
+    failed_cell = batch.view.table.item(1, 2)
+    assert failed_cell.text() == FAILED and failed_cell.toolTip() == "The server refused the image."
+    assert batch.view.table.item(1, batch.view.table.columnCount() - 1).text() == (
+        "The server refused the image."
+    )
+    assert batch.view.retry_button.isEnabled() and not batch.view.resume_button.isEnabled()
+    batch.view.retry_button.click()
+    qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+    done = batch.store.items(job_id)
+    assert [i.status for i in done] == [DONE, DONE]
+    assert done[0].result_text == "kept" and done[0].attempts == 1 and done[1].attempts == 2
+    assert not batch.view.retry_button.isEnabled()
