@@ -3,16 +3,20 @@
 One tab lists fields, a row each, as `app.structured.fields` names them; the other takes
 a pasted JSON Schema (or a saved field list). `request()` turns either into the bounded
 `StructuredRequest` an engine is asked with, or raises `SchemaError` with a sentence,
-which the editor also shows under the fields.
+which the editor also shows under the fields. Save writes the field-list file that
+`maverick-desk ask --schema` and `batch --schema` read; Open reads it or a JSON Schema.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,8 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.structured.fields import FIELD_TYPES, Field, fields_to_schema, schema_to_fields
-from app.structured.request import StructuredRequest, from_document
+from app.storage.atomic import atomic_write_text
+from app.storage.errors import StorageError
+from app.structured.fields import (
+    FIELD_TYPES,
+    FIELDS_FORMAT,
+    Field,
+    fields_from_json,
+    fields_to_json,
+    fields_to_schema,
+    schema_to_fields,
+)
+from app.structured.request import MAX_SCHEMA_BYTES, StructuredRequest, from_document
 from app.structured.schema import SchemaError
 
 NAME, TYPE, DESCRIPTION, CHOICES = range(4)
@@ -52,10 +66,17 @@ class FieldEditor(QWidget):
         self.remove_button = QPushButton("Remove field", self)
         self.remove_button.clicked.connect(self._on_remove_clicked)
         page = QWidget(self)
+        self.open_button = QPushButton("Open…", self)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.save_button = QPushButton("Save…", self)
+        self.save_button.setToolTip("Save the fields for `maverick-desk batch --schema FILE`")
+        self.save_button.clicked.connect(self._on_save_clicked)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.save_button)
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.table)
@@ -121,6 +142,47 @@ class FieldEditor(QWidget):
         except SchemaError:
             self.schema_text.setPlainText(json.dumps(schema, indent=2, ensure_ascii=False))
             self.tabs.setCurrentIndex(SCHEMA_TAB)
+
+    # ------------------------------------------------------------ files
+    def save(self, path: Path) -> None:
+        """Write the fields as a field-list file; `SchemaError` or `StorageError` if it cannot."""
+        atomic_write_text(path, fields_to_json(self.fields()), "save the fields")
+
+    def open(self, path: Path) -> None:
+        """Show a field-list file or a JSON Schema; `SchemaError` with a sentence if neither."""
+        try:
+            if path.stat().st_size > MAX_SCHEMA_BYTES:
+                raise SchemaError(f"{path.name} is larger than {MAX_SCHEMA_BYTES:,} bytes.")
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"{path.name} cannot be read ({exc}).") from None
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"{path.name} is not JSON: {exc.msg} at line {exc.lineno}.") from None
+        if isinstance(document, dict) and document.get("format") == FIELDS_FORMAT:
+            self.set_fields(fields_from_json(document))
+        elif isinstance(document, dict):
+            self.set_schema(document)
+        else:
+            raise SchemaError(f"{path.name} is not a JSON Schema or a field list.")
+
+    def _on_open_clicked(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open fields or a JSON Schema", "", "*.json")
+        if name:
+            self._report(lambda: self.open(Path(name)))
+
+    def _on_save_clicked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Save the fields", "fields.json", "*.json")
+        if name:
+            self._report(lambda: self.save(Path(name)))
+
+    def _report(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except (SchemaError, StorageError) as exc:
+            self.problem.setText(str(exc))
+            self.problem.show()
+            return
+        self.problem.hide()
 
     # ------------------------------------------------------------ the request
     def request(self) -> StructuredRequest:

@@ -131,7 +131,9 @@ def test_reopening_lists_an_unfinished_job_and_resume_runs_only_what_is_left(
     assert "finished" in batch.job_list.item(0).text()
 
 
-def test_the_field_editor_says_what_is_wrong_and_builds_a_bounded_schema(qtbot: QtBot) -> None:
+def test_the_field_editor_says_what_is_wrong_and_builds_a_bounded_schema(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
     from app.structured.schema import SchemaError
     from app.ui.structured.field_editor import FieldEditor
 
@@ -149,6 +151,21 @@ def test_the_field_editor_says_what_is_wrong_and_builds_a_bounded_schema(qtbot: 
     request = editor.request()
     assert request.schema["properties"]["kind"]["enum"] == ["cat", "dog"]
     assert request.schema["required"] == ["price", "kind"] and request.budget > 0
+    # Saved, it is the field list `batch --schema` reads; opened, the same fields again.
+    from app.structured.request import load_schema_file
+
+    editor.save(tmp_path / "fields.json")
+    assert load_schema_file(tmp_path / "fields.json").schema == request.schema
+    other = FieldEditor()
+    qtbot.addWidget(other)
+    other.open(tmp_path / "fields.json")
+    assert other.fields() == editor.fields()
+    (tmp_path / "list.json").write_text("[1, 2]")
+    try:
+        other.open(tmp_path / "list.json")
+        raise AssertionError("a list was taken for a schema")
+    except SchemaError as exc:
+        assert str(exc) == "list.json is not a JSON Schema or a field list."
     editor.set_schema({"type": "object", "properties": {"a": {"type": "object"}}})
     assert editor.tabs.currentIndex() == 1  # not a field shape: shown as JSON
     editor.schema_text.setPlainText("{nope")
