@@ -19,8 +19,11 @@ from typing import Protocol
 from app.chat.conversation import Conversation, Message, Role, Status
 from app.chat.documents import DocumentShelf
 from app.chat.engine import Engine, start
+from app.chat.structured_answer import STATS_KEY, ask_for, result
 from app.chat.vocabulary import Request, Sampling, answer_figures
 from app.documents.doc_plan import DocumentContext
+from app.structured.answer import AnswerError
+from app.structured.request import StructuredRequest
 from app.workers import protocol as p
 from app.workers.client import describe_exit, new_request_id
 
@@ -110,6 +113,9 @@ class ChatSession:
         self._sampling_used: dict[str, object] = {}
         self._documents = DocumentShelf()
         self.documents = self._documents  # asked whole, or their best pages, by each answer
+        # Questions asked to answer as fields, by message id (kept for Retry and Regenerate).
+        self.structured: dict[str, StructuredRequest] = {}
+        self._structuring: StructuredRequest | None = None  # the answer in flight's fields
 
     # ------------------------------------------------------------ state
     @property
@@ -145,8 +151,16 @@ class ChatSession:
         return request_id is not None and request_id == self._request_id
 
     # ------------------------------------------------------------ user actions
-    def send(self, text: str, images: list[str] | None = None) -> Message | None:
-        """Ask a question (a new version of the one being edited); None while answering."""
+    def send(
+        self,
+        text: str,
+        images: list[str] | None = None,
+        structured: StructuredRequest | None = None,
+    ) -> Message | None:
+        """Ask a question (a new version of the one being edited); None while answering.
+
+        With `structured`, the answer is JSON constrained to its schema, checked when done.
+        """
         with self._lock:
             if self.generating:
                 return None
@@ -155,6 +169,9 @@ class ChatSession:
                 question = edited.next_version(text, images)
             else:
                 question = Message(Role.USER, text, list(images or []))
+            self.structured.pop(question.id, None)  # an edited question asks afresh
+            if structured is not None:
+                self.structured[question.id] = structured
             self._add(question)
             self._start_answer()
             return question
@@ -274,6 +291,15 @@ class ChatSession:
             if not self.owns(done.request_id) or self._answer is None:
                 return
             self._answer.stats = {**answer_figures(done), "sampling": self._sampling_used}
+            if self._structuring is not None:
+                try:
+                    value = result(self._answer.text, done, self._structuring)
+                except AnswerError as exc:  # the text stays to be read; it is no result
+                    self._end(Status.ERROR, done)
+                    for observer in list(self.observers):
+                        observer.answer_failed(str(exc))
+                    return
+                self._answer.stats[STATS_KEY] = value
             self._end(Status.COMPLETE, done)
 
     def cancelled(self, request_id: str, generated: int = 0) -> None:
@@ -302,11 +328,17 @@ class ChatSession:
     def _start_answer(self, replaced: Message | None = None) -> Message:
         sampling = self.sampling()
         turns = self.documents.apply(self.conversation.turns(self.system_prompt()))
+        questions = [m for m in self.conversation.messages if m.role is Role.USER]
+        structured = self.structured.get(questions[-1].id) if questions else None
+        if structured is not None:
+            turns, sampling = ask_for(turns, sampling, structured)
         if replaced is not None and self.keeps_versions:
             answer = replaced.next_version("", status=Status.STREAMING)
         else:
             answer = Message(Role.ASSISTANT, "", status=Status.STREAMING)
-        request = Request(new_request_id(), turns, sampling, list(self.tools()))
+        tools = [] if structured is not None else list(self.tools())  # JSON, or tool calls
+        schema = structured.schema if structured is not None else None
+        request = Request(new_request_id(), turns, sampling, tools, schema)
         if self.documents.last is not None:
             for observer in list(self.observers):
                 observer.documents_sent(self.documents.last)
@@ -314,8 +346,10 @@ class ChatSession:
         self._answer = answer
         self._request_id = request.request_id
         self._sampling_used = sampling.to_dict()
+        self._structuring = structured
         self._add(answer)
-        self._strategy = self.choose_strategy(request)
+        strategy = PlainAnswer(self.engine) if structured else self.choose_strategy(request)
+        self._strategy = strategy
         try:
             self._request_id = self._strategy.start(request, answer)
         except Exception as exc:
@@ -325,7 +359,7 @@ class ChatSession:
 
     def _end(self, status: Status, event: p.Message | None) -> Message | None:
         answer = self._answer
-        self._request_id = self._strategy = self._answer = None
+        self._request_id = self._strategy = self._answer = self._structuring = None
         if answer is not None:
             answer.status = status
             for observer in list(self.observers):

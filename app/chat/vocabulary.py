@@ -106,6 +106,7 @@ class Request:
     turns: list[Turn]
     sampling: Sampling = field(default_factory=Sampling)
     tools: list[dict[str, Any]] = field(default_factory=list)  # offered to the model
+    json_schema: dict[str, Any] | None = None  # the answer is JSON valid for it (constrained)
 
     def to_generate(self) -> p.Generate:
         """The protocol message that carries this request to a worker or server engine."""
@@ -119,6 +120,7 @@ class Request:
             s.seed,
             tools=list(self.tools),
             min_p=s.min_p,
+            json_schema=self.json_schema,
         )
 
     @classmethod
@@ -126,7 +128,13 @@ class Request:
         sampling = Sampling(
             message.max_new_tokens, message.temperature, message.top_p, message.min_p, message.seed
         )
-        return cls(message.request_id, list(message.messages), sampling, list(message.tools))
+        return cls(
+            message.request_id,
+            list(message.messages),
+            sampling,
+            list(message.tools),
+            message.json_schema,
+        )
 
 
 def answer_figures(done: p.Done) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QWidget
 
 from app.chat.conversation import Conversation, Message, Role, Status
 from app.chat.session import ChatSession, SessionObserver
+from app.chat.structured_answer import value_of
+from app.ui.structured.answer_table import AnswerTable
 from app.ui.tools.saved_turns import saved_turn_blocks
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.ui.transcript.error_block import ErrorBlock
@@ -72,6 +74,7 @@ class ChatView(QObject):
             if message.status is not Status.STREAMING:  # a kept answer: its tool calls again
                 for block in saved_turn_blocks(message.tool_turns):
                     view.add_block(block)
+                add_table(view, message)
             view.regenerate_requested.connect(self.regenerate_requested)
             view.link_clicked.connect(_open_link)
         view.version_requested.connect(self.version_requested)
@@ -129,6 +132,7 @@ class _Renderer(SessionObserver):
         view = self.chat.answer_view(message)
         if view is not None:
             view.set_status(message.status)
+            add_table(view, message)
         self.chat.answer_ended.emit(message, event)
 
     def answer_failed(self, sentence: str) -> None:
@@ -138,6 +142,13 @@ class _Renderer(SessionObserver):
     def conversation_replaced(self, conversation: Conversation) -> None:
         self.chat.rebuild(conversation)
         self.chat.messages_changed.emit()
+
+
+def add_table(view: AssistantMessageView, message: Message) -> None:
+    """An answer given as fields is shown as a table too, with Copy CSV."""
+    value = value_of(message.stats)
+    if value is not None and message.status is Status.COMPLETE:
+        view.add_block(AnswerTable(value, "Checked against the fields asked for.", view))
 
 
 def _open_link(url: QUrl) -> None:

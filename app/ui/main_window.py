@@ -150,7 +150,8 @@ class MainWindow(QMainWindow):
         self.engine_action = action(self, "Model and engine…", "Ctrl+M", self.open_engine_dialog)
         self.tools_action = action(self, "Tools…", "Ctrl+T", self.open_tools_dialog)
         self.capture, self.capture_action = capture_action(self, self.composer)
-        right = [self.engine_action, self.tools_action, self.settings_action]
+        self.batch_action = action(self, "Batch…", "Ctrl+B", self.dialogs.open_batch_window)
+        right = [self.engine_action, self.tools_action, self.batch_action, self.settings_action]
         toolbar(self, [self.new_chat_action, self.capture_action, self.document_action], right)
         self.addActions([self.attach_action, self.stop_action, self.focus_action])
 
@@ -173,12 +174,7 @@ class MainWindow(QMainWindow):
     def open_conversation(
         self, conversation: Conversation, first_shown: int = 0, keep_answer: bool = False
     ) -> dict[str, QWidget]:
-        """Show a saved conversation from message `first_shown` on; returns the views made.
-
-        Long conversations open with only their end built (`show_earlier` adds more).
-        `keep_answer`: another version of the same conversation is shown; an answer being
-        written goes on (shown if `conversation` holds it); the composer keeps its draft.
-        """
+        """Show a conversation from `first_shown` on; `keep_answer`: another version of it."""
         if not keep_answer:
             self.composer.clear()
             self.focus_composer()
@@ -211,7 +207,7 @@ class MainWindow(QMainWindow):
             )
             return False
         self.composer.clear()
-        self.session.send(text, images)
+        self.session.send(text, images, self.composer.fields.take())
         self._answer_started()
         return True
 
@@ -285,8 +281,7 @@ class MainWindow(QMainWindow):
         if visible:
             self.settings_panel.system_prompt.setFocus()
 
-    # ------------------------------------------------------------ drops and closing
-    # A drop anywhere in the window attaches as a drop on the message box does.
+    # ------------------------------------ drops (anywhere: as on the message box), closing
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if attachable(event.mimeData()) is not None:
             event.acceptProposedAction()
