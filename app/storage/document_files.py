@@ -13,13 +13,12 @@ import hashlib
 import io
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import BinaryIO
 
 from app.storage.atomic import fsync_folder
 from app.storage.errors import StorageError, describe_os_error
-from app.storage.image_store import is_sha256
+from app.storage.hashed_files import HashedFiles, is_sha256
 
 # The suffixes the document index reads (app.documents.doc_index); others are kept as .bin.
 DOCUMENT_SUFFIXES = (".pdf", ".txt", ".md", ".markdown", ".text")
@@ -31,11 +30,10 @@ def document_suffix(name: str) -> str:
     return suffix if suffix in DOCUMENT_SUFFIXES else ".bin"
 
 
-class DocumentFiles:
+class DocumentFiles(HashedFiles):
     """The folder of stored documents; safe to share between processes (writes are atomic)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    what = "the stored documents"
 
     def path_for(self, sha256: str, name: str) -> Path:
         """Where a document with this hash lives (its suffix follows the name's)."""
@@ -103,36 +101,3 @@ class DocumentFiles:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_name)
         return True
-
-    def remove(self, paths: list[Path]) -> None:
-        """Delete files this store made (used to undo a failed import)."""
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-
-    def remove_unreferenced(self, referenced: set[str], min_age_s: float = 600.0) -> int:
-        """Delete stored documents whose hash no conversation uses; returns how many went.
-
-        Files younger than `min_age_s` stay: another process may have stored one a moment
-        ago and not yet committed the conversation that refers to it.
-        """
-        removed = 0
-        cutoff = time.time() - min_age_s
-        if not self.root.is_dir():
-            return 0
-        try:
-            for sub in self.root.iterdir():
-                if not sub.is_dir():
-                    continue
-                for path in sub.iterdir():
-                    sha256 = path.name.split(".", 1)[0]
-                    if (
-                        is_sha256(sha256)
-                        and sha256 not in referenced
-                        and path.stat().st_mtime <= cutoff
-                    ):
-                        path.unlink()
-                        removed += 1
-        except OSError as exc:
-            raise describe_os_error(exc, "clean up the stored documents", self.root) from exc
-        return removed

@@ -6,14 +6,16 @@ match it; a conversation lists the ones it has by hash, with a plain file name.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from typing import Any
 
 from app.storage.document_files import MAX_DOCUMENT_BYTES
-from app.storage.image_store import is_sha256
-from app.storage.import_checks import check_file_name, check_integer, check_object, fail
+from app.storage.import_checks import (
+    check_file_name,
+    check_integer,
+    check_object,
+    decode_hashed,
+    fail,
+)
 
 DOCUMENT_KEYS = {"sha256", "name", "bytes"}
 MAX_DOCUMENTS = 100  # in one conversation
@@ -26,17 +28,7 @@ def check_documents(value: Any) -> dict[str, bytes]:
     documents: dict[str, bytes] = {}
     for sha256, encoded in value.items():
         where = f"documents[{sha256[:16]!r}]"
-        if not is_sha256(sha256):
-            fail(where, "the key must be a lower-case sha256 hash")
-        if not isinstance(encoded, str):
-            fail(where, f"expected base64 text, found {type(encoded).__name__}")
-        try:
-            data = base64.b64decode(encoded.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            fail(where, "not valid base64")
-        if hashlib.sha256(data).hexdigest() != sha256:
-            fail(where, "the document's sha256 does not match its name (damaged or altered)")
-        documents[sha256] = data
+        documents[sha256] = decode_hashed(where, sha256, encoded, "document")
     return documents
 
 
