@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -27,7 +27,8 @@ from app.documents.doc_index import DocumentError, DocumentIndex
 from app.documents.pdf import PdfError, PdfFile
 from app.ui.look.theme import current_palette
 
-PAGE_WIDTH_PX = 620  # the page is drawn this wide (times the screen's pixel ratio)
+PAGE_WIDTH_PX = 900  # the page is drawn this wide, then shown at the width there is
+PAGE_MARGIN_PX = 12
 
 
 class PageViewer(QDialog):
@@ -57,8 +58,13 @@ class PageViewer(QDialog):
         self.image.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.image.setAccessibleName("Page drawing")
         self.image.setWordWrap(True)
+        self.image.setMargin(PAGE_MARGIN_PX)
+        self.drawn = QPixmap()  # the page as drawn, shown scaled to the area's width
         scroll = QScrollArea(self)
+        scroll.setObjectName("pageArea")
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setStyleSheet(f"#pageArea QLabel {{ background: {current_palette().border}; }}")
         scroll.setWidget(self.image)
         self.image_area = scroll
         self.source_label = QLabel(self)
@@ -75,6 +81,7 @@ class PageViewer(QDialog):
         self.splitter.addWidget(scroll)
         self.splitter.addWidget(text_column)
         self.splitter.setSizes([640, 420])
+        self.splitter.splitterMoved.connect(lambda *_: self._fit())
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.previous_button)
@@ -129,12 +136,28 @@ class PageViewer(QDialog):
                 px = round(PAGE_WIDTH_PX * ratio)
                 drawn = pdf.render(page, px, max(1, round(px * height / width)))
         except PdfError as exc:
+            self.drawn = QPixmap()
             self.image.setPixmap(QPixmap())
             self.image.setText(f"The page cannot be drawn: {exc}")
             return
-        pixmap = QPixmap.fromImage(_qimage(drawn))
-        pixmap.setDevicePixelRatio(ratio)
+        self.drawn = QPixmap.fromImage(_qimage(drawn))
         self.image.setText("")
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show the drawing as wide as the page area (without a sideways scroll bar)."""
+        if self.drawn.isNull():
+            return
+        ratio = self.devicePixelRatioF()
+        width = self.image_area.viewport().width() - 2 * PAGE_MARGIN_PX
+        pixmap = self.drawn.scaledToWidth(
+            max(1, round(width * ratio)), Qt.TransformationMode.SmoothTransformation
+        )
+        pixmap.setDevicePixelRatio(ratio)
         self.image.setPixmap(pixmap)
 
 
