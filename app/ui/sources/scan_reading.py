@@ -116,6 +116,9 @@ class ScanReading(QObject):
         if not isinstance(done, p.Done) or done.request_id != self.request_id:
             return
         self.request_id = None
+        if self._stopping:  # the document may be closed already: keep nothing more
+            self._end(self._stopped_sentence())
+            return
         try:
             step = self.run.page_read(self._page, "".join(self._pieces))
         except DocumentError as exc:

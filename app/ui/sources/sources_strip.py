@@ -164,6 +164,7 @@ class SourcesStrip(QWidget):
         self.scan_progress.setValue(0)
         self.scan_label.setText(f"reading page {reading.run.next_page}…")
         self._show_reading(True)
+        self.refresh()  # its button is disabled while it reads
         reading.start()
 
     def stop_reading(self) -> None:
@@ -194,6 +195,12 @@ class SourcesStrip(QWidget):
         for doc in self.shelf.documents:
             self._rows.addWidget(self._row(doc))
         self.setVisible(bool(self.shelf.documents) or self._job is not None)
+        # A document taken away (×, another chat) is closed: stop showing and reading it.
+        if self.viewer is not None and self.viewer.doc not in self.shelf.documents:
+            self.viewer.doc = None
+            self.viewer.close()
+        if self.reading is not None and self.reading.doc not in self.shelf.documents:
+            self.reading.stop()
 
     def _row(self, doc: DocumentIndex) -> QWidget:
         info = doc.info
@@ -248,6 +255,7 @@ class SourcesStrip(QWidget):
         assert isinstance(step, ReadProgress)
         self.scan_progress.setValue(step.done)
         self.scan_label.setText(step.line())
+        self.refresh()  # the count of pages with text grows
 
     def _on_reading_finished(self, _read: int, sentence: str) -> None:
         self.reading = None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QPushButton, QToolButton
 
 from app.documents.citations import UNSENT_NOTE
 from app.ui.main_window import MainWindow
@@ -62,6 +62,10 @@ def test_a_citation_in_an_answer_opens_the_page_and_an_unsent_one_is_marked(
     assert viewer.page == unsent and viewer.note.isVisible()
     viewer.next_button.click()
     assert viewer.page == unsent + 1
+    remove = strip.findChild(QToolButton)
+    assert remove is not None and remove.text() == "×"
+    qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert viewer.isHidden() and viewer.doc is None  # the closed document is not shown
 
 
 def test_scanned_pages_are_read_by_the_model_stopped_and_resumed(
@@ -89,12 +93,11 @@ def test_scanned_pages_are_read_by_the_model_stopped_and_resumed(
     qtbot.waitUntil(lambda: strip.reading is None, timeout=60_000)  # type: ignore[attr-defined]
     assert notices[-1].startswith("Reading scanned pages stopped.") and "kept" in notices[-1]
     sources = doc.page_sources()
-    assert sources[2] == "model" and sources[1] == "layer"
-    if sources[3] != "model":  # the stop came in time for page 3: resume reads it only
-        button = strip.findChild(QPushButton, "readScansButton")
-        assert button is not None and button.text() == "Read scanned pages (1)"
-        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
-        qtbot.waitUntil(lambda: strip.reading is None, timeout=120_000)  # type: ignore[attr-defined]
-        assert notices[-1].startswith("scans.pdf: 1 page read")
+    assert (sources[1], sources[2], sources[3]) == ("layer", "model", "")  # page 3 dropped
+    button = strip.findChild(QPushButton, "readScansButton")
+    assert button is not None and button.text() == "Read scanned pages (1)"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: strip.reading is None, timeout=120_000)  # type: ignore[attr-defined]
+    assert notices[-1].startswith("scans.pdf: 1 page read")
     assert doc.page_sources()[3] == "model"
     assert strip.findChild(QPushButton, "readScansButton") is None  # nothing left to read
