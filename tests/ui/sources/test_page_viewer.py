@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QPushButton, QToolButton
 
 from app.documents.citations import UNSENT_NOTE
 from app.ui.main_window import MainWindow
+from app.ui.sources.scan_reading import BUSY_RETRY_MS
+from app.ui.sources.sources_strip import SourcesStrip
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from tests.documents.long_pdf import write_pdf
 from tests.ui.markdown.anchors import anchors, click_anchor
@@ -22,6 +24,12 @@ def harbour_pdf(folder: Path) -> Path:
     pages: list = [[f"Page {n}: {'lighthouse' if n == 7 else 'warehouse'} records.", *filler]
                    for n in range(1, 13)]  # fmt: skip
     return write_pdf(folder / "harbour.pdf", pages)
+
+
+def read_button(strip: SourcesStrip) -> QPushButton | None:
+    """The strip's Read scanned pages button now (rows are rebuilt: old ones linger a turn)."""
+    shown = [b for b in strip.findChildren(QPushButton, "readScansButton") if b.isEnabled()]
+    return shown[0] if shown else None
 
 
 def test_a_citation_in_an_answer_opens_the_page_and_an_unsent_one_is_marked(
@@ -82,10 +90,15 @@ def test_scanned_pages_are_read_by_the_model_stopped_and_resumed(
     doc = window.session.documents.documents[0]
     notices: list[str] = []
     strip.attach_failed.connect(notices.append)
-    button = strip.findChild(QPushButton, "readScansButton")
+    button = read_button(strip)
     assert button is not None and button.text() == "Read scanned pages (2)"
+    answering = [True]  # the conversation's own answer is being written: reading waits
+    strip.busy = lambda: answering[0]
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     assert strip.reading is not None and strip.scan_label.text() == "reading page 2…"
+    qtbot.wait(BUSY_RETRY_MS * 2)  # type: ignore[attr-defined]
+    assert strip.reading.request_id is None
+    answering[0] = False
     with qtbot.waitSignal(strip.reading.progressed, timeout=120_000):  # type: ignore[attr-defined]
         pass
     assert strip.scan_stop_button.isVisible() and "read page 2 (1 of 2" in strip.scan_label.text()
@@ -94,10 +107,10 @@ def test_scanned_pages_are_read_by_the_model_stopped_and_resumed(
     assert notices[-1].startswith("Reading scanned pages stopped.") and "kept" in notices[-1]
     sources = doc.page_sources()
     assert (sources[1], sources[2], sources[3]) == ("layer", "model", "")  # page 3 dropped
-    button = strip.findChild(QPushButton, "readScansButton")
+    button = read_button(strip)
     assert button is not None and button.text() == "Read scanned pages (1)"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: strip.reading is None, timeout=120_000)  # type: ignore[attr-defined]
     assert notices[-1].startswith("scans.pdf: 1 page read")
     assert doc.page_sources()[3] == "model"
-    assert strip.findChild(QPushButton, "readScansButton") is None  # nothing left to read
+    assert read_button(strip) is None  # nothing left to read
