@@ -145,7 +145,7 @@ class AssistantMessageView(QWidget):
     def set_citations(self, citations: FindCitations | None) -> None:
         """Link the page citations `citations` finds; a finished answer is drawn again."""
         self.body.citations = citations
-        if self.message.status is not Status.STREAMING and self.body.text:
+        if self.message.status is not Status.STREAMING:
             self.body.set_text(self.message.text)
 
     def _on_link_clicked(self, url: QUrl) -> None:
