@@ -34,7 +34,7 @@ def test_a_clicked_citation_is_reported_and_an_unsent_one_looks_different(qtbot:
     view.show()
     view.citations = SOURCES.find
     view.set_text("The lamp [p. 2] and the paint [p. 9].")
-    qtbot.waitUntil(lambda: view.settled)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: view.settled, timeout=30_000)  # type: ignore[attr-defined]
     browser = view.browsers()[0]
     sent, unsent = anchors(browser)
     assert (sent.text, unsent.text) == ("[p. 2]", "[p. 9]")

@@ -55,14 +55,14 @@ def test_a_citation_in_an_answer_opens_the_page_and_an_unsent_one_is_marked(
     assert isinstance(view, AssistantMessageView)
     answer.text = f"Ada kept the lighthouse [p. 7]; the stores are elsewhere [p. {unsent}]."
     window.chat_view.refresh_citations()
-    qtbot.waitUntil(lambda: view.body.settled and bool(view.body.text))  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: view.body.settled and bool(view.body.text), timeout=30_000)  # type: ignore[attr-defined]
     browser = view.body.browsers()[0]
     cited, other = anchors(browser)
     assert (cited.tooltip, other.tooltip) == ("", UNSENT_NOTE)
     click_anchor(qtbot, browser, cited)
     viewer = strip.viewer
     assert viewer is not None
-    qtbot.waitUntil(viewer.isVisible)  # type: ignore[attr-defined]
+    qtbot.waitUntil(viewer.isVisible, timeout=30_000)  # type: ignore[attr-defined]
     assert viewer.page == 7 and viewer.title.text() == "harbour.pdf — page 7 of 12"
     assert viewer.text.toPlainText().startswith("Page 7: lighthouse records.")
     assert not viewer.image.pixmap().isNull() and viewer.note.isHidden()
