@@ -41,6 +41,8 @@ def test_a_locked_pdf_asks_for_its_password_says_when_it_is_wrong_and_cancel_kee
     strip = unstarted_window.sources
     with qtbot.waitSignal(strip.document_added, timeout=60_000):  # type: ignore[attr-defined]
         strip.attach(write_pdf(tmp_path / "open.pdf", [["An open page."]]))
+    # The job's last signal comes just after the document: then the strip takes another.
+    qtbot.waitUntil(lambda: not strip.indexing)  # type: ignore[attr-defined]
     locked = write_locked_pdf(tmp_path / "locked.pdf", "The vault code is 4417.", "pässwörd")
     notices: list[str] = []
     strip.attach_failed.connect(notices.append)
@@ -56,6 +58,7 @@ def test_a_locked_pdf_asks_for_its_password_says_when_it_is_wrong_and_cancel_kee
     with qtbot.waitSignal(strip.document_added, timeout=60_000):  # type: ignore[attr-defined]
         strip.attach(locked)
     stop()
+    qtbot.waitUntil(lambda: not strip.indexing)  # type: ignore[attr-defined]
     doc = unstarted_window.session.documents.documents[-1]
     assert doc.info.name == "locked.pdf" and "4417" in doc.page_text(1)
     strip.open_page("locked.pdf", 1)  # drawn with the password given
