@@ -51,6 +51,9 @@ class SessionObserver:
     def documents_sent(self, context: DocumentContext) -> None:
         """An answer started with these pages of the attached documents (text and images)."""
 
+    def documents_changed(self, problems: list[str]) -> None:
+        """The conversation's documents changed; `problems`: sentences for those not opened."""
+
 
 class AnswerStrategy(Protocol):
     """How an answer is produced: straight from the engine, or through a tool loop."""
@@ -105,9 +108,25 @@ class ChatSession:
         self._answer: Message | None = None  # the answer streaming, shown or not
         self.editing: Message | None = None  # the question Edit took back into the composer
         self._sampling_used: dict[str, object] = {}
-        self.documents = DocumentShelf()  # asked whole, or their best pages, by each answer
+        self._documents = DocumentShelf()
+        self.documents = self._documents  # asked whole, or their best pages, by each answer
 
     # ------------------------------------------------------------ state
+    @property
+    def documents(self) -> DocumentShelf:
+        """The conversation's documents, open (a front end may hand in its own shelf)."""
+        return self._documents
+
+    @documents.setter
+    def documents(self, shelf: DocumentShelf) -> None:
+        self._documents = shelf
+        shelf.changed = self._on_documents_changed
+
+    def _on_documents_changed(self) -> None:
+        self.conversation.documents = self._documents.refs()
+        for observer in list(self.observers):
+            observer.documents_changed([])
+
     @property
     def generating(self) -> bool:
         return self._request_id is not None
@@ -200,8 +219,13 @@ class ChatSession:
                 self._end(Status.STOPPED, None)
             self.conversation = conversation
             self.editing = None  # a question taken back for editing belongs to the old view
+            # Its documents, reopened (a new conversation has none); those that cannot be
+            # stay saved with it, and each gets a sentence.
+            problems = self._documents.load(list(conversation.documents))
             for observer in list(self.observers):
                 observer.conversation_replaced(conversation)
+            for observer in list(self.observers):
+                observer.documents_changed(problems)
 
     def drop(self, message_id: str) -> list[Message]:
         """Remove a message and everything after it; returns them."""

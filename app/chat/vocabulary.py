@@ -15,7 +15,16 @@ from typing import Any
 from app.storage.records import FINISHED_STATUSES, MessageStatus, Role
 from app.workers import protocol as p
 
-__all__ = ["FINISHED_STATUSES", "Request", "Role", "Sampling", "Status", "Turn", "answer_figures"]
+__all__ = [
+    "FINISHED_STATUSES",
+    "DocumentRef",
+    "Request",
+    "Role",
+    "Sampling",
+    "Status",
+    "Turn",
+    "answer_figures",
+]
 
 # A turn of the conversation as an engine receives it: the protocol's own class, so the
 # worker, the server engines and the local API read one shape.
@@ -25,6 +34,19 @@ Turn = p.ChatTurn
 # Who wrote a message and where it stands: the stored words (never change or reuse a
 # value), so the window, the session and the store share one enum each.
 Status = MessageStatus
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """A document a conversation has: its bytes' hash, its name, and a file holding them.
+
+    `path` is the copy in the data folder once the conversation is saved (the file the
+    user attached until then).
+    """
+
+    sha256: str
+    name: str
+    path: str
 
 
 SAMPLING_NAMES: Mapping[str, str] = {

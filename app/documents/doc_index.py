@@ -287,6 +287,28 @@ def open_document(
     return DocumentIndex(target, changed=changed, source_path=path, password=password)
 
 
+def open_stored(path: Path | str, sha256: str, name: str) -> DocumentIndex:
+    """The index of a document kept with a conversation (`path` holds the bytes `sha256`).
+
+    The index of those bytes is opened without hashing the file again; a missing one
+    (an imported conversation, a cleared cache) is built. The document keeps `name`,
+    the name it was attached under. Raises DocumentError with a sentence.
+    """
+    path = Path(path)
+    target = index_folder() / f"{sha256}.sqlite"
+    if not path.is_file():
+        raise DocumentError(f"{name} is missing from the data folder ({path}); attach it again.")
+    try:
+        doc = DocumentIndex(target, source_path=path) if target.exists() else open_document(path)
+    except sqlite3.Error as exc:
+        raise DocumentError(
+            f"The page index of {name} cannot be read ({exc}); delete {target} and open the "
+            "conversation again to index it anew."
+        ) from exc
+    doc.info = replace(doc.info, name=name)
+    return doc
+
+
 def _remember_source(folder: Path, path: Path, sha: str) -> bool:
     """Record that `path` now holds `sha`; True if it held other indexed bytes before."""
     registry = folder / SOURCES_FILE

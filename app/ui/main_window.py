@@ -87,6 +87,8 @@ class MainWindow(QMainWindow):
         )
         self.session.choose_strategy = self._strategy_for
         self.session.documents = self.sources.shelf  # shown in the Sources strip
+        self.sources.shelf.answer_tokens = lambda: self.settings_panel.values().max_new_tokens
+        self.sources.documents_changed.connect(self._update_image_budget)
         self.session.observers.append(self.sources.watch)
         self.chat_view = ChatView(self.session, self.transcript)
         self.chat_view.answer_ended.connect(self._on_answer_ended)
@@ -260,9 +262,9 @@ class MainWindow(QMainWindow):
         limit = self._image_limit()
         self.composer.set_image_budget(limit - self.conversation.image_count(), limit)
         settings = self.settings_panel.values()
-        self.composer.set_history(
-            self.conversation.turns(settings.system_prompt), settings.max_new_tokens
-        )
+        turns = self.conversation.turns(settings.system_prompt)
+        self.composer.set_history(turns, settings.max_new_tokens)
+        self.composer.set_documents(*self.session.documents.meter_share(turns))
 
     def error_blocks(self) -> list[ErrorBlock]:
         return self.chat_view.error_blocks()

@@ -201,6 +201,11 @@ class Composer(QFrame):
         self.context_meter.set_history(turns, answer_tokens)
         self._schedule_meter()
 
+    def set_documents(self, tokens: int, note: str) -> None:
+        """The attached documents' share of the next request, for the context meter."""
+        self.context_meter.set_documents(tokens, note)
+        self._schedule_meter()
+
     def set_tools(self, definitions: list[dict[str, Any]]) -> None:
         """The tool definitions the next request carries, for the context meter."""
         self.context_meter.set_tools(definitions)

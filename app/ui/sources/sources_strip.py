@@ -48,18 +48,24 @@ class SourcesWatch(SessionObserver):
 
     def documents_sent(self, context: DocumentContext) -> None:
         self.strip.show_sent(context)
+        self.strip.documents_changed.emit()
 
     def conversation_replaced(self, conversation: Conversation) -> None:
-        # Documents are not saved with a conversation yet: another one starts without them.
-        self.strip.shelf.close()
+        # The session reopened its documents (none for a new conversation).
         self.strip.sent_label.clear()
+
+    def documents_changed(self, problems: list[str]) -> None:
         self.strip.refresh()
+        for sentence in problems:
+            self.strip.attach_failed.emit(sentence)
+        self.strip.documents_changed.emit()
 
 
 class SourcesStrip(QWidget):
     """Documents of the conversation: one row each, plus indexing progress."""
 
     document_added = Signal(object)  # the DocumentIndex
+    documents_changed = Signal()  # added, removed, another conversation's, or pages sent
     attach_failed = Signal(str)  # a sentence for the user
     password_wanted = Signal(str, str)  # path, a sentence (none given yet, or a wrong one)
 
@@ -129,6 +135,11 @@ class SourcesStrip(QWidget):
             )
             if doc.info.kind == "pdf" and password is None:
                 _check_unlocked(doc)  # indexed before, with a password not kept
+            try:
+                self.shelf.keep(doc)  # copied into the data folder, off the GUI thread
+            except DocumentError:
+                doc.close()
+                raise
             return doc
 
         self._attaching = str(path)
@@ -272,6 +283,7 @@ class SourcesStrip(QWidget):
     def _on_indexed(self, _key: object, doc: object) -> None:
         assert isinstance(doc, DocumentIndex)
         known = self.shelf.add(doc)
+        known.password = known.password or doc.password  # reopened ones come without it
         self.refresh()
         if doc.changed:
             self.attach_failed.emit(f"{doc.info.name} changed since it was indexed; indexed again.")

@@ -1,7 +1,7 @@
 """`scripts/gpu-check.sh`: Maverick's widths in FP8 on one GPU, dense against sparse experts.
 
 Writes a random checkpoint at Maverick's real widths with a dense, a RoPE MoE and a
-NoPE MoE layer (`app.inference.wide_checkpoint`), loads it through the app's own loader
+NoPE MoE layer (`app.generators.wide_checkpoint`), loads it through the app's own loader
 (FP8 kept FP8 on compute capability 8.9+), then decodes and prefills with
 transformers' dense experts and with the sparse dispatch, and writes one JSON
 file: load time, the expert modules and their weight dtype, tokens/s, prefill
@@ -12,7 +12,7 @@ tiny widths on the CPU, so the test suite keeps this path alive.
 
 ``--checkpoint DIR`` checks an existing checkpoint instead of writing one.
 
-Exit status: 0 all ran, the experts are FP8 (`app.inference.fp8_proof`: on disk, and on a
+Exit status: 0 all ran, the experts are FP8 (`app.generators.fp8_proof`: on disk, and on a
 GPU with FP8 matmuls also in memory, in the kernels and in the bytes allocated) and
 greedy tokens matched; 1 any of that failed (each failure is printed as a sentence);
 2 a package is missing.
@@ -250,13 +250,13 @@ def fp8_evidence(loaded: Any) -> dict[str, Any]:
     """The checkpoint's experts, and where FP8 matmuls exist the loaded ones (fp8_proof)."""
     import torch
 
-    from app.inference.fp8_proof import (
+    from app.checkpoints.preflight import model_memory
+    from app.generators.fp8_proof import (
         checkpoint_experts,
         loaded_experts,
         memory_matches,
         moe_kernels,
     )
-    from app.inference.preflight import model_memory
 
     model = loaded.model
     evidence: dict[str, Any] = {"checkpoint": checkpoint_experts(loaded.info)}
@@ -310,10 +310,10 @@ def run_check(
 ) -> dict[str, Any]:
     import torch
 
-    from app.inference.experts_mode import EXPERTS_ENV
+    from app.checkpoints.experts_mode import EXPERTS_ENV
+    from app.generators.wide_checkpoint import SMOKE, Widths, write_wide_fp8_checkpoint
     from app.inference.loader import load_model
     from app.inference.sparse_experts import apply_sparse_experts
-    from app.inference.wide_checkpoint import SMOKE, Widths, write_wide_fp8_checkpoint
 
     widths = SMOKE if smoke else Widths()
     started = time.perf_counter()
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--wheels", type=Path, help="install those wheels from this folder")
     args = parser.parse_args(argv)
-    from app.inference.check_wheels import download_command, install_from, wheel_pins
+    from app.generators.check_wheels import download_command, install_from, wheel_pins
 
     if args.print_wheels:
         print("\n".join(wheel_pins()))

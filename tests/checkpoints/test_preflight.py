@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from app.inference.checkpoint import inspect_checkpoint
-from app.inference.devices import DeviceSpecError, parse_gpu_spec, parse_nvidia_smi
-from app.inference.model_size import parameters_from_config
-from app.inference.preflight import (
+from app.checkpoints.checkpoint import inspect_checkpoint
+from app.checkpoints.devices import DeviceSpecError, parse_gpu_spec, parse_nvidia_smi
+from app.checkpoints.model_size import parameters_from_config
+from app.checkpoints.preflight import (
     GIB,
     max_memory_plan,
     model_memory,

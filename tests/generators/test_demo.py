@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from app.inference.checkpoint import inspect_checkpoint, read_safetensors_header
-from app.inference.demo import SPECIAL_TOKENS, write_demo_checkpoint
+from app.checkpoints.checkpoint import inspect_checkpoint, read_safetensors_header
+from app.generators.demo import SPECIAL_TOKENS, write_demo_checkpoint
 
 
 def _digest(folder: Path) -> dict[str, str]:

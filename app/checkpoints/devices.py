@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.inference.checkpoint import human_bytes
+from app.checkpoints.checkpoint import human_bytes
 
 GIB = 1024**3
 # FP8 matmuls need compute capability 8.9 (Ada) or newer (Hopper, Blackwell).

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from transformers import Llama4ForConditionalGeneration, PreTrainedTokenizerFast
 
-from app.inference.demo import SIZES, DemoSizes, build_config, build_model, build_tokenizer
+from app.generators.demo import SIZES, DemoSizes, build_config, build_model, build_tokenizer
 
 WIDE_EXPERTS = 128  # Maverick's routed experts
 

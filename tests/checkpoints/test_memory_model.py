@@ -17,10 +17,10 @@ import torch
 from torch._C._profiler import _EventType
 from torch.profiler import ProfilerActivity, profile
 
-from app.inference.checkpoint import inspect_checkpoint
+from app.checkpoints.checkpoint import inspect_checkpoint
+from app.checkpoints.preflight import model_memory
 from app.inference.loader import load_model
 from app.inference.prefill import PREFILL_CHUNK_TOKENS, prefill_chunks
-from app.inference.preflight import model_memory
 from app.inference.prompt_cache import cache_bytes, new_cache, trim
 
 HISTORY = 128  # tokens past the window: small, so 4x the window goes past it

@@ -1,6 +1,6 @@
 """What the engine's KV cache and prompt pass allocate: the formulas both obey.
 
-Torch-free, so that `app.inference.preflight` can size a machine before anything is
+Torch-free, so that `app.checkpoints.preflight` can size a machine before anything is
 loaded, and the engine (`app.inference.prefill`, `app.inference.prompt_cache`) bounds
 its cache with the same numbers. `tests/inference/test_memory_model.py` holds them
 within 10 % of what the demo's cache and prefill allocate.
@@ -21,7 +21,7 @@ causal), torch turns the mask it is given into an additive one in the model's dt
 to the query heads (`repeat_kv`: 2 x kv x heads x head_dim x 2 bytes). On top come
 the chunk's per-token activations: about 12 hidden-sized bf16 vectors in an attention
 block (residual, norm, q/k/v, rotary copies, output), or the MLP's (see
-`app.inference.preflight`). flex_attention takes no dense mask and runs grouped
+`app.checkpoints.preflight`). flex_attention takes no dense mask and runs grouped
 heads natively, so only the per-token part remains.
 """
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.inference.gpu_check import extrapolate
+from app.generators.gpu_check import extrapolate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "gpu-check.sh"
@@ -62,7 +62,7 @@ def test_a_checkpoint_with_dequantised_experts_fails(tmp_path: Path, demo_bf16: 
 
 def test_dequantised_experts_in_memory_are_caught(demo_fp8: Path) -> None:
     # What the GPU path inspects, run on the CPU, where the loader dequantises FP8.
-    from app.inference.fp8_proof import loaded_experts, memory_matches, moe_kernels
+    from app.generators.fp8_proof import loaded_experts, memory_matches, moe_kernels
     from app.inference.loader import load_model
 
     model = load_model(demo_fp8).model
@@ -124,7 +124,7 @@ def test_print_wheels_lists_compressed_tensors_and_what_it_needs(tmp_path: Path)
 def test_wheels_install_from_a_folder_without_an_index(tmp_path: Path) -> None:
     import zipfile
 
-    from app.inference.check_wheels import install_from
+    from app.generators.check_wheels import install_from
 
     wheels = tmp_path / "wheels"
     wheels.mkdir()

@@ -6,7 +6,7 @@ few layers as show each kind Maverick has (dense, RoPE MoE and NoPE MoE, in four
 about 37 GB, too big to build as a
 model and convert, so each tensor is drawn (on the GPU when there is one) and
 written straight into safetensors shards. The format is the demo's FP8 twin's
-(`app.inference.demo.write_fp8_twin`): per-expert
+(`app.generators.demo.write_fp8_twin`): per-expert
 ``experts.E.{gate,up,down}_proj.weight`` in float8_e4m3fn with a per-channel
 ``[out, 1]`` ``weight_scale``; everything else bf16. The tokenizer, processor and
 vision tower are the demo's, small: this checkpoint is for the text path's speed.
@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import Llama4ForConditionalGeneration
 
-from app.inference.demo import (
+from app.generators.demo import (
     build_config,
     build_processor,
     build_tokenizer,
@@ -61,7 +61,7 @@ SMOKE = Widths(
 def _config(widths: Widths) -> Any:
     from dataclasses import replace
 
-    from app.inference.demo import SIZES
+    from app.generators.demo import SIZES
 
     tokenizer = build_tokenizer()
     sizes = replace(

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.inference.checkpoint import (
+from app.checkpoints.checkpoint import (
     SUPPORTED_ARCHITECTURE,
     CheckpointError,
     inspect_checkpoint,
 )
-from app.inference.model_size import parameters_from_config
+from app.checkpoints.model_size import parameters_from_config
 from app.paths import data_dir
 
 SETTINGS_NAME = "model_library.json"

@@ -40,8 +40,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from app.inference.checkpoint import DEMO_MARKER, DEMO_MARKER_VERSION
-from app.inference.demo_corpus import CORPUS
+from app.checkpoints.checkpoint import DEMO_MARKER, DEMO_MARKER_VERSION
+from app.generators.demo_corpus import CORPUS
 
 # The real Llama 4 special tokens the processor and chat template rely on.
 SPECIAL_TOKENS: tuple[str, ...] = (

@@ -1,7 +1,7 @@
 """Will a checkpoint fit, and how much context is left? Worked out before anything is loaded.
 
 Torch-free: everything comes from `config.json`, the safetensors headers (through
-`app.inference.checkpoint`) and the free memory of the devices, so the window and
+`app.checkpoints.checkpoint`) and the free memory of the devices, so the window and
 the command line can answer before 400 GB are read. The figures are estimates
 of what transformers 5 allocates:
 
@@ -11,13 +11,13 @@ of what transformers 5 allocates:
 - **KV cache**: `DynamicCache(config=...)` gives full-attention (NoPE) layers one
   slot per token, and chunked-attention layers (past recording on, for the prompt
   cache) at most their window, the kept history and one prefill chunk
-  (`app.inference.memory_model`, which the engine obeys); each slot is 2 (K and V)
+  (`app.checkpoints.memory_model`, which the engine obeys); each slot is 2 (K and V)
   x KV heads x head_dim x 2 bytes (bf16).
 - **The prompt pass** runs in chunks of 512 tokens; its largest transient is the last
   chunk's, whose keys reach back over the whole prompt: the sdpa masks and their
   additive copy (bytes per query x key pair), the key and value heads repeated to the
   query heads, and the chunk's activations
-  (`app.inference.memory_model.AttentionShape`). The MLP part per token: with the
+  (`app.checkpoints.memory_model.AttentionShape`). The MLP part per token: with the
   sparse expert dispatch (the default, `app.inference.sparse_experts`) each token
   runs only its routed expert: the larger of a dense MLP layer, (hidden + 4 x dense
   intermediate) x 2 bytes, and a MoE layer, (8 x hidden + 4 x expert intermediate)
@@ -38,16 +38,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.inference.checkpoint import CheckpointInfo, human_bytes
-from app.inference.devices import Device
-from app.inference.experts_mode import dense_requested
-from app.inference.memory_model import (
+from app.checkpoints.checkpoint import CheckpointInfo, human_bytes
+from app.checkpoints.devices import Device
+from app.checkpoints.experts_mode import dense_requested
+from app.checkpoints.memory_model import (
     DEFAULT_HISTORY_TOKENS,
     PREFILL_CHUNK_TOKENS,
     AttentionShape,
     chunked_slots,
 )
-from app.inference.model_size import parameters_from_config, text_config
+from app.checkpoints.model_size import parameters_from_config, text_config
 
 GIB = 1024**3
 RESERVE_FIXED = 2 * GIB

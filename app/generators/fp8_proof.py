@@ -1,6 +1,6 @@
 """Evidence that FP8 experts are FP8: on disk, in memory and in the kernels that run.
 
-`scripts/gpu-check.sh` exits 1 unless all of it holds (`app.inference.gpu_check`):
+`scripts/gpu-check.sh` exits 1 unless all of it holds (`app.generators.gpu_check`):
 
 - **checkpoint**: every routed expert weight in the safetensors headers is FP8 (a
   checkpoint whose experts were dequantised to bf16 fails here, on any machine);
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.inference.checkpoint import CheckpointInfo
+from app.checkpoints.checkpoint import CheckpointInfo
 
 # Routed experts: per-expert Linear modules (compressed-tensors) or fused tensors (bf16).
 _ROUTED = re.compile(r"\.feed_forward\.experts\.(\d+\.\w+_proj\.weight|gate_up_proj|down_proj)$")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.inference.transformers_range import (
+from app.checkpoints.transformers_range import (
     TRANSFORMERS_CEILING,
     TRANSFORMERS_FLOOR,
     TRANSFORMERS_NEWEST,

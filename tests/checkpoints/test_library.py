@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.inference import library
+from app.checkpoints import library
 
 REPO = "models--meta-llama--Llama-4-Maverick-17B-128E-Instruct-FP8"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.inference.checkpoint import CheckpointError, inspect_checkpoint
+from app.checkpoints.checkpoint import CheckpointError, inspect_checkpoint
 
 
 @pytest.fixture

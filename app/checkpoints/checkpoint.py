@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.inference.config_sizes import (
+from app.checkpoints.config_sizes import (
     config_size_problem,
     embedding_width_problem,
     tensor_bytes_problem,
