@@ -34,3 +34,23 @@ def test_each_answer_keeps_the_pages_its_own_request_sent(tmp_path: Path) -> Non
     stored = cited.sources_of(question.id)  # not an answer this session asked
     assert stored.names == ("log.pdf",) and stored.sent is None
     session.documents.close()
+
+
+def test_an_answer_reopened_with_its_documents_links_its_citations_unmarked(
+    tmp_path: Path,
+) -> None:
+    session = ChatSession(FakeEngine())
+    filler = ["The ferry timetable changes in spring and autumn each year."] * 8
+    session.documents.attach(write_pdf(tmp_path / "ferry.pdf", [filler] * 12))
+    session.documents.budget = lambda: 400
+    session.send("When does the ferry leave?")
+    session.handle(done(session.request_id or ""))
+    reopened = ChatSession(FakeEngine())  # as after a restart: the conversation's documents
+    cited = CitedPages(lambda: [d.info.name for d in reopened.documents.documents])
+    reopened.observers.append(cited)
+    reopened.open(session.conversation)
+    answer = reopened.conversation.messages[-1]
+    (citation,) = cited.sources_of(answer.id).find("It leaves at nine [p. 11].")
+    assert (citation.document, citation.page, citation.sent) == ("ferry.pdf", 11, True)
+    session.documents.close()
+    reopened.documents.close()
