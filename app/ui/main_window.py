@@ -98,6 +98,10 @@ class MainWindow(QMainWindow):
         self.chat_view.regenerate_requested.connect(self._on_regenerate_requested)
         self.chat_view.version_requested.connect(self.version_requested)
         self.chat_view.branch_requested.connect(self.branch_requested)
+        self.chat_view.citation_clicked.connect(self.sources.open_page)
+        self.sources.document_added.connect(self.chat_view.refresh_citations)
+        self.sources.engine = bridge  # reads scanned pages, between the chat's answers
+        self.sources.busy = lambda: self.session.generating
 
         self.model_watch = ModelWatch(
             bridge, self.status, self.composer, self.settings_panel, self.chat_view,
