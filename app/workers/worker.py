@@ -170,6 +170,8 @@ class Worker:
                     **runtime_versions(),
                     "attention": loaded.attention,
                     "experts": loaded.experts,
+                    # Compiled decode step or transformers' generate (MAVERICK_DESK_COMPILE).
+                    "decode": loaded.decode,
                     # How many conversations' KV caches are kept ("0": none), within how
                     # many bytes ("0": half of the free device memory).
                     "prompt_cache": str(self._engine.prompt_cache.max_entries),
