@@ -7,7 +7,8 @@ cache's `DynamicCache`, which stays reusable as before), its keys and values are
 copied into a `StaticDecodeCache`, and every further token runs through one compiled
 graph (`DecodeStep`): inductor's C++ kernels on the CPU, CUDA graphs on a GPU
 (``mode="reduce-overhead"``). Nothing in the step guards on the position, so it
-compiles once per cache size (sizes are powers of two: `cache_capacity`).
+compiles once per cache size (sizes are powers of two: `cache_capacity`), and after a
+second size dynamo makes the size dynamic: no more compiles.
 
 Compiling changes the order of floating-point operations, so at load the step must
 give the same greedy tokens as `generate` on a short prompt (`self_check`); if it does
@@ -32,6 +33,7 @@ from transformers import (
 
 from app.inference.compile_mode import COMPILE_ENV, EAGER_LABEL, compile_mode
 from app.inference.prompt_cache import new_cache
+from app.inference.real_rope import install_real_rope
 from app.inference.static_cache import StaticDecodeCache, decode_masks
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,12 @@ class Sampler:
             if self.min_p > 0:
                 chain.append(MinPLogitsWarper(self.min_p))
         self._chain = LogitsProcessorList(chain)
+        # Only a given processor (the JSON grammar) reads the ids so far; the warpers do not.
+        self.needs_ids = bool(self.processors)
 
     def choose(self, ids: torch.Tensor, logits: torch.Tensor) -> int:
         """The next token after `ids` (1 × n) given `logits` (1 × vocab)."""
-        scores = self._chain(cast(torch.LongTensor, ids), logits.float())
+        scores = self._chain(cast(torch.LongTensor, ids), logits.float()) if self._chain else logits
         if self.temperature > 0:
             probs = torch.softmax(scores, dim=-1)
             return int(torch.multinomial(probs, num_samples=1)[0, 0])
@@ -88,6 +92,7 @@ class DecodeStep:
         self._cache: StaticDecodeCache | None = None
         fn: Callable[..., torch.Tensor] = self._step
         if compiled:
+            install_real_rope(model)
             # Rounding to bf16 where eager rounds keeps the greedy tokens eager's (without
             # it inductor keeps float32 between fused ops, and the demo's answers drift
             # after a few tokens); on CUDA the whole step replays as CUDA graphs.
@@ -121,9 +126,11 @@ class DecodeStep:
             self._cache = StaticDecodeCache(self._text_config, capacity)
         return self._cache
 
-    def release(self) -> None:
-        """Drop the static cache (the prompt cache is freed, or memory is short)."""
+    def release(self) -> int:
+        """Drop the static cache (the prompt cache is freed, or memory is short); its bytes."""
+        freed = self._cache.nbytes() if self._cache is not None else 0
         self._cache = None
+        return freed
 
     def decode(
         self,
@@ -152,7 +159,8 @@ class DecodeStep:
             if len(produced) >= max_new_tokens or stop(token):
                 return produced
             step_ids = torch.tensor([[token]], dtype=torch.long, device=device)
-            seen = torch.cat([seen, step_ids], dim=1)
+            if sampler.needs_ids:
+                seen = torch.cat([seen, step_ids], dim=1)
             position = torch.tensor(length + len(produced) - 1, dtype=torch.long, device=device)
             logits = self._fn(step_ids, position, cache)
 

@@ -385,6 +385,13 @@ class Engine:
             cached_prompt_tokens=prepared.cached_tokens,
         )
 
+    def free_memory(self) -> int:
+        """Forget the kept prompt caches and the decode step's static cache; their bytes."""
+        freed = self.prompt_cache.clear()
+        if self._decode_step is not None:
+            freed += self._decode_step.release()
+        return freed
+
     def _constrained_kwargs(self, schema: dict[str, Any], params: SamplingParams) -> dict[str, Any]:
         from app.inference.constrained import ConstraintError, JsonConstraints, vocab_size
 

@@ -7,7 +7,8 @@ compilation off for Llama 4 (`PreTrainedModel.get_compiled_call`). Here every pi
 per-step state is a tensor:
 
 - a full-attention layer (Maverick's NoPE layers) is transformers' `StaticLayer`: one
-  buffer of `max_cache_len` positions, written at the position the step decodes;
+  buffer of `max_cache_len` positions, written at the position the step decodes
+  (`FullStaticLayer`: without its guard on the buffers' identity);
 - a chunked-attention layer holds one chunk (`attention_chunk_size` positions; 8,192 on
   Maverick) and keeps position p in slot ``p % chunk``. A query at p attends to the
   positions of its own chunk up to p, which are exactly slots ``0 .. p % chunk``: the
@@ -26,7 +27,33 @@ import torch
 from transformers.cache_utils import Cache, CacheLayerMixin, StaticLayer
 
 
-class ChunkedStaticLayer(StaticLayer):
+class FullStaticLayer(StaticLayer):
+    """transformers' `StaticLayer`, with buffers a compiled step does not guard by identity.
+
+    `StaticLayer.lazy_initialization` marks its buffers as static addresses *with* a guard
+    on the tensors' identity: every new cache (another size, or one allocated again after
+    the memory was freed) would recompile the step, and past dynamo's recompile limit
+    fail. Here only CUDA buffers are marked (CUDA graphs replay from fixed addresses, and
+    re-record if they move), without that guard.
+    """
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        """Allocate the buffers at the size of the cache, on the device of `key_states`."""
+        self.dtype, self.device = key_states.dtype, key_states.device
+        self.batch_size, self.num_heads = key_states.shape[:2]
+        self.k_head_dim = key_states.shape[-1]
+        self.v_head_dim = value_states.shape[-1]
+        shape = (self.batch_size, self.num_heads, self.max_cache_len)
+        self.keys = torch.zeros((*shape, self.k_head_dim), dtype=self.dtype, device=self.device)
+        self.values = torch.zeros((*shape, self.v_head_dim), dtype=self.dtype, device=self.device)
+        self.cumulative_length = self.cumulative_length.to(self.device)
+        if self.device.type == "cuda":
+            for tensor in (self.keys, self.values, self.cumulative_length):
+                torch._dynamo.mark_static_address(tensor, guard=False)
+        self.is_initialized = True
+
+
+class ChunkedStaticLayer(FullStaticLayer):
     """One attention chunk of keys and values; position p lives in slot ``p % chunk``."""
 
     def __init__(self, chunk: int) -> None:
@@ -60,7 +87,7 @@ class StaticDecodeCache(Cache):
             if kind == "chunked_attention":
                 layers.append(ChunkedStaticLayer(self.chunk))
             elif kind == "full_attention":
-                layers.append(StaticLayer(max_cache_len=max_cache_len))
+                layers.append(FullStaticLayer(max_cache_len=max_cache_len))
             else:
                 raise ValueError(f"the static decode cache has no layer of kind {kind!r}")
         super().__init__(layers=layers)  # type: ignore[arg-type]

@@ -194,7 +194,7 @@ class Worker:
         progress("writing the demo checkpoint", 1, 1)
 
     def _free_cache(self, request_id: str | None) -> None:
-        freed = self._engine.prompt_cache.clear() if self._engine is not None else 0
+        freed = self._engine.free_memory() if self._engine is not None else 0
         if freed:
             log.info("prompt cache: freed %d bytes", freed)
         if request_id is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
 from app.inference.compile_mode import COMPILE_ENV, EAGER_LABEL, CompileModeError, compile_mode
 from app.inference.compiled_decode import (
@@ -73,6 +74,12 @@ def test_compiled_step_decodes_like_generate_and_keeps_the_prompt_cache_exact(
     again = warm.generate(FOLLOW_UP, GREEDY, lambda ids: None)
     assert again.cached_prompt_tokens == 512
     assert again.token_ids == cold.generate(FOLLOW_UP, GREEDY, lambda ids: None).token_ids
+
+    # Freeing the memory drops the static cache; a new one at the same size compiles nothing.
+    graphs = counters["stats"]["unique_graphs"]
+    assert cold.free_memory() > 0
+    assert cold.generate(short, GREEDY, lambda ids: None).token_ids == tokens.token_ids
+    assert counters["stats"]["unique_graphs"] == graphs
 
     # One step's logits: the eager step over the static cache equals a prefill of that
     # token exactly; the compiled one differs by bf16 rounding only.
