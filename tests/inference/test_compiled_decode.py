@@ -83,17 +83,19 @@ def test_compiled_step_decodes_like_generate_and_keeps_the_prompt_cache_exact(
 
     # One step's logits: the eager step over the static cache equals a prefill of that
     # token exactly; the compiled one differs by bf16 rounding only.
-    ids = torch.tensor([cold.prepare(FIRST, use_cache=False).ids])
     model: Any = compiled.model
-    with torch.inference_mode():
+    with torch.inference_mode():  # as in the engine: another tensor kind would recompile
+        ids = torch.tensor([cold.prepare(FIRST, use_cache=False).ids])
         dynamic = new_cache(model.config)
         prefill_logits(model, ids[:, :-1], dynamic, 0)
         logits = []
         for runner in (step, DecodeStep(model, compiled=False)):
             cache = runner.cache_for(1000)
             cache.fill(dynamic, ids.shape[1] - 1)
-            logits.append(runner._fn(ids[:, -1:], torch.tensor(ids.shape[1] - 1), cache))
+            token = torch.tensor([[int(ids[0, -1])]])  # as the engine makes it: strides (1, 1)
+            logits.append(runner._fn(token, torch.tensor(ids.shape[1] - 1), cache))
         exact = prefill_logits(model, ids, dynamic, ids.shape[1] - 1)
+    assert counters["stats"]["unique_graphs"] == graphs
     assert torch.equal(logits[1], exact)
     assert float((logits[0].float() - exact.float()).abs().max()) < 0.02  # bf16 eps: 0.0078
 
