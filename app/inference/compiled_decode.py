@@ -28,6 +28,7 @@ from transformers import (
     LogitsProcessorList,
     MinPLogitsWarper,
     TemperatureLogitsWarper,
+    TopKLogitsWarper,
     TopPLogitsWarper,
 )
 
@@ -58,12 +59,16 @@ class Sampler:
     temperature: float = 0.0  # 0: greedy
     top_p: float = 1.0
     min_p: float = 0.0
+    top_k: int = 0  # 0: off
     processors: list[Any] = field(default_factory=list)  # e.g. the JSON constraint's
 
     def __post_init__(self) -> None:
+        # `generate`'s order: the processors it is given, then the warpers.
         chain: list[Any] = list(self.processors)
         if self.temperature > 0:
             chain.append(TemperatureLogitsWarper(self.temperature))
+            if self.top_k > 0:
+                chain.append(TopKLogitsWarper(self.top_k))
             if self.top_p < 1.0:
                 chain.append(TopPLogitsWarper(self.top_p))
             if self.min_p > 0:

@@ -181,6 +181,16 @@ class _BoundHistory(StoppingCriteria):
         return torch.zeros((input_ids.shape[0],), dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
 
+def _default_top_k(model: Any) -> int | None:
+    """The top-k `generate` samples with when a request sets none (transformers' default: 50)."""
+    from transformers import GenerationConfig
+
+    top_k = model.generation_config.top_k
+    if top_k is None:
+        top_k = GenerationConfig._get_default_generation_params().get("top_k")
+    return None if top_k is None else int(top_k)
+
+
 class Engine:
     """Generation over one loaded model."""
 
@@ -490,6 +500,7 @@ class Engine:
             temperature=float(kwargs.get("temperature") or 1.0) if sampling else 0.0,
             top_p=float(kwargs.get("top_p") or 1.0),
             min_p=float(kwargs.get("min_p") or 0.0),
+            top_k=int((kwargs["top_k"] if "top_k" in kwargs else _default_top_k(model)) or 0),
             processors=list(kwargs.get("logits_processor") or []),
         )
         step.decode(
