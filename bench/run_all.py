@@ -39,6 +39,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("local_api.py", [], "10. the local API (maverick-desk serve)"),
     ("prompt_cache.py", [], "11. follow-up questions from the KV cache (issue 17)"),
     ("moe_launches.py", [], "12. experts at GPU speed: grouped matmuls, no host sync (issue 32)"),
+    ("compiled_decode.py", ["--runs", "5"], "12. experts at GPU speed: a compiled decode step"),
     ("structured_decoding.py", [], "13. structured answers: constrained decoding (issue 35)"),
     ("documents.py", [], "14. whole documents: index, context, recall (issue 34)"),
     ("documents_cache.py", [], "14. whole documents: index, context, recall (issue 34)"),
@@ -121,6 +122,23 @@ NOTES = [
     "of small experts on the CPU gathers its expert's weights into one bmm instead (4 more "
     "launches per period than the loop, still no sync); on a GPU it takes the grouped "
     "matmul. The 2026-12-07 run shared its 2 cores with other work (load average about 11).",
+    "",
+    "`bench/compiled_decode.py` builds the same wide demo (grouped experts, sdpa) at 4 and 8 "
+    "layers and compiles the decode step of `app/inference/compiled_decode.py` "
+    "(`torch.compile(fullgraph=True)` over the static KV cache of "
+    "`app/inference/static_cache.py`; inductor on the CPU). Its launches are inductor's fused "
+    "C++ kernels (made profiler events by `cpp.enable_kernel_profile`) plus the outermost aten "
+    "ops the graph calls out to that compute (matmuls, grouped matmuls, attention), in one "
+    "step, extrapolated to 48 layers as above: they are the kernels inside the graph; with "
+    "CUDA graphs the host issues one replay a device per token instead. Graph breaks are "
+    "`torch._dynamo.explain`'s; the graphs compiled while decoding at moving positions show "
+    "that the position never recompiles the step. Tokens/s are decoded tokens from the "
+    "first to the last, the compiled step against transformers' `generate` "
+    "(`MAVERICK_DESK_COMPILE=off`), alternating run by run after the same 300-token prompt, "
+    "one thread; on this tiny model both are host-bound, so the ratio is the Python and "
+    "dispatch overhead removed. Greedy tokens are compared too: on random weights the "
+    "compiled kernels' bf16 rounding can part from eager at a near-tie (README, Models and "
+    "precision).",
     "",
     "## Structured answers: constrained decoding (section 13)",
     "",

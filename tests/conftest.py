@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Compiling the decode step costs a minute of CPU at every load; the tests that load a
+# model run transformers' generate, and tests/inference/test_compiled_decode.py compiles.
+os.environ.setdefault("MAVERICK_DESK_COMPILE", "off")
 
 # The README's test command writes the demo once to .demo/ and points here; without it
 # the session writes its own copy.

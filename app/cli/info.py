@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from app.checkpoints.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
+from app.checkpoints.compile_mode import CompileModeError, compile_mode, describe_compile
 from app.checkpoints.experts_mode import ExpertsModeError, describe_mode, experts_mode
 from app.paths import default_model
 
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         mode = experts_mode()
-    except ExpertsModeError as exc:
+        compiling = compile_mode()
+    except (ExpertsModeError, CompileModeError) as exc:
         print(f"maverick-desk info: {exc}", file=sys.stderr)
         return 1
     text = info.config.get("text_config") or {}
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             f"+ shared expert every {moe_every} layers",
         ),
         ("experts", describe_mode(mode)),
+        ("decode", describe_compile(compiling)),
         (
             "vision model",
             f"{vision.get('num_hidden_layers')} layers, hidden {vision.get('hidden_size')}, "

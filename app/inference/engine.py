@@ -23,6 +23,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from app.inference.compiled_decode import DecodeStep, Sampler, prefill_logits
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count
 from app.inference.loader import LoadedModel
 from app.inference.prefill import (
@@ -180,6 +181,16 @@ class _BoundHistory(StoppingCriteria):
         return torch.zeros((input_ids.shape[0],), dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
 
+def _default_top_k(model: Any) -> int | None:
+    """The top-k `generate` samples with when a request sets none (transformers' default: 50)."""
+    from transformers import GenerationConfig
+
+    top_k = model.generation_config.top_k
+    if top_k is None:
+        top_k = GenerationConfig._get_default_generation_params().get("top_k")
+    return None if top_k is None else int(top_k)
+
+
 class Engine:
     """Generation over one loaded model."""
 
@@ -206,6 +217,8 @@ class Engine:
         eos = loaded.model.generation_config.eos_token_id
         self._eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self._constraints: Any = None  # app.inference.constrained.JsonConstraints, when first used
+        # The compiled decode step when it passed its self-check at load; else `generate`.
+        self._decode_step: DecodeStep | None = loaded.decode_step
 
     @property
     def context_length(self) -> int:
@@ -382,6 +395,13 @@ class Engine:
             cached_prompt_tokens=prepared.cached_tokens,
         )
 
+    def free_memory(self) -> int:
+        """Forget the kept prompt caches and the decode step's static cache; their bytes."""
+        freed = self.prompt_cache.clear()
+        if self._decode_step is not None:
+            freed += self._decode_step.release()
+        return freed
+
     def _constrained_kwargs(self, schema: dict[str, Any], params: SamplingParams) -> dict[str, Any]:
         from app.inference.constrained import ConstraintError, JsonConstraints, vocab_size
 
@@ -440,16 +460,58 @@ class Engine:
             if reached == last:
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
-                model.generate(
-                    **prepared.tensors,
-                    **kwargs,
-                    **encoder_outputs(rows),
-                    streamer=_CallbackStreamer(on_new),
-                    past_key_values=entry.cache,
-                )
+                step = self._decode_step
+                if step is not None:
+                    self._decode(step, prepared, kwargs, rows, last, on_new, should_stop)
+                else:
+                    model.generate(
+                        **prepared.tensors,
+                        **kwargs,
+                        **encoder_outputs(rows),
+                        streamer=_CallbackStreamer(on_new),
+                        past_key_values=entry.cache,
+                    )
         # Reached only when nothing raised: a request that failed keeps no cache.
         exact = min(reached, exact_length(len(prepared.ids), chunk))
         self.prompt_cache.keep_after(entry, prepared.ids + produced, exact)
+
+    def _decode(
+        self,
+        step: DecodeStep,
+        prepared: PreparedInputs,
+        kwargs: dict[str, Any],
+        rows: torch.Tensor | None,
+        last: int,
+        on_new: Callable[[list[int]], None],
+        should_stop: Callable[[], bool],
+    ) -> None:
+        """Prefill the last chunk eagerly into the prompt's cache, then run the compiled step.
+
+        The `DynamicCache` ends covering the prompt, as the prompt cache needs; the
+        decoded tokens' keys and values live only in the step's static cache.
+        """
+        assert prepared.cache is not None
+        input_ids = prepared.tensors["input_ids"]
+        model: Any = self.loaded.model
+        cache = prepared.cache.cache
+        logits = prefill_logits(model, input_ids, cache, last, **encoder_outputs(rows))
+        sampling = bool(kwargs.get("do_sample"))
+        sampler = Sampler(
+            temperature=float(kwargs.get("temperature") or 1.0) if sampling else 0.0,
+            top_p=float(kwargs.get("top_p") or 1.0),
+            min_p=float(kwargs.get("min_p") or 0.0),
+            top_k=int((kwargs["top_k"] if "top_k" in kwargs else _default_top_k(model)) or 0),
+            processors=list(kwargs.get("logits_processor") or []),
+        )
+        step.decode(
+            cache,
+            input_ids,
+            logits,
+            int(kwargs["max_new_tokens"]),
+            sampler,
+            on_token=lambda token: on_new([token]),
+            stop=lambda token: token in self._eos_ids or should_stop(),
+        )
 
     def _without_caches(
         self,
@@ -462,6 +524,8 @@ class Engine:
         failed.tensors.clear()
         failed.pixels.clear()
         self.prompt_cache.clear()
+        if self._decode_step is not None:
+            self._decode_step.release()
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

@@ -27,6 +27,7 @@ from transformers import (
 )
 
 from app.checkpoints.checkpoint import CheckpointInfo, human_bytes, inspect_checkpoint
+from app.checkpoints.compile_mode import EAGER_LABEL, compile_mode
 from app.checkpoints.devices import Device
 from app.checkpoints.experts_mode import DENSE_LABEL, experts_mode
 from app.checkpoints.preflight import (
@@ -35,6 +36,7 @@ from app.checkpoints.preflight import (
     model_memory,
     preflight,
 )
+from app.inference.compiled_decode import prepare_decode
 from app.inference.sparse_experts import apply_sparse_experts
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,10 @@ class LoadedModel:
     warnings: list[str] = field(default_factory=list)
     # Which expert path runs: "sparse top-1 (...)" or "dense (transformers)".
     experts: str = DENSE_LABEL
+    # How each decoded token runs (`app.inference.compiled_decode`): the About box's line,
+    # and the compiled step when one passed its self-check.
+    decode: str = EAGER_LABEL
+    decode_step: Any = None
 
     @property
     def dtype(self) -> torch.dtype:
@@ -202,6 +208,7 @@ def load_model(
     report = progress or (lambda *args: None)
     stop = should_stop or (lambda: False)
     mode = experts_mode()  # a bad MAVERICK_DESK_EXPERTS fails before minutes of loading
+    compile_mode()  # and so does a bad MAVERICK_DESK_COMPILE
     if attn_implementation not in ATTENTION_IMPLEMENTATIONS:
         raise ValueError(
             f"Unknown attention implementation {attn_implementation!r}: use one of "
@@ -242,6 +249,9 @@ def load_model(
         raise
     model.eval()
     experts = apply_sparse_experts(model, mode)
+    report("compiling the decode step", 0, 1)
+    decode = prepare_decode(model)
+    report("compiling the decode step", 1, 1)
     report("loading processor", 0, 1)
     processor = AutoProcessor.from_pretrained(
         str(info.path), local_files_only=True, trust_remote_code=False
@@ -253,6 +263,8 @@ def load_model(
         info=info,
         quantisation=label,
         devices=describe_devices(),
-        warnings=warnings + experts.fallbacks[:1],
+        warnings=warnings + experts.fallbacks[:1] + decode.warnings,
         experts=experts.label,
+        decode=decode.label,
+        decode_step=decode.step,
     )

@@ -170,6 +170,8 @@ class Worker:
                     **runtime_versions(),
                     "attention": loaded.attention,
                     "experts": loaded.experts,
+                    # Compiled decode step or transformers' generate (MAVERICK_DESK_COMPILE).
+                    "decode": loaded.decode,
                     # How many conversations' KV caches are kept ("0": none), within how
                     # many bytes ("0": half of the free device memory).
                     "prompt_cache": str(self._engine.prompt_cache.max_entries),
@@ -192,7 +194,7 @@ class Worker:
         progress("writing the demo checkpoint", 1, 1)
 
     def _free_cache(self, request_id: str | None) -> None:
-        freed = self._engine.prompt_cache.clear() if self._engine is not None else 0
+        freed = self._engine.free_memory() if self._engine is not None else 0
         if freed:
             log.info("prompt cache: freed %d bytes", freed)
         if request_id is not None:

@@ -37,6 +37,8 @@ def about_rows(ready: p.Ready | None) -> list[tuple[str, str]]:
         ("Attention", worker("attention")),
         # Sparse (only the routed expert runs) or dense; MAVERICK_DESK_EXPERTS chooses.
         ("Experts", worker("experts")),
+        # A compiled decode step or transformers' generate; MAVERICK_DESK_COMPILE chooses.
+        ("Decode", worker("decode")),
     ]
     if ready is None:
         rows.append(("Devices", NOT_LOADED))

@@ -76,6 +76,10 @@ def test_about_shows_which_expert_path_the_worker_runs(
         bridge.start()
     experts = _value(dialog.text(), "Experts")
     assert experts.startswith(shown) and experts == bridge.ready.runtime["experts"]  # type: ignore[union-attr]
+    # The tests run with MAVERICK_DESK_COMPILE=off (tests/conftest.py): the worker says so.
+    decode = _value(dialog.text(), "Decode")
+    assert decode == "eager (transformers generate), MAVERICK_DESK_COMPILE=off"
+    assert decode == bridge.ready.runtime["decode"]  # type: ignore[union-attr]
 
 
 def test_about_text_lines_up_every_row() -> None:
