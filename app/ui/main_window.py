@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 from app.chat.conversation import Conversation, Message
 from app.chat.session import AnswerStrategy, ChatSession, PlainAnswer
 from app.chat.vocabulary import Request
+from app.ui import window_frame as frame
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.chat_view import ChatView
 from app.ui.composer.composer import Composer
@@ -33,7 +34,7 @@ from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.ui.transcript.error_block import ErrorBlock
 from app.ui.transcript.transcript_view import TranscriptView
 from app.ui.window_dialogs import WindowDialogs
-from app.ui.window_frame import action, capture_action, chat_splitter, sources_column, toolbar
+from app.ui.window_frame import action, capture_action, chat_splitter, toolbar
 from app.workers import protocol as p
 
 WARM_UP_DELAY_MS = 150
@@ -65,7 +66,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.changed.connect(self._update_image_budget)
         self.settings_panel.hide()
 
-        column, self.sources, self.document_action = sources_column(self, self.composer)
+        column, self.sources, self.document_action = frame.sources_column(self, self.composer)
         self.splitter = chat_splitter(self, self.transcript, column, self.settings_panel)
 
         self.status = ModelStatusBar(self)
@@ -74,11 +75,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.help_menu = HelpMenu(bridge, self)
         self.menuBar().addMenu(self.help_menu)
-        look = self.settings_panel.appearance
-        self.theme = ThemeController(self, look.theme_mode, look.font_size.value())
-        self.theme.apply_theme()
-        look.theme_changed.connect(self.theme.set_mode)
-        look.font_size_changed.connect(self.theme.set_font_size)
+        self.theme = ThemeController.following(self, self.settings_panel.appearance)
 
         self.session = ChatSession(
             bridge,
@@ -86,10 +83,10 @@ class MainWindow(QMainWindow):
             system_prompt=lambda: self.settings_panel.values().system_prompt,
         )
         self.session.choose_strategy = self._strategy_for
-        self.session.documents = self.sources.shelf  # shown in the Sources strip
-        self.sources.shelf.answer_tokens = lambda: self.settings_panel.values().max_new_tokens
+        frame.sources_follow(
+            self.sources, self.session, bridge, lambda: self.settings_panel.values().max_new_tokens
+        )
         self.sources.documents_changed.connect(self._update_image_budget)
-        self.session.observers.append(self.sources.watch)
         self.chat_view = ChatView(self.session, self.transcript)
         self.chat_view.answer_ended.connect(self._on_answer_ended)
         self.chat_view.messages_changed.connect(self.messages_changed)
@@ -100,8 +97,6 @@ class MainWindow(QMainWindow):
         self.chat_view.branch_requested.connect(self.branch_requested)
         self.chat_view.citation_clicked.connect(self.sources.open_page)
         self.sources.document_added.connect(self.chat_view.refresh_citations)
-        self.sources.engine = bridge  # reads scanned pages, between the chat's answers
-        self.sources.busy = lambda: self.session.generating
 
         self.model_watch = ModelWatch(
             bridge, self.status, self.composer, self.settings_panel, self.chat_view,

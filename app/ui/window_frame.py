@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat.documents import DocumentShelf
+from app.chat.session import ChatSession
+from app.ui.bridge.bridge import WorkerBridge
 from app.ui.capture.screen_capture import ScreenCapture
 from app.ui.composer.composer import Composer
 from app.ui.sources.sources_strip import SourcesStrip
@@ -106,3 +108,17 @@ def sources_column(
             strip.attach(path)
 
     return column, strip, action(window, "Attach document…", "Ctrl+Shift+D", choose)
+
+
+def sources_follow(
+    strip: SourcesStrip,
+    session: ChatSession,
+    engine: WorkerBridge,
+    answer_tokens: Callable[[], int],
+) -> None:
+    """The strip's documents become the session's, read between its answers."""
+    session.documents = strip.shelf  # shown in the Sources strip
+    strip.shelf.answer_tokens = answer_tokens
+    session.observers.append(strip.watch)
+    strip.engine = engine
+    strip.busy = lambda: session.generating

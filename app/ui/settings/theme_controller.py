@@ -26,6 +26,7 @@ from app.ui.look.theme import (
 )
 from app.ui.markdown.markdown_view import MarkdownView
 from app.ui.markdown.safe_browser import SafeTextBrowser
+from app.ui.settings.appearance_settings import AppearanceSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,15 @@ class ThemeController(QObject):
         self._font_size = font_size
         self._system_scheme = QGuiApplication.styleHints().colorScheme()
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_color_scheme_changed)
+
+    @classmethod
+    def following(cls, window: QWidget, look: AppearanceSettings) -> ThemeController:
+        """A controller applied now, following the Appearance settings as they change."""
+        theme = cls(window, look.theme_mode, look.font_size.value())
+        theme.apply_theme()
+        look.theme_changed.connect(theme.set_mode)
+        look.font_size_changed.connect(theme.set_font_size)
+        return theme
 
     @property
     def mode(self) -> str:

@@ -93,6 +93,8 @@ def test_a_cancelled_index_adds_nothing_and_a_bad_file_says_why(
     notes.write_text("The ferry leaves at nine.", encoding="utf-8")
     with qtbot.waitSignal(strip.document_added, timeout=60_000):  # type: ignore[attr-defined]
         strip.attach(notes)
+    # document_added comes just before the job's end: attaching before it is refused.
+    qtbot.waitUntil(lambda: not strip.indexing, timeout=60_000)  # type: ignore[attr-defined]
     notes.write_text("The ferry leaves at ten, from the north pier.", encoding="utf-8")
     with qtbot.waitSignal(strip.document_added, timeout=60_000):  # type: ignore[attr-defined]
         strip.attach(notes)
