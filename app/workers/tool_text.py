@@ -48,7 +48,7 @@ class CallReadingDecoder:
         return self._stream.push(self._inner.push(new_ids))
 
     def flush(self) -> str:
-        """The decoder's tail and, unless cancelled, the prose the calls left (or a cut-off call)."""
+        """The decoder's tail, and (unless cancelled) the prose after the calls or a cut call."""
         shown = self._stream.push(self._inner.flush())
         self._parsed = self._stream.finish()
         return shown if self._cancelled else shown + self._parsed.content
