@@ -15,15 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from app.cli.ask_ending import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    Interrupted,
-    ending_code,
-    fail,
-    follow,
-)
+from app.cli import ask_ending
+from app.cli.ask_ending import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from app.structured.answer import AnswerError, check_answer
 from app.structured.bounds import DEFAULTS
 from app.structured.request import StructuredRequest, load_schema_file
@@ -58,7 +51,7 @@ def check(args: argparse.Namespace) -> str | None:
     return None
 
 
-_fail = fail
+_fail = ask_ending.fail
 
 
 def _with_instruction(messages: list[p.ChatTurn], request: StructuredRequest) -> list[p.ChatTurn]:
@@ -96,11 +89,11 @@ def converse(
             pieces.append(event.text)
 
     try:
-        last = follow(client, rid, handle, lambda: client.cancel(rid))
-    except Interrupted:
+        last = ask_ending.follow(client, rid, handle, lambda: client.cancel(rid))
+    except ask_ending.Interrupted:
         return EXIT_INTERRUPTED
     if not isinstance(last, p.Done):
-        return ending_code(last)
+        return ask_ending.ending_code(last)
     try:
         value = check_answer("".join(pieces), request.schema, last.finish_reason, request.budget)
     except AnswerError as exc:
