@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench.common import Result, demo_root, emit  # noqa: E402
-from bench.ui_smoothness import STALL_TARGET_MS, settle  # noqa: E402
+from bench.common import Result, emit  # noqa: E402
+from bench.ui_smoothness import STALL_TARGET_MS, ready_window, settle  # noqa: E402
 
 
 def main() -> int:
@@ -35,18 +35,7 @@ def main() -> int:
 
     from PySide6.QtCore import QEventLoop
 
-    from app.ui.app import build_window, make_application
-
-    app = make_application()
-    window = build_window(str(demo_root() / "bf16"))
-    window.show()
-    ready = QEventLoop()
-    window.bridge.model_ready.connect(lambda _: ready.quit())
-    window.bridge.start()
-    ready.exec()
-    while window.warm_up.running:
-        app.processEvents()
-        time.sleep(0.005)
+    app, window = ready_window()
     window.settings_panel.set_value("max_new_tokens", 8)
     ended = QEventLoop()
     window.answer_ended.connect(lambda _: ended.quit())
