@@ -57,7 +57,7 @@ def demo_root() -> Path:
     """The demo checkpoint folder (bf16/ and fp8/): .demo/ or $MAVERICK_DESK_TEST_DEMO."""
     root = Path(os.environ.get("MAVERICK_DESK_TEST_DEMO", ROOT / ".demo"))
     if not (root / "bf16" / "config.json").is_file():
-        from app.inference.demo import write_demo_checkpoint
+        from app.generators.demo import write_demo_checkpoint
 
         write_demo_checkpoint(root)
     return root

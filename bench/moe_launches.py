@@ -1,6 +1,6 @@
 """Grouped expert matmuls against the per-expert loop: launches, host syncs, tokens/s (issue 32).
 
-One process, the same random 128-expert wide demo (`app.inference.demo_wide`) twice:
+One process, the same random 128-expert wide demo (`app.generators.demo_wide`) twice:
 one copy with today's per-expert loop (``MAVERICK_DESK_EXPERTS=loop``), one with the
 grouped path (the default). Figures:
 
@@ -105,7 +105,7 @@ def decode_step_counts(model: Any, ids: Any) -> tuple[int, int]:
 
 def maverick_counts(mode: str, hidden: int, intermediate: int, ids: Any) -> dict[str, float]:
     """Launches and syncs per decoded token at 4 and 8 layers, extrapolated to 48."""
-    from app.inference.demo_wide import build_wide, wide_sizes
+    from app.generators.demo_wide import build_wide, wide_sizes
     from app.inference.sparse_experts import apply_sparse_experts
 
     measured = {}
@@ -146,8 +146,8 @@ def fp8_counts() -> dict[str, int]:
     import torch
     from torch import nn
 
+    from app.generators.demo_wide import build_wide
     from app.inference import grouped_experts
-    from app.inference.demo_wide import build_wide
     from app.inference.sparse_experts import apply_sparse_experts
     from tests.inference.fp8_layers import fp8_moe
 
@@ -197,8 +197,8 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
 
-    from app.inference.demo import build_tokenizer
-    from app.inference.demo_wide import build_wide, wide_sizes
+    from app.generators.demo import build_tokenizer
+    from app.generators.demo_wide import build_wide, wide_sizes
     from app.inference.sparse_experts import apply_sparse_experts
 
     tokenizer = build_tokenizer()

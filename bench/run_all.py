@@ -71,7 +71,7 @@ NOTES = [
     "",
     "`bench/sparse_experts.py` compares the sparse expert dispatch "
     "(`app/inference/sparse_experts.py`) with transformers' dense path on the 128-expert "
-    "*wide* demo (`app/inference/demo_wide.py`: 128 routed experts top-1, hidden 512, expert "
+    "*wide* demo (`app/generators/demo_wide.py`: 128 routed experts top-1, hidden 512, expert "
     "intermediate 768, 4 layers of which 2 MoE, bf16, random weights), in one process, on one "
     "torch thread: the machine is shared, and with two threads each small matmul waits on "
     "OpenMP barriers for a descheduled thread. The limit is the same widths with one routed "

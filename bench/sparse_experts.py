@@ -1,6 +1,6 @@
 """Sparse expert dispatch against transformers' dense path, on the 128-expert wide demo (issue 16).
 
-One process, side by side, on the same random model (`app.inference.demo_wide`):
+One process, side by side, on the same random model (`app.generators.demo_wide`):
 
 - decode tokens/s, sparse / dense (target >= 5);
 - prefill of 2,048 tokens: time and peak memory, sparse / dense (<= 0.15, <= 0.1);
@@ -102,8 +102,8 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
 
-    from app.inference.demo import build_tokenizer
-    from app.inference.demo_wide import build_wide, wide_sizes
+    from app.generators.demo import build_tokenizer
+    from app.generators.demo_wide import build_wide, wide_sizes
     from app.inference.sparse_experts import apply_sparse_experts
 
     tokenizer = build_tokenizer()

@@ -27,4 +27,4 @@ if ! command -v "$python" >/dev/null 2>&1; then
 fi
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
 export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1
-exec "$python" -m app.inference.gpu_check "$@"
+exec "$python" -m app.generators.gpu_check "$@"

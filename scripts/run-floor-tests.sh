@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run tests/inference and tests/workers under the lowest transformers the engine allows
-# (app/inference/transformers_range.py), so that CI proves the floor, not only the newest
+# (app/checkpoints/transformers_range.py), so that CI proves the floor, not only the newest
 # release. Arguments go to pytest.
 #
 # The floor environment, .venv-floor/, is a second virtual environment that holds only
@@ -12,7 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup-env.sh"
 cd "$ROOT"
 
-FLOOR="$("$VENV/bin/python" -c 'from app.inference.transformers_range import TRANSFORMERS_FLOOR as v; print(v)')"
+FLOOR="$("$VENV/bin/python" -c 'from app.checkpoints.transformers_range import TRANSFORMERS_FLOOR as v; print(v)')"
 HAVE="$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("transformers"))')"
 if [ "$FLOOR" = "$HAVE" ]; then
     echo "==> the lowest transformers allowed ($FLOOR) is the one .venv has: the suite ran on it" >&2

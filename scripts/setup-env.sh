@@ -56,7 +56,36 @@ if [ ! -x "$VENV/bin/python" ]; then
         VENV_ARGS+=(--system-site-packages)
     fi
     echo "==> creating $VENV with $PY ($("$PY" -V 2>&1))" >&2
-    "$PY" -m venv "${VENV_ARGS[@]}" "$VENV"
+    venv_log="$(mktemp)"
+    if ! "$PY" -m venv "${VENV_ARGS[@]}" "$VENV" >"$venv_log" 2>&1; then
+        # Debian and Ubuntu ship venv's pip in a package of its own (python3.X-venv), which
+        # a fresh machine lacks: install it when allowed, else say the one command to run.
+        rm -rf "$VENV"
+        venv_package="python$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"
+        if ! command -v apt-get >/dev/null 2>&1 || ! grep -q "ensurepip" "$venv_log"; then
+            cat "$venv_log" >&2
+            rm -f "$venv_log"
+            echo "$PY could not create a virtual environment (above); install your" \
+                "distribution's venv package for it and run this again." >&2
+            exit 1
+        fi
+        as_root=(); [ "$(id -u)" = 0 ] || as_root=(sudo -n)
+        if [ "${MAVERICK_DESK_INSTALL_SYSTEM_LIBRARIES:-0}" != "1" ] ||
+            { [ "$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; }; then
+            rm -f "$venv_log"
+            sudo_word=""; [ "$(id -u)" = 0 ] || sudo_word="sudo "
+            echo "$PY cannot create a virtual environment: Debian/Ubuntu keep its pip in" \
+                "$venv_package, which is not installed. Install it with" \
+                "\`${sudo_word}apt-get install -y $venv_package\` and run this again." >&2
+            exit 1
+        fi
+        echo "==> installing $venv_package with apt (${PY} needs it to create .venv)" >&2
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || true
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends "$venv_package" >&2
+        "$PY" -m venv "${VENV_ARGS[@]}" "$VENV"
+    fi
+    rm -f "$venv_log"
     if [ "${#VENV_ARGS[@]}" -gt 0 ]; then
         # Pin the system's torch (and torchvision, if it has one) so that pip keeps them
         # instead of "upgrading" to a CPU or mismatched build from PyPI.

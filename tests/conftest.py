@@ -22,7 +22,7 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     preset = os.environ.get(DEMO_ENV)
     if preset and (Path(preset) / "bf16" / "config.json").is_file():
         return Path(preset)
-    from app.inference.demo import write_demo_checkpoint
+    from app.generators.demo import write_demo_checkpoint
 
     root = tmp_path_factory.mktemp("demo")
     write_demo_checkpoint(root)

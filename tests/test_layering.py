@@ -10,7 +10,7 @@ from pathlib import Path
 CHECK = """
 import sys
 import app.cli, app.workers.client, app.workers.protocol
-import app.inference.checkpoint, app.inference.images
+import app.checkpoints.checkpoint, app.inference.images
 app.cli.build_parser()
 heavy = ("torch", "transformers", "accelerate", "torchvision")
 print(",".join(sorted(m for m in heavy if m in sys.modules)))

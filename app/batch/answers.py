@@ -9,15 +9,25 @@ result is marked not constrained. Every structured result is validated before it
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from app.batch.jobs import Item, Job
 from app.batch.runner import Answer, ItemFailed, Outcome, Stopped
 from app.structured.answer import AnswerError, check_answer
 from app.structured.request import StructuredRequest
 from app.workers import protocol as p
-from app.workers.client import WorkerClient, describe_exit, new_request_id
+from app.workers.client import describe_exit, new_request_id
+
+
+class Worker(Protocol):
+    """A loaded worker: its own `WorkerClient`, or the window's (`SharedWorker`)."""
+
+    def send(self, message: p.Message) -> None: ...
+
+    def cancel(self, request_id: str) -> None: ...
+
+    def events_for(self, request_id: str) -> Iterator[p.Message]: ...
 
 
 class EngineStopped(RuntimeError):
@@ -45,7 +55,7 @@ def _outcome(job: Job, text: str, finish_reason: str, constrained: bool) -> Outc
     return Outcome(text, value, constrained)
 
 
-def worker_answer(client: WorkerClient, stop: threading.Event) -> Answer:
+def worker_answer(client: Worker, stop: threading.Event) -> Answer:
     """Answers from a loaded local worker; `stop` cancels the answer in flight."""
 
     def answer(job: Job, item: Item) -> Outcome:

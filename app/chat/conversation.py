@@ -11,11 +11,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.chat.vocabulary import Role, Status, answer_figures
+from app.chat.vocabulary import DocumentRef, Role, Status, answer_figures
 from app.storage.versioned import is_newer, newer_version_sentence
 from app.workers import protocol as p
 
-__all__ = ["Conversation", "Message", "Role", "Status", "answer_figures"]
+__all__ = ["Conversation", "DocumentRef", "Message", "Role", "Status", "answer_figures"]
 
 FORMAT_VERSION = 1
 
@@ -114,6 +114,9 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     id: str = field(default_factory=_new_id)
     title: str = ""
+    # The documents asked with each question (app.chat.documents.DocumentShelf keeps them
+    # open while the conversation is shown); saved with it, cleared for a new one.
+    documents: list[DocumentRef] = field(default_factory=list)
 
     def add(self, message: Message) -> Message:
         self.messages.append(message)

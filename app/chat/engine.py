@@ -28,8 +28,12 @@ class Engine(Protocol):
         request_id: str | None = ...,
         tools: Sequence[dict[str, Any]] = ...,
         min_p: float = ...,
+        json_schema: dict[str, Any] | None = ...,
     ) -> str:
-        """Start an answer to `messages`; returns its request id (`request_id` if given)."""
+        """Start an answer to `messages`; returns its request id (`request_id` if given).
+
+        With `json_schema`, the answer is JSON constrained to it (grammar or response_format).
+        """
         ...
 
     def cancel(self, request_id: str) -> None:
@@ -43,6 +47,7 @@ def start(engine: Engine, request: Request) -> str:
         request.turns,
         request_id=request.request_id,
         tools=request.tools,
+        json_schema=request.json_schema,
         **request.sampling.engine_kwargs(),
     )
 

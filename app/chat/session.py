@@ -19,8 +19,11 @@ from typing import Protocol
 from app.chat.conversation import Conversation, Message, Role, Status
 from app.chat.documents import DocumentShelf
 from app.chat.engine import Engine, start
+from app.chat.structured_answer import STATS_KEY, ask_for, result
 from app.chat.vocabulary import Request, Sampling, answer_figures
 from app.documents.doc_plan import DocumentContext
+from app.structured.answer import AnswerError
+from app.structured.request import StructuredRequest
 from app.workers import protocol as p
 from app.workers.client import describe_exit, new_request_id
 
@@ -50,6 +53,9 @@ class SessionObserver:
 
     def documents_sent(self, context: DocumentContext) -> None:
         """An answer started with these pages of the attached documents (text and images)."""
+
+    def documents_changed(self, problems: list[str]) -> None:
+        """The conversation's documents changed; `problems`: sentences for those not opened."""
 
 
 class AnswerStrategy(Protocol):
@@ -112,9 +118,28 @@ class ChatSession:
         self._answer: Message | None = None  # the answer streaming, shown or not
         self.editing: Message | None = None  # the question Edit took back into the composer
         self._sampling_used: dict[str, object] = {}
-        self.documents = DocumentShelf()  # asked whole, or their best pages, by each answer
+        self._documents = DocumentShelf()
+        self.documents = self._documents  # asked whole, or their best pages, by each answer
+        # Questions asked to answer as fields, by message id (kept for Retry and Regenerate).
+        self.structured: dict[str, StructuredRequest] = {}
+        self._structuring: StructuredRequest | None = None  # the answer in flight's fields
 
     # ------------------------------------------------------------ state
+    @property
+    def documents(self) -> DocumentShelf:
+        """The conversation's documents, open (a front end may hand in its own shelf)."""
+        return self._documents
+
+    @documents.setter
+    def documents(self, shelf: DocumentShelf) -> None:
+        self._documents = shelf
+        shelf.changed = self._on_documents_changed
+
+    def _on_documents_changed(self) -> None:
+        self.conversation.documents = self._documents.refs()
+        for observer in list(self.observers):
+            observer.documents_changed([])
+
     @property
     def generating(self) -> bool:
         return self._request_id is not None
@@ -133,8 +158,16 @@ class ChatSession:
         return request_id is not None and request_id == self._request_id
 
     # ------------------------------------------------------------ user actions
-    def send(self, text: str, images: list[str] | None = None) -> Message | None:
-        """Ask a question (a new version of the one being edited); None while answering."""
+    def send(
+        self,
+        text: str,
+        images: list[str] | None = None,
+        structured: StructuredRequest | None = None,
+    ) -> Message | None:
+        """Ask a question (a new version of the one being edited); None while answering.
+
+        With `structured`, the answer is JSON constrained to its schema, checked when done.
+        """
         with self._lock:
             if self.generating:
                 return None
@@ -143,6 +176,9 @@ class ChatSession:
                 question = edited.next_version(text, images)
             else:
                 question = Message(Role.USER, text, list(images or []))
+            self.structured.pop(question.id, None)  # an edited question asks afresh
+            if structured is not None:
+                self.structured[question.id] = structured
             self._add(question)
             self._start_answer()
             return question
@@ -207,8 +243,13 @@ class ChatSession:
                 self._end(Status.STOPPED, None)
             self.conversation = conversation
             self.editing = None  # a question taken back for editing belongs to the old view
+            # Its documents, reopened (a new conversation has none); those that cannot be
+            # stay saved with it, and each gets a sentence.
+            problems = self._documents.load(list(conversation.documents))
             for observer in list(self.observers):
                 observer.conversation_replaced(conversation)
+            for observer in list(self.observers):
+                observer.documents_changed(problems)
 
     def drop(self, message_id: str) -> list[Message]:
         """Remove a message and everything after it; returns them."""
@@ -259,6 +300,15 @@ class ChatSession:
             if not self.owns(done.request_id) or self._answer is None:
                 return
             self._answer.stats = {**answer_figures(done), "sampling": self._sampling_used}
+            if self._structuring is not None:
+                try:
+                    value = result(self._answer.text, done, self._structuring)
+                except AnswerError as exc:  # the text stays to be read; it is no result
+                    self._end(Status.ERROR, done)
+                    for observer in list(self.observers):
+                        observer.answer_failed(str(exc))
+                    return
+                self._answer.stats[STATS_KEY] = value
             self._end(Status.COMPLETE, done)
 
     def cancelled(self, request_id: str, generated: int = 0) -> None:
@@ -287,11 +337,17 @@ class ChatSession:
     def _start_answer(self, replaced: Message | None = None) -> Message:
         sampling = self.sampling()
         turns = self.documents.apply(self.conversation.turns(self.system_prompt()))
+        questions = [m for m in self.conversation.messages if m.role is Role.USER]
+        structured = self.structured.get(questions[-1].id) if questions else None
+        if structured is not None:
+            turns, sampling = ask_for(turns, sampling, structured)
         if replaced is not None and self.keeps_versions:
             answer = replaced.next_version("", status=Status.STREAMING)
         else:
             answer = Message(Role.ASSISTANT, "", status=Status.STREAMING)
-        request = Request(new_request_id(), turns, sampling, list(self.tools()))
+        tools = [] if structured is not None else list(self.tools())  # JSON, or tool calls
+        schema = structured.schema if structured is not None else None
+        request = Request(new_request_id(), turns, sampling, tools, schema)
         if self.documents.last is not None:
             for observer in list(self.observers):
                 observer.documents_sent(self.documents.last)
@@ -299,8 +355,10 @@ class ChatSession:
         self._answer = answer
         self._request_id = request.request_id
         self._sampling_used = sampling.to_dict()
+        self._structuring = structured
         self._add(answer)
-        self._strategy = self.choose_strategy(request)
+        strategy = PlainAnswer(self.engine) if structured else self.choose_strategy(request)
+        self._strategy = strategy
         try:
             self._request_id = self._strategy.start(request, answer)
         except Exception as exc:
@@ -310,7 +368,7 @@ class ChatSession:
 
     def _end(self, status: Status, event: p.Message | None) -> Message | None:
         answer = self._answer
-        self._request_id = self._strategy = self._answer = None
+        self._request_id = self._strategy = self._answer = self._structuring = None
         if answer is not None:
             answer.status = status
             for observer in list(self.observers):

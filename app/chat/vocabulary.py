@@ -15,7 +15,16 @@ from typing import Any
 from app.storage.records import FINISHED_STATUSES, MessageStatus, Role
 from app.workers import protocol as p
 
-__all__ = ["FINISHED_STATUSES", "Request", "Role", "Sampling", "Status", "Turn", "answer_figures"]
+__all__ = [
+    "FINISHED_STATUSES",
+    "DocumentRef",
+    "Request",
+    "Role",
+    "Sampling",
+    "Status",
+    "Turn",
+    "answer_figures",
+]
 
 # A turn of the conversation as an engine receives it: the protocol's own class, so the
 # worker, the server engines and the local API read one shape.
@@ -25,6 +34,19 @@ Turn = p.ChatTurn
 # Who wrote a message and where it stands: the stored words (never change or reuse a
 # value), so the window, the session and the store share one enum each.
 Status = MessageStatus
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """A document a conversation has: its bytes' hash, its name, and a file holding them.
+
+    `path` is the copy in the data folder once the conversation is saved (the file the
+    user attached until then).
+    """
+
+    sha256: str
+    name: str
+    path: str
 
 
 SAMPLING_NAMES: Mapping[str, str] = {
@@ -84,6 +106,7 @@ class Request:
     turns: list[Turn]
     sampling: Sampling = field(default_factory=Sampling)
     tools: list[dict[str, Any]] = field(default_factory=list)  # offered to the model
+    json_schema: dict[str, Any] | None = None  # the answer is JSON valid for it (constrained)
 
     def to_generate(self) -> p.Generate:
         """The protocol message that carries this request to a worker or server engine."""
@@ -97,6 +120,7 @@ class Request:
             s.seed,
             tools=list(self.tools),
             min_p=s.min_p,
+            json_schema=self.json_schema,
         )
 
     @classmethod
@@ -104,7 +128,13 @@ class Request:
         sampling = Sampling(
             message.max_new_tokens, message.temperature, message.top_p, message.min_p, message.seed
         )
-        return cls(message.request_id, list(message.messages), sampling, list(message.tools))
+        return cls(
+            message.request_id,
+            list(message.messages),
+            sampling,
+            list(message.tools),
+            message.json_schema,
+        )
 
 
 def answer_figures(done: p.Done) -> dict[str, Any]:

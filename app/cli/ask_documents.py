@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--doc-budget",
         type=int,
         metavar="TOKENS",
-        help="tokens of document text to send at most (default: what the model's context "
-        f"leaves; {SERVER_BUDGET:,} with --server)",
+        help="tokens of document text to send at most (default: what the context of the model "
+        f"or --preset leaves; {SERVER_BUDGET:,} with --server)",
     )
 
 
@@ -71,9 +71,10 @@ def apply(
     count = meter.count_text if meter else approximate_tokens
     budget = args.doc_budget
     if budget is None:
-        if meter and meter.context_length:
+        context = _engine_context(args, meter)
+        if context:
             used = count(prompt) + args.max_new_tokens + MARGIN_TOKENS
-            budget = meter.context_length - used
+            budget = context - used
         else:
             budget = SERVER_BUDGET
     if budget < 1:
@@ -102,6 +103,21 @@ def apply(
         for doc in docs:
             doc.close()
     return f"{plan.text}\n{prompt}", images + page_images
+
+
+def _engine_context(args: argparse.Namespace, meter: ContextMeter | None) -> int:
+    """The context of the engine asked: the checkpoint's, or the hosted preset's (0: unknown)."""
+    if meter and meter.context_length:
+        return meter.context_length
+    name = getattr(args, "preset", None)
+    if name:
+        from app.engines.presets import preset_named
+
+        try:
+            return preset_named(name).context_tokens
+        except KeyError:
+            return 0  # ask itself refuses an unknown preset, with the names there are
+    return 0
 
 
 def _meter(model: Path | None, say: Say) -> ContextMeter | None:

@@ -26,7 +26,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.inference.demo import write_demo_checkpoint
+    from app.generators.demo import write_demo_checkpoint
 
     out = args.dir or demo_checkpoint_root()
     try:

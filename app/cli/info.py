@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from app.inference.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
-from app.inference.experts_mode import ExpertsModeError, describe_mode, experts_mode
+from app.checkpoints.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
+from app.checkpoints.experts_mode import ExpertsModeError, describe_mode, experts_mode
 from app.paths import default_model
 
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.checkpoints import library
+from app.checkpoints.checkpoint import human_bytes, human_count
 from app.cli import models_download
-from app.inference import library
-from app.inference.checkpoint import human_bytes, human_count
 
 
 def add_parser(subparsers: Any) -> None:

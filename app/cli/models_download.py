@@ -14,10 +14,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from app.checkpoints import library
+from app.checkpoints.checkpoint import human_bytes
 from app.downloads.plan import DEFAULT_TOKEN_ENV, MAVERICK_FP8, DownloadError
 from app.downloads.progress import CHECKED, CHECKING, FINISHED, Progress
-from app.inference import library
-from app.inference.checkpoint import human_bytes
 
 BAR_WIDTH = 28
 

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.inference.checkpoint import CheckpointError, inspect_checkpoint
-from app.inference.devices import DeviceSpecError, cpu_device, detect_gpus, parse_gpu_spec
-from app.inference.library import LibraryError, chosen_model
-from app.inference.preflight import ATTENTION_IMPLEMENTATIONS, model_memory, preflight
+from app.checkpoints.checkpoint import CheckpointError, inspect_checkpoint
+from app.checkpoints.devices import DeviceSpecError, cpu_device, detect_gpus, parse_gpu_spec
+from app.checkpoints.library import LibraryError, chosen_model
+from app.checkpoints.preflight import ATTENTION_IMPLEMENTATIONS, model_memory, preflight
 from app.paths import default_model
 
 EXIT_DOES_NOT_FIT = 3

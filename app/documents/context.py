@@ -54,6 +54,7 @@ class ContextEstimate:
     tool_definition_tokens: int = 0
     tool_result_tokens: int = 0
     your_text_tokens: int = 0
+    document_tokens: int = 0  # the attached documents' pages sent as text (app.chat.documents)
 
     @property
     def earlier_tokens(self) -> int:
@@ -62,13 +63,16 @@ class ContextEstimate:
             - self.tool_definition_tokens
             - self.tool_result_tokens
             - self.your_text_tokens
+            - self.document_tokens
         )
 
     def parts(self) -> list[tuple[str, int]]:
         """The request's parts, which add up to `total`."""
+        documents = [("Documents", self.document_tokens)] if self.document_tokens else []
         return [
             ("Earlier messages", self.earlier_tokens),
             ("Your text", self.your_text_tokens),
+            *documents,
             ("Images", self.image_tokens),
             ("Tool definitions", self.tool_definition_tokens),
             ("Tool results", self.tool_result_tokens),

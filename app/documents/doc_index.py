@@ -22,7 +22,7 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.documents.pdf import PdfError, PdfFile, PdfPasswordError, ShouldStop, looks_like_pdf
@@ -81,11 +81,17 @@ class DocumentIndex:
     """An open index of one document's pages."""
 
     def __init__(
-        self, path: Path, *, changed: bool = False, source_path: Path | None = None
+        self,
+        path: Path,
+        *,
+        changed: bool = False,
+        source_path: Path | None = None,
+        password: str | None = None,
     ) -> None:
         self.path = path
         self.changed = changed  # the file was indexed before with other bytes
         self.source_path = source_path  # the file it was opened from, if any
+        self.password = password  # an encrypted PDF's, to draw its pages (kept in memory only)
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         fmt = int(self._meta("format") or 0)
@@ -167,6 +173,15 @@ class DocumentIndex:
             )
             self._db.execute("DELETE FROM pages_fts WHERE rowid = ?", (number,))
             self._db.execute("INSERT INTO pages_fts(rowid, text) VALUES (?, ?)", (number, text))
+        self.info = replace(
+            self.info,
+            text_pages=self._db.execute(
+                "SELECT count(*) FROM pages WHERE length(text) >= ?", (THIN_PAGE_CHARS,)
+            ).fetchone()[0],
+            chars=self._db.execute("SELECT coalesce(sum(length(text)), 0) FROM pages").fetchone()[
+                0
+            ],
+        )
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -269,7 +284,29 @@ def open_document(
     changed = _remember_source(folder, path, sha)
     if not target.exists():
         _build(path, sha, target, password, progress, should_stop)
-    return DocumentIndex(target, changed=changed, source_path=path)
+    return DocumentIndex(target, changed=changed, source_path=path, password=password)
+
+
+def open_stored(path: Path | str, sha256: str, name: str) -> DocumentIndex:
+    """The index of a document kept with a conversation (`path` holds the bytes `sha256`).
+
+    The index of those bytes is opened without hashing the file again; a missing one
+    (an imported conversation, a cleared cache) is built. The document keeps `name`,
+    the name it was attached under. Raises DocumentError with a sentence.
+    """
+    path = Path(path)
+    target = index_folder() / f"{sha256}.sqlite"
+    if not path.is_file():
+        raise DocumentError(f"{name} is missing from the data folder ({path}); attach it again.")
+    try:
+        doc = DocumentIndex(target, source_path=path) if target.exists() else open_document(path)
+    except sqlite3.Error as exc:
+        raise DocumentError(
+            f"The page index of {name} cannot be read ({exc}); delete {target} and open the "
+            "conversation again to index it anew."
+        ) from exc
+    doc.info = replace(doc.info, name=name)
+    return doc
 
 
 def _remember_source(folder: Path, path: Path, sha: str) -> bool:

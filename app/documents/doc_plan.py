@@ -234,6 +234,6 @@ def draw_image_pages(
     for doc, sent in zip(documents, plan.sources, strict=True):
         if not sent.image_pages or doc.info.kind != "pdf" or doc.source_path is None:
             continue
-        with PdfFile(doc.source_path, password=password) as pdf:
+        with PdfFile(doc.source_path, password=password or doc.password) as pdf:
             paths += [str(page.image) for page in render_pages(pdf, sent.image_pages, settings)]
     return paths

@@ -44,6 +44,36 @@ def pages_to_read(doc: DocumentIndex) -> list[int]:
     return [n for n in doc.thin_pages() if sources.get(n) != "model"]
 
 
+class ScanRun:
+    """One run over a document's unread thin pages, a page at a time.
+
+    For a front end that asks the model without waiting (the window): it takes
+    `next_page`, asks, and hands the answer to `page_read`, which stores it and says
+    where the run stands. Stopping is simply not asking for the next page.
+    """
+
+    def __init__(self, doc: DocumentIndex, clock: Callable[[], float] = time.monotonic) -> None:
+        self.doc = doc
+        self.todo = pages_to_read(doc)
+        self.done = 0
+        self._clock = clock
+        self._started = clock()
+
+    @property
+    def next_page(self) -> int | None:
+        return self.todo[self.done] if self.done < len(self.todo) else None
+
+    def page_read(self, number: int, text: str) -> ReadProgress:
+        """Keep the model's `text` as page `number`'s (the page `next_page` named)."""
+        if number != self.next_page:
+            raise ValueError(f"page {number} is not the page being read ({self.next_page})")
+        self.doc.set_page_text(number, text.strip(), source="model")
+        self.done += 1
+        per_page = (self._clock() - self._started) / self.done
+        left = len(self.todo) - self.done
+        return ReadProgress(number, self.done, len(self.todo), per_page * left)
+
+
 def read_scanned_pages(
     doc: DocumentIndex,
     ask_page: AskPage,
@@ -52,16 +82,12 @@ def read_scanned_pages(
     should_stop: ShouldStop = lambda: False,
 ) -> int:
     """Read every unread thin page of `doc` with `ask_page`; return how many were read."""
-    todo = pages_to_read(doc)
-    started = time.monotonic()
-    for done, number in enumerate(todo, start=1):
+    run = ScanRun(doc)
+    while (number := run.next_page) is not None:
         if should_stop():
-            return done - 1
-        text = ask_page(number).strip()
-        doc.set_page_text(number, text, source="model")
-        per_page = (time.monotonic() - started) / done
-        progress(ReadProgress(number, done, len(todo), per_page * (len(todo) - done)))
-    return len(todo)
+            break
+        progress(run.page_read(number, ask_page(number)))
+    return run.done
 
 
 def _duration(seconds: float) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
-from app.inference.checkpoint import human_bytes
+from app.checkpoints.checkpoint import human_bytes
 from app.paths import data_dir
 
 MAVERICK_FP8 = "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8"

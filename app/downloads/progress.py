@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from app.inference.checkpoint import human_bytes
+from app.checkpoints.checkpoint import human_bytes
 
 DOWNLOADING = "downloading"
 CHECKING = "checking"  # the finished file's checksum is computed

@@ -30,6 +30,7 @@ from huggingface_hub.file_download import http_get
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 from huggingface_hub.utils.tqdm import silent_tqdm
 
+from app.checkpoints.checkpoint import human_bytes
 from app.downloads.checksums import file_checksum
 from app.downloads.hub import describe_error, token_from_env
 from app.downloads.plan import (
@@ -49,7 +50,6 @@ from app.downloads.progress import (
     Progress,
     SpeedMeter,
 )
-from app.inference.checkpoint import human_bytes
 
 log = logging.getLogger(__name__)
 

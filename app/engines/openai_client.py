@@ -200,6 +200,7 @@ class ServerEngine:
         extra_body: Mapping[str, Any] | None = None,
         tools: Sequence[dict[str, Any]] = (),
         min_p: float = 0.0,
+        json_schema: dict[str, Any] | None = None,
     ) -> str:
         """Start a request on the running event loop; its events go to `on_event`.
 
@@ -208,8 +209,9 @@ class ServerEngine:
         """
         rid = request_id or new_request_id()
         request = p.Generate(
-            rid, list(messages), max_new_tokens, temperature, top_p, seed, list(tools), min_p
-        )
+            rid, list(messages), max_new_tokens, temperature, top_p, seed, list(tools), min_p,
+            json_schema=json_schema,
+        )  # fmt: skip
         deliver = self._on_event or (lambda event: None)
         task = asyncio.get_running_loop().create_task(self.run(request, deliver, extra_body))
         self._tasks[rid] = task

@@ -418,7 +418,7 @@ class Engine:
         input_ids = prepared.tensors["input_ids"]
         last = last_chunk_start(prepared.cached_tokens, len(prepared.ids), chunk)
         # What a later request can reuse bounds what the chunked layers keep meanwhile
-        # (app.inference.memory_model): nothing past the window without a prompt cache.
+        # (app.checkpoints.memory_model): nothing past the window without a prompt cache.
         history = self.prompt_cache.history_tokens if self.prompt_cache.max_entries else 0
 
         def bound() -> None:

@@ -26,10 +26,10 @@ from transformers import (
     ProcessorMixin,
 )
 
-from app.inference.checkpoint import CheckpointInfo, human_bytes, inspect_checkpoint
-from app.inference.devices import Device
-from app.inference.experts_mode import DENSE_LABEL, experts_mode
-from app.inference.preflight import (
+from app.checkpoints.checkpoint import CheckpointInfo, human_bytes, inspect_checkpoint
+from app.checkpoints.devices import Device
+from app.checkpoints.experts_mode import DENSE_LABEL, experts_mode
+from app.checkpoints.preflight import (
     ATTENTION_IMPLEMENTATIONS,
     max_memory_plan,
     model_memory,

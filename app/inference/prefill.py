@@ -24,7 +24,7 @@ import torch
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 
 # Re-exported: the chunk size belongs to the memory model, which preflight shares.
-from app.inference.memory_model import PREFILL_CHUNK_TOKENS as PREFILL_CHUNK_TOKENS
+from app.checkpoints.memory_model import PREFILL_CHUNK_TOKENS as PREFILL_CHUNK_TOKENS
 
 
 def exact_length(prompt_tokens: int, chunk: int) -> int:

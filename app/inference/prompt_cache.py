@@ -13,7 +13,7 @@ still holds the window before `n`. The caches are made with past recording on (t
 chunked layers then keep their history instead of dropping what left the window),
 and `trim` bounds that history to `history_tokens` past the window: during a request
 after every prefill chunk and generated token (the engine calls it), and once more
-when the request is over (`app.inference.memory_model` counts what that costs). Any
+when the request is over (`app.checkpoints.memory_model` counts what that costs). Any
 other layer kind, or a layer that no longer holds what is needed, means the cache
 cannot be cut back: the caller then prefills everything again.
 """
@@ -28,7 +28,7 @@ from typing import Any
 
 from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer
 
-from app.inference.memory_model import DEFAULT_HISTORY_TOKENS, PREFILL_CHUNK_TOKENS, chunked_keep
+from app.checkpoints.memory_model import DEFAULT_HISTORY_TOKENS, PREFILL_CHUNK_TOKENS, chunked_keep
 
 log = logging.getLogger(__name__)
 # The share of free device memory the kept caches may take (when no budget is set).

@@ -38,7 +38,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from app.inference.experts_mode import DENSE_LABEL, EXPERTS_ENV, experts_mode
+from app.checkpoints.experts_mode import DENSE_LABEL, EXPERTS_ENV, experts_mode
 from app.inference.grouped_experts import (
     grouped_forward,
     plan_fused,

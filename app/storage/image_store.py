@@ -7,11 +7,8 @@ images by hash, so they keep working after the original files move or vanish.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.storage.atomic import atomic_write_bytes
 from app.storage.errors import StorageError, describe_os_error
+from app.storage.hashed_files import HashedFiles, is_sha256
 
 MAX_IMAGE_BYTES = 200 * 1024 * 1024
 MAX_IMAGE_PIXELS = 80_000_000
@@ -52,10 +50,6 @@ class StoredImage:
     width: int
     height: int
     bytes: int
-
-
-def is_sha256(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def stored_path(images_dir: Path, sha256: str, mime: str) -> Path:
@@ -95,11 +89,10 @@ def inspect_image(data: bytes, name: str) -> tuple[str, int, int]:
     return mime, width, height
 
 
-class ImageStore:
+class ImageStore(HashedFiles):
     """The folder of stored images; safe to share between processes (writes are atomic)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    what = "the image store"
 
     def path_for(self, sha256: str, mime: str) -> Path:
         return stored_path(self.root, sha256, mime)
@@ -137,36 +130,3 @@ class ImageStore:
             raise describe_os_error(exc, "check the image store", path) from exc
         atomic_write_bytes(path, data, "save the image into the image store")
         return stored, True
-
-    def remove(self, paths: list[Path]) -> None:
-        """Delete files this store made (used to undo a failed import)."""
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-
-    def remove_unreferenced(self, referenced: set[str], min_age_s: float = 600.0) -> int:
-        """Delete stored images whose hash no attachment uses; returns how many went.
-
-        Files younger than `min_age_s` stay: another process may have stored one a moment
-        ago and not yet committed the message that refers to it.
-        """
-        removed = 0
-        cutoff = time.time() - min_age_s
-        if not self.root.is_dir():
-            return 0
-        try:
-            for sub in self.root.iterdir():
-                if not sub.is_dir():
-                    continue
-                for path in sub.iterdir():
-                    sha256 = path.name.split(".", 1)[0]
-                    if (
-                        is_sha256(sha256)
-                        and sha256 not in referenced
-                        and path.stat().st_mtime <= cutoff
-                    ):
-                        path.unlink()
-                        removed += 1
-        except OSError as exc:
-            raise describe_os_error(exc, "clean up the image store", self.root) from exc
-        return removed

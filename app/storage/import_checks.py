@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from app.storage.errors import StorageError
-from app.storage.image_store import MIME_EXTENSION, inspect_image, is_sha256
+from app.storage.hashed_files import is_sha256
+from app.storage.image_store import MIME_EXTENSION, inspect_image
 from app.storage.records import MessageStatus, Role
 from app.storage.store_connection import dump_json
 from app.storage.tool_turns import checked_turns, encoded_turns
@@ -127,22 +128,28 @@ def check_file_name(value: Any, where: str) -> str:
     return name
 
 
+def decode_hashed(where: str, sha256: Any, encoded: Any, what: str) -> bytes:
+    """The bytes of a file carried as base64 under its sha256, checked against the hash."""
+    if not isinstance(sha256, str) or not is_sha256(sha256):
+        fail(where, "the key must be a lower-case sha256 hash")
+    if not isinstance(encoded, str):
+        fail(where, f"expected base64 text, found {type(encoded).__name__}")
+    try:
+        data = base64.b64decode(encoded.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        fail(where, "not valid base64")
+    if hashlib.sha256(data).hexdigest() != sha256:
+        fail(where, f"the {what}'s sha256 does not match its name (damaged or altered)")
+    return data
+
+
 def check_images(value: Any) -> dict[str, ImportedImage]:
     if not isinstance(value, dict):
         fail("images", f"expected an object, found {type(value).__name__}")
     images: dict[str, ImportedImage] = {}
     for sha256, encoded in value.items():
         where = f"images[{sha256[:16]!r}]"
-        if not is_sha256(sha256):
-            fail(where, "the key must be a lower-case sha256 hash")
-        if not isinstance(encoded, str):
-            fail(where, f"expected base64 text, found {type(encoded).__name__}")
-        try:
-            data = base64.b64decode(encoded.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            fail(where, "not valid base64")
-        if hashlib.sha256(data).hexdigest() != sha256:
-            fail(where, "the image's sha256 does not match its name (damaged or altered)")
+        data = decode_hashed(where, sha256, encoded, "image")
         try:
             mime, width, height = inspect_image(data, "the image")
         except StorageError as exc:

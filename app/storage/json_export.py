@@ -1,9 +1,10 @@
 """Conversations as one JSON file that imports back exactly, every version included.
 
-Format (``"format": "maverick-desk-conversations"``, ``"version": 3``)::
+Format (``"format": "maverick-desk-conversations"``, ``"version": 4``)::
 
-    {"format": …, "version": 3,
+    {"format": …, "version": 4,
      "conversations": [{"title", "created", "updated", "settings", "shown_root",
+                        "documents": [{"sha256", "name", "bytes"}],
                         "messages": [{"parent", "shown_child", "role", "text", "status",
                                       "created", "updated", "stats",
                                       "attachments": [{"sha256", "name", "mime", "width",
@@ -12,7 +13,8 @@ Format (``"format": "maverick-desk-conversations"``, ``"version": 3``)::
                                                       "tool_call_id", "tool_name", "server",
                                                       "is_error", "decision", "reason",
                                                       "images": [<as attachments>]}]}]}],
-     "images": {"<sha256>": "<base64 of the file>"}}
+     "images": {"<sha256>": "<base64 of the file>"},
+     "documents": {"<sha256>": "<base64 of the file>"}}
 
 `messages` holds the whole tree by depth, then oldest first; `parent` is the index in
 that list of the message it follows (null for a first question), always smaller than
@@ -22,6 +24,8 @@ below it, or null where the shown path ends. Version 1 files (before versions) h
 neither: their messages are one path, and they still import. Version 3 added
 `tool_turns`: the tool calls an answer made, how each was approved, and the results,
 with the images tools returned (records.ToolTurn); version 2 files import without them.
+Version 4 added each conversation's `documents` (whole PDFs, text, Markdown attached as
+documents), their bytes under `documents` by hash; version 3 files import without them.
 
 The file carries no database ids: messages are ordered by their place in the list and
 images are named by hash, so export → import → export gives byte-identical files.
@@ -41,12 +45,12 @@ from typing import Any
 
 from app.storage.atomic import atomic_write_text
 from app.storage.errors import StorageError
-from app.storage.records import Attachment, ConversationTree, MessageStatus
+from app.storage.records import Attachment, ConversationTree, MessageStatus, StoredDocument
 from app.storage.store import ConversationStore
 from app.storage.tool_turns import turn_dict
 
 EXPORT_FORMAT = "maverick-desk-conversations"
-EXPORT_VERSION = 3
+EXPORT_VERSION = 4
 
 
 def read_stored_image(store: ConversationStore, sha256: str, mime: str) -> bytes:
@@ -75,7 +79,23 @@ def _attachment(a: Attachment) -> dict[str, Any]:
     }
 
 
-def conversation_document(tree: ConversationTree) -> dict[str, Any]:
+def read_stored_document(document: StoredDocument) -> bytes:
+    """The bytes of a stored document, checked against its hash."""
+    try:
+        data = document.path.read_bytes()
+    except OSError as exc:
+        raise StorageError(
+            f"Could not read the stored document {document.path} ({exc.strerror or exc}); "
+            "the export needs it. Was the documents folder of the data directory changed?"
+        ) from exc
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise StorageError(f"The stored document {document.path} is damaged (it changed).")
+    return data
+
+
+def conversation_document(
+    tree: ConversationTree, documents: Sequence[StoredDocument] = ()
+) -> dict[str, Any]:
     """One conversation's whole tree, with indexes for parents and shown versions."""
     index = {m.id: i for i, m in enumerate(tree.messages)}
     path = tree.conversation.messages
@@ -106,6 +126,7 @@ def conversation_document(tree: ConversationTree) -> dict[str, Any]:
         "settings": conversation.settings,
         "shown_root": index[path[0].id] if path else None,
         "messages": messages,
+        "documents": [{"sha256": d.sha256, "name": d.name, "bytes": d.bytes} for d in documents],
     }
 
 
@@ -120,11 +141,18 @@ def export_json_text(store: ConversationStore, conversation_ids: Sequence[int]) 
                 if a.sha256 not in images:
                     data = read_stored_image(store, a.sha256, a.mime)
                     images[a.sha256] = base64.b64encode(data).decode("ascii")
+    kept = [store.documents(cid) for cid in conversation_ids]
+    files = {
+        d.sha256: base64.b64encode(read_stored_document(d)).decode("ascii")
+        for docs in kept
+        for d in docs
+    }
     document = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
-        "conversations": [conversation_document(t) for t in trees],
+        "conversations": [conversation_document(t, d) for t, d in zip(trees, kept, strict=True)],
         "images": images,
+        "documents": files,
     }
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 

@@ -14,6 +14,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, NoReturn
 
+from app.storage.document_files import document_suffix
+from app.storage.document_import import check_conversation_documents, check_documents
 from app.storage.errors import ImportFileError
 from app.storage.import_checks import (
     CONVERSATION_KEYS,
@@ -39,9 +41,14 @@ from app.storage.versioned import newer_version_sentence
 
 
 def _conversation(
-    value: Any, where: str, images: dict[str, ImportedImage], version: int
+    value: Any,
+    where: str,
+    images: dict[str, ImportedImage],
+    version: int,
+    documents: dict[str, bytes],
 ) -> dict[str, Any]:
-    c = check_object(value, where, CONVERSATION_KEYS if version >= 2 else CONVERSATION_KEYS_V1)
+    keys = CONVERSATION_KEYS if version >= 2 else CONVERSATION_KEYS_V1
+    c = check_object(value, where, keys | {"documents"} if version >= 4 else keys)
     messages = c["messages"]
     if not isinstance(messages, list) or len(messages) > MAX_MESSAGES:
         fail(f"{where}.messages", f"expected a list of at most {MAX_MESSAGES:,} messages")
@@ -62,6 +69,9 @@ def _conversation(
         "settings": check_json_object(c["settings"], f"{where}.settings"),
         "shown_root": shown_root,
         "messages": checked,
+        "documents": check_conversation_documents(
+            c.get("documents", []), f"{where}.documents", documents
+        ),
     }
 
 
@@ -84,7 +94,9 @@ def _reject_constant(name: str) -> NoReturn:
     fail("", f"{name} is not a number JSON allows")
 
 
-def parse_import(raw: bytes) -> tuple[list[dict[str, Any]], dict[str, ImportedImage]]:
+def parse_import(
+    raw: bytes,
+) -> tuple[list[dict[str, Any]], dict[str, ImportedImage], dict[str, bytes]]:
     """Check a whole import file; raises Invalid with where and what is wrong."""
     try:
         text = raw.decode("utf-8")
@@ -105,13 +117,15 @@ def parse_import(raw: bytes) -> tuple[list[dict[str, Any]], dict[str, ImportedIm
         fail("version", f"{version!r} is not a known export format version")
     if version > EXPORT_VERSION:
         raise _Newer(version)
-    check_object(document, "", {"format", "version", "conversations", "images"})
+    keys = {"format", "version", "conversations", "images"}
+    check_object(document, "", keys | {"documents"} if version >= 4 else keys)
     images = check_images(document["images"])
+    documents = check_documents(document.get("documents", {}))
     conversations = document["conversations"]
     if not isinstance(conversations, list) or not 1 <= len(conversations) <= MAX_CONVERSATIONS:
         fail("conversations", f"expected a list of 1 to {MAX_CONVERSATIONS:,} conversations")
     checked = [
-        _conversation(c, f"conversations[{i}]", images, version)
+        _conversation(c, f"conversations[{i}]", images, version, documents)
         for i, c in enumerate(conversations)
     ]
     used = {a[0] for c in checked for m in c["messages"] for a in m["attachments"]}
@@ -119,7 +133,10 @@ def parse_import(raw: bytes) -> tuple[list[dict[str, Any]], dict[str, ImportedIm
     unused = sorted(set(images) - used)
     if unused:
         fail(f"images[{unused[0][:16]!r}]", "no message uses this image")
-    return checked, images
+    unused = sorted(set(documents) - {d[0] for c in checked for d in c["documents"]})
+    if unused:
+        fail(f"documents[{unused[0][:16]!r}]", "no conversation has this document")
+    return checked, images, documents
 
 
 class _Newer(Exception):
@@ -143,19 +160,25 @@ def import_json(store: ConversationStore, path: Path) -> list[int]:
     except OSError as exc:
         raise ImportFileError(f"{prefix}: {exc.strerror or exc}.") from exc
     try:
-        conversations, images = parse_import(raw)
+        conversations, images, documents = parse_import(raw)
     except _Newer as exc:
         sentence = newer_version_sentence("it", exc.version, EXPORT_VERSION, "export format")
         raise ImportFileError(f"{prefix}: {sentence} Nothing was imported.") from None
     except Invalid as exc:
         raise ImportFileError(f"{prefix}: {exc}. Nothing was imported.") from None
-    return _write(store, conversations, images)
+    return _write(store, conversations, images, documents)
 
 
 def _write(
-    store: ConversationStore, conversations: list[dict[str, Any]], images: dict[str, ImportedImage]
+    store: ConversationStore,
+    conversations: list[dict[str, Any]],
+    images: dict[str, ImportedImage],
+    documents: dict[str, bytes],
 ) -> list[int]:
     made: list[Path] = []
+    made_documents: list[Path] = []
+    # One file per hash and suffix (the same bytes may be named report.pdf and copy.pdf).
+    kept = {(d[0], document_suffix(d[1])): d[1] for c in conversations for d in c["documents"]}
     try:
         with store.writing("import the conversations") as conn:
             for image in images.values():
@@ -164,9 +187,14 @@ def _write(
                 )
                 if created:
                     made.append(store.images.path_for(stored.sha256, stored.mime))
+            for (sha256, _), name in kept.items():
+                path, created = store.document_files.add_bytes(documents[sha256], sha256, name)
+                if created:
+                    made_documents.append(path)
             ids = [_insert_conversation(conn, c) for c in conversations]
     except BaseException:
         store.images.remove(made)
+        store.document_files.remove(made_documents)
         raise
     return ids
 
@@ -225,4 +253,12 @@ def _insert_conversation(conn: sqlite3.Connection, c: dict[str, Any]) -> int:
         conn.execute(
             "UPDATE conversations SET shown_root = ? WHERE id = ?", (ids[c["shown_root"]], cid)
         )
+    conn.executemany(
+        "INSERT INTO conversation_documents (conversation, position, sha256, name, bytes, "
+        "added) VALUES (?,?,?,?,?,?)",
+        [
+            (cid, i, sha, name, size, c["created"])
+            for i, (sha, name, size) in enumerate(c["documents"])
+        ],
+    )
     return cid

@@ -43,6 +43,16 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class StoredDocument:
+    """A document a conversation has, kept in the data folder under its hash."""
+
+    sha256: str
+    name: str  # the original file name, for display (and citations)
+    bytes: int
+    path: Path  # the stored copy
+
+
+@dataclass(frozen=True)
 class ToolTurn:
     """A step of an answer that used tools: the model's calls, or one call's result.
 

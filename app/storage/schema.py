@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from app.storage.image_store import stored_path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 V1_SCHEMA = """
 CREATE TABLE conversations (
@@ -158,6 +158,22 @@ END;
 INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
 """
 
+# Version 5: a conversation's documents (whole PDFs, text, Markdown), in the order they
+# were attached, by the hash of their bytes; the files live in documents/files/
+# (document_files.DocumentFiles), shared by every conversation that has the same bytes.
+V5_CHANGES = """
+CREATE TABLE conversation_documents (
+    conversation INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    added TEXT NOT NULL,
+    PRIMARY KEY (conversation, sha256)
+);
+CREATE INDEX conversation_documents_by_sha256 ON conversation_documents(sha256);
+"""
+
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the caller's transaction; run statement by statement.
@@ -195,6 +211,11 @@ def _to_v4(conn: sqlite3.Connection, images_dir: Path) -> None:
     _execute_script(conn, V4_CHANGES)
 
 
+def _to_v5(conn: sqlite3.Connection, images_dir: Path) -> None:
+    """Conversations keep their documents."""
+    _execute_script(conn, V5_CHANGES)
+
+
 def _image_size(images_dir: Path, sha256: str, mime: str) -> tuple[int, int, int]:
     # Version 1 used the same store layout; a missing or unreadable file keeps zeros.
     path = stored_path(images_dir, sha256, mime)
@@ -211,6 +232,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Path], None]] = {
     2: _to_v2,
     3: _to_v3,
     4: _to_v4,
+    5: _to_v5,
 }
 assert max(MIGRATIONS) == SCHEMA_VERSION
 

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from app.paths import data_dir
+from app.storage.conversation_documents import ConversationDocuments
 from app.storage.database import DATABASE_NAME, now, open_database
 from app.storage.process_lock import OwnerLock
 from app.storage.records import ConversationSummary, MessageStatus, SearchHit
@@ -28,8 +29,8 @@ LAST_OPENED_KEY = "last_opened_conversation"
 __all__ = ["ConversationStore", "dump_json"]
 
 
-class ConversationStore(Versions):
-    """Conversations, messages and images in one data folder."""
+class ConversationStore(Versions, ConversationDocuments):
+    """Conversations, messages, images and documents in one data folder."""
 
     # Stored images younger than this survive "empty Trash" (see ImageStore.remove_unreferenced).
     image_grace_s = 600.0
@@ -129,11 +130,12 @@ class ConversationStore(Versions):
             )
 
     def empty_trash(self) -> int:
-        """Delete every conversation in the Trash for good, and images nothing else uses."""
+        """Delete the Trash's conversations for good, and images and documents no other uses."""
         with self.writing("empty the Trash") as conn:
             count = conn.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount
             referenced = {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM attachments")}
         self.images.remove_unreferenced(referenced, self.image_grace_s)
+        self._remove_unused_documents(self.image_grace_s)
         return int(count)
 
     # ------------------------------------------------------ search, app state

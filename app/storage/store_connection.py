@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.storage.database import transaction
+from app.storage.document_files import DocumentFiles
 from app.storage.errors import StorageError, describe_sqlite_error
 from app.storage.image_store import ImageStore
 from app.storage.process_lock import OwnerLock
@@ -33,6 +34,7 @@ class StoreConnection:
     ) -> None:
         self.folder = folder
         self.images = ImageStore(folder / "images")
+        self.document_files = DocumentFiles(folder / "documents" / "files")
         self.notices = notices  # sentences to show once: damaged file moved aside, upgrades…
         self._conn = conn
         self._lock = lock

@@ -154,8 +154,8 @@ class Versions(MessageWrites):
         """A new conversation holding copies of the path up to `message_id` (included).
 
         Its title is the old one with " (branch)" unless `title` is given; settings,
-        texts, images, statistics and statuses are copied (an answer still being
-        written is copied as interrupted).
+        texts, images, statistics, statuses and the documents are copied (an answer still
+        being written is copied as interrupted).
         """
         stamp = now()
         with self.writing("branch into a new conversation") as conn:
@@ -175,6 +175,12 @@ class Versions(MessageWrites):
             parent: int | None = None
             for old_id in ancestor_ids(conn, message_id):
                 parent = self._copy_message(conn, old_id, new_id, parent)
+            conn.execute(  # the questions copied were asked with these documents
+                "INSERT INTO conversation_documents (conversation, position, sha256, name, "
+                "bytes, added) SELECT ?, position, sha256, name, bytes, added "
+                "FROM conversation_documents WHERE conversation = ?",
+                (new_id, conversation_id),
+            )
         return new_id
 
     def _copy_message(

@@ -46,9 +46,9 @@ def start_time(pid: int) -> str | None:
     return fields[19].decode() if len(fields) > 19 else None
 
 
-def _children() -> dict[int, list[int]]:
-    """Parent → live children, from /proc (zombies left out)."""
-    tree: dict[int, list[int]] = {}
+def _processes() -> dict[int, tuple[int, bool]]:
+    """Pid → (parent, is a zombie), from /proc."""
+    table: dict[int, tuple[int, bool]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -57,19 +57,27 @@ def _children() -> dict[int, list[int]]:
                 fields = stat.read().rsplit(b")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if fields[0] != b"Z":
-            tree.setdefault(int(fields[1]), []).append(int(entry))
-    return tree
+        table[int(entry)] = (int(fields[1]), fields[0] == b"Z")
+    return table
 
 
 def descendants(root: int) -> list[int]:
-    """Every live process below `root`."""
-    tree = _children()
+    """Every live process below `root`.
+
+    Zombies are walked through though not listed: /proc is not read in one instant, so a
+    process may still name as its parent one that has just exited (and shows as a zombie)
+    while the kernel hands it to the subreaper; skipping the zombie would hide it.
+    """
+    table = _processes()
+    tree: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        tree.setdefault(parent, []).append(pid)
     found: list[int] = []
     todo = list(tree.get(root, []))
     while todo:
         pid = todo.pop()
-        found.append(pid)
+        if not table[pid][1]:
+            found.append(pid)
         todo.extend(tree.get(pid, []))
     return found
 
@@ -81,22 +89,34 @@ def _reap() -> None:
 
 
 def end_everything(me: int) -> None:
-    """SIGTERM the group and all descendants, SIGKILL what is left after `GRACE_S`."""
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(OSError):
-            os.killpg(me, signum)
-        deadline = time.monotonic() + (GRACE_S if signum == signal.SIGTERM else 1.0)
-        while True:
-            _reap()
-            left = descendants(me) if os.path.isdir("/proc") else []
-            if not left or time.monotonic() > deadline:
-                break
+    """SIGTERM the group and all descendants, SIGKILL what is left after `GRACE_S`.
+
+    The shim leads the group: SIGTERM to the group reaches it too and is ignored, but
+    SIGKILL is sent pid by pid (every process left is a descendant: the shim is their
+    subreaper), or the shim would kill itself before the sweep. Everything is gone once
+    two scans a moment apart find nothing.
+    """
+    with contextlib.suppress(OSError):
+        os.killpg(me, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_S
+    signum = signal.SIGTERM
+    quiet_scans = 0
+    while quiet_scans < 2:
+        _reap()
+        left = descendants(me) if os.path.isdir("/proc") else []
+        if not left:
+            quiet_scans += 1
+        else:
+            quiet_scans = 0
+            if signum == signal.SIGTERM and time.monotonic() > deadline:
+                signum = signal.SIGKILL
+                deadline = time.monotonic() + GRACE_S
+            elif signum == signal.SIGKILL and time.monotonic() > deadline:
+                return  # unkillable (stopped in the kernel): nothing more a shim can do
             for pid in left:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signum)
-            time.sleep(0.02)
-        if not left:
-            return
+        time.sleep(0.02)
 
 
 def _ignore_stops() -> None:
@@ -104,12 +124,17 @@ def _ignore_stops() -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
+_waiting = True  # the shim still waits for the server: a stop signal breaks the wait
+
+
 def _stop(signum: int, frame: object) -> None:
     _ignore_stops()  # a second signal must not cut the cleanup short
-    raise _Stopped
+    if _waiting:  # once the wait is over, raising would skip the cleanup
+        raise _Stopped
 
 
 def main(argv: list[str]) -> int:
+    global _waiting
     if len(argv) < 2:
         print("usage: server_shim.py PID_FILE COMMAND [ARGS...]", file=sys.stderr)
         return 2
@@ -141,12 +166,14 @@ def main(argv: list[str]) -> int:
         while True:
             pid, raw = os.waitpid(-1, 0)
             if pid == server:
+                _waiting = False
                 status = os.waitstatus_to_exitcode(raw)
                 break
     except _Stopped:
         status = 128 + signal.SIGTERM
     except ChildProcessError:
         pass
+    _waiting = False
     _ignore_stops()
     end_everything(me)
     return status if status >= 0 else 128 - status

@@ -39,7 +39,7 @@ def resolve_model(model_arg: str | None) -> tuple[Path, bool]:
     """
     import os
 
-    from app.inference.library import LibraryError, chosen_model
+    from app.checkpoints.library import LibraryError, chosen_model
 
     if model_arg:
         return Path(model_arg).expanduser(), False

@@ -12,8 +12,12 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QWidget
 
+from app.chat.cited_pages import CitedPages
 from app.chat.conversation import Conversation, Message, Role, Status
 from app.chat.session import ChatSession, SessionObserver
+from app.chat.structured_answer import value_of
+from app.ui.markdown.markdown_html import FindCitations
+from app.ui.structured.answer_table import AnswerTable
 from app.ui.tools.saved_turns import saved_turn_blocks
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.ui.transcript.error_block import ErrorBlock
@@ -33,6 +37,7 @@ class ChatView(QObject):
     regenerate_requested = Signal(str)  # message id
     version_requested = Signal(str, int)  # message id, -1 / +1
     branch_requested = Signal(str)  # message id
+    citation_clicked = Signal(str, int, object)  # document name, page, AnswerSources
 
     def __init__(self, session: ChatSession, transcript: TranscriptView) -> None:
         super().__init__(transcript)
@@ -40,6 +45,11 @@ class ChatView(QObject):
         self.transcript = transcript
         self.first_shown = 0  # index of the first message with a view
         self.views: dict[str, QWidget] = {}
+        # Before the renderer: an answer's pages are known when its view is made.
+        self.cited_pages = CitedPages(
+            lambda: [doc.info.name for doc in session.documents.documents]
+        )
+        session.observers.append(self.cited_pages)
         session.observers.append(_Renderer(self))
 
     # ------------------------------------------------------------ what is shown
@@ -68,16 +78,32 @@ class ChatView(QObject):
             view = UserMessageView(message)
             view.edit_requested.connect(self.edit_requested)
         else:
-            view = AssistantMessageView(message)
+            view = AssistantMessageView(message, citations=self._citations_of(message))
             if message.status is not Status.STREAMING:  # a kept answer: its tool calls again
                 for block in saved_turn_blocks(message.tool_turns):
                     view.add_block(block)
+                add_table(view, message)
             view.regenerate_requested.connect(self.regenerate_requested)
             view.link_clicked.connect(_open_link)
+            view.citation_clicked.connect(
+                lambda name, page, m=message: self._on_citation_clicked(m, name, page)
+            )
         view.version_requested.connect(self.version_requested)
         view.branch_requested.connect(self.branch_requested)
         self.views[message.id] = view
         return view
+
+    def refresh_citations(self) -> None:
+        """Link the answers' citations again (the documents attached have changed)."""
+        for view in self.views.values():
+            if isinstance(view, AssistantMessageView):
+                view.set_citations(self._citations_of(view.message))
+
+    def _citations_of(self, message: Message) -> FindCitations:
+        return self.cited_pages.sources_of(message.id).find
+
+    def _on_citation_clicked(self, message: Message, name: str, page: int) -> None:
+        self.citation_clicked.emit(name, page, self.cited_pages.sources_of(message.id))
 
     def answer_view(self, message: Message) -> AssistantMessageView | None:
         """The view of an answer, if it is shown."""
@@ -129,6 +155,7 @@ class _Renderer(SessionObserver):
         view = self.chat.answer_view(message)
         if view is not None:
             view.set_status(message.status)
+            add_table(view, message)
         self.chat.answer_ended.emit(message, event)
 
     def answer_failed(self, sentence: str) -> None:
@@ -138,6 +165,13 @@ class _Renderer(SessionObserver):
     def conversation_replaced(self, conversation: Conversation) -> None:
         self.chat.rebuild(conversation)
         self.chat.messages_changed.emit()
+
+
+def add_table(view: AssistantMessageView, message: Message) -> None:
+    """An answer given as fields is shown as a table too, with Copy CSV."""
+    value = value_of(message.stats)
+    if value is not None and message.status is Status.COMPLETE:
+        view.add_block(AnswerTable(value, "Checked against the fields asked for.", view))
 
 
 def _open_link(url: QUrl) -> None:

@@ -87,6 +87,8 @@ class MainWindow(QMainWindow):
         )
         self.session.choose_strategy = self._strategy_for
         self.session.documents = self.sources.shelf  # shown in the Sources strip
+        self.sources.shelf.answer_tokens = lambda: self.settings_panel.values().max_new_tokens
+        self.sources.documents_changed.connect(self._update_image_budget)
         self.session.observers.append(self.sources.watch)
         self.chat_view = ChatView(self.session, self.transcript)
         self.chat_view.answer_ended.connect(self._on_answer_ended)
@@ -96,6 +98,10 @@ class MainWindow(QMainWindow):
         self.chat_view.regenerate_requested.connect(self._on_regenerate_requested)
         self.chat_view.version_requested.connect(self.version_requested)
         self.chat_view.branch_requested.connect(self.branch_requested)
+        self.chat_view.citation_clicked.connect(self.sources.open_page)
+        self.sources.document_added.connect(self.chat_view.refresh_citations)
+        self.sources.engine = bridge  # reads scanned pages, between the chat's answers
+        self.sources.busy = lambda: self.session.generating
 
         self.model_watch = ModelWatch(
             bridge, self.status, self.composer, self.settings_panel, self.chat_view,
@@ -148,7 +154,8 @@ class MainWindow(QMainWindow):
         self.engine_action = action(self, "Model and engine…", "Ctrl+M", self.open_engine_dialog)
         self.tools_action = action(self, "Tools…", "Ctrl+T", self.open_tools_dialog)
         self.capture, self.capture_action = capture_action(self, self.composer)
-        right = [self.engine_action, self.tools_action, self.settings_action]
+        self.batch_action = action(self, "Batch…", "Ctrl+B", self.dialogs.open_batch_window)
+        right = [self.engine_action, self.tools_action, self.batch_action, self.settings_action]
         toolbar(self, [self.new_chat_action, self.capture_action, self.document_action], right)
         self.addActions([self.attach_action, self.stop_action, self.focus_action])
 
@@ -171,12 +178,7 @@ class MainWindow(QMainWindow):
     def open_conversation(
         self, conversation: Conversation, first_shown: int = 0, keep_answer: bool = False
     ) -> dict[str, QWidget]:
-        """Show a saved conversation from message `first_shown` on; returns the views made.
-
-        Long conversations open with only their end built (`show_earlier` adds more).
-        `keep_answer`: another version of the same conversation is shown; an answer being
-        written goes on (shown if `conversation` holds it); the composer keeps its draft.
-        """
+        """Show a conversation from `first_shown` on; `keep_answer`: another version of it."""
         if not keep_answer:
             self.composer.clear()
             self.focus_composer()
@@ -209,7 +211,7 @@ class MainWindow(QMainWindow):
             )
             return False
         self.composer.clear()
-        self.session.send(text, images)
+        self.session.send(text, images, self.composer.fields.take())
         self._answer_started()
         return True
 
@@ -256,9 +258,9 @@ class MainWindow(QMainWindow):
         limit = self._image_limit()
         self.composer.set_image_budget(limit - self.conversation.image_count(), limit)
         settings = self.settings_panel.values()
-        self.composer.set_history(
-            self.conversation.turns(settings.system_prompt), settings.max_new_tokens
-        )
+        turns = self.conversation.turns(settings.system_prompt)
+        self.composer.set_history(turns, settings.max_new_tokens)
+        self.composer.set_documents(*self.session.documents.meter_share(turns))
 
     def error_blocks(self) -> list[ErrorBlock]:
         return self.chat_view.error_blocks()
@@ -283,8 +285,7 @@ class MainWindow(QMainWindow):
         if visible:
             self.settings_panel.system_prompt.setFocus()
 
-    # ------------------------------------------------------------ drops and closing
-    # A drop anywhere in the window attaches as a drop on the message box does.
+    # ------------------------------------ drops (anywhere: as on the message box), closing
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if attachable(event.mimeData()) is not None:
             event.acceptProposedAction()

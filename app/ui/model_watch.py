@@ -42,6 +42,8 @@ class ModelWatch(QObject):
         self._status.show_ready(ready)
         on_server = self._bridge.server_settings is not None
         self._composer.set_context_limit(ready.context_length if on_server else 0)
+        # The documents' budget: the engine's context (model, server or hosted preset).
+        self._chat_view.session.documents.context_length = ready.context_length
         self._budget_changed()
         self._composer.set_model_folder(self._bridge.model_path)  # it may exist only now
         self._settings.apply_model_defaults(ready.generation_defaults)

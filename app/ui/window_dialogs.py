@@ -1,4 +1,4 @@
-"""The window's two dialogs, made when first opened: Model and engine, and Tools."""
+"""The window's dialogs, made when first opened: Model and engine, Tools, and Batch."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QWidget
 
+from app.ui.batch.batch_window import BatchWindow
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.engine.engine_dialog import EngineDialog
 from app.ui.settings.settings_store import SettingsStore
@@ -30,6 +31,7 @@ class WindowDialogs:
         self.tools: WindowTools | None = None  # the window's tools, once it has them
         self.engine_dialog: EngineDialog | None = None
         self.tools_dialog: ToolsDialog | None = None
+        self.batch_window: BatchWindow | None = None
 
     def open_engine_dialog(self) -> EngineDialog:
         """Show Model and engine: the model picker, the server engine, the managed server."""
@@ -53,8 +55,18 @@ class WindowDialogs:
         _raise(self.tools_dialog)
         return self.tools_dialog
 
+    def open_batch_window(self) -> BatchWindow:
+        """Show Batch: jobs over folders of images and PDFs; an unfinished one is listed."""
+        if self.batch_window is None:
+            self.batch_window = BatchWindow(self._bridge, parent=self._window)
+        _raise(self.batch_window)
+        return self.batch_window
+
     def shutdown(self) -> None:
         """The managed server and the dialog's own tool servers stop with the window."""
+        if self.batch_window is not None:  # its finished items are saved; it resumes later
+            self.batch_window.shutdown()
+            self.batch_window.close()
         if self.engine_dialog is not None:
             self.engine_dialog.shutdown()
             self.engine_dialog.close()

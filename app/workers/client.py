@@ -171,13 +171,22 @@ class WorkerClient:
         request_id: str | None = None,
         tools: Sequence[dict[str, Any]] = (),
         min_p: float = 0.0,
+        json_schema: dict[str, Any] | None = None,
     ) -> str:
-        """Ask for an answer; returns its request id (`request_id` if given)."""
+        """Ask for an answer (constrained to `json_schema` if given); returns its request id."""
         rid = request_id or new_request_id()
         self.send(
             p.Generate(
-                rid, list(messages), max_new_tokens, temperature, top_p, seed, list(tools), min_p
-            )
+                rid,
+                list(messages),
+                max_new_tokens,
+                temperature,
+                top_p,
+                seed,
+                list(tools),
+                min_p,
+                json_schema=json_schema,
+            )  # fmt: skip
         )
         return rid
 

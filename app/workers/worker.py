@@ -110,7 +110,7 @@ class Worker:
                 give_back_memory()
 
     def _load(self, job: p.Load) -> None:
-        from app.inference.checkpoint import CheckpointError
+        from app.checkpoints.checkpoint import CheckpointError
         from app.inference.engine import Engine
         from app.inference.loader import LoadCancelled, load_model, runtime_versions
 
@@ -186,7 +186,7 @@ class Worker:
         folder = Path(job.checkpoint)
         if not job.create_demo_if_missing or folder.exists() or folder.name not in {"bf16", "fp8"}:
             return
-        from app.inference.demo import write_demo_checkpoint
+        from app.generators.demo import write_demo_checkpoint
 
         progress("writing the demo checkpoint", 0, 1)
         write_demo_checkpoint(folder.parent)
@@ -308,7 +308,7 @@ def _runtime_refusal() -> str | None:
     Checked from the package metadata before transformers is imported: a release outside
     the range would fail later, inside a request, with a TypeError or a shape mismatch.
     """
-    from app.inference.transformers_range import installed_transformers, transformers_problem
+    from app.checkpoints.transformers_range import installed_transformers, transformers_problem
 
     return transformers_problem(installed_transformers())
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+from app.chat.documents import IMAGE_TOKENS, MARGIN_TOKENS
 from app.chat.session import ChatSession, SessionObserver
-from app.documents.doc_plan import DocumentContext
+from app.chat.vocabulary import DocumentRef
+from app.documents.doc_index import index_folder
+from app.documents.doc_plan import DocumentContext, approximate_tokens
 from app.workers import protocol as p
 from tests.chat.test_session import FakeEngine, done
 from tests.documents.long_pdf import scanned_page, write_pdf, write_report
@@ -69,3 +73,87 @@ def test_a_long_document_sends_the_pages_that_rank_best_for_the_question(
     assert system.role == "system" and f"[p. {page}]" in system.text
     assert not session.documents.last.whole  # type: ignore[union-attr]
     assert page in session.documents.last.sources[0].text_pages  # type: ignore[union-attr]
+
+
+def test_the_budget_is_the_engines_context_less_the_conversation_and_the_answer(
+    tmp_path: Path,
+) -> None:
+    engine = FakeEngine()
+    session = ChatSession(engine)
+    path, facts = write_report(tmp_path / "report.pdf", pages=120, facts=3, scanned=(7,))
+    session.documents.attach(path)
+    session.documents.answer_tokens = lambda: 1_000
+    session.documents.context_length = 8_192  # a small model: the report does not fit
+    page, _sentence, question, _answer = facts[0]
+    session.send(question)
+    plan = session.documents.last
+    assert plan is not None and not plan.whole
+    asked = session.conversation.turns()
+    used = sum(approximate_tokens(t.text) for t in asked) + 1_000 + MARGIN_TOKENS
+    assert plan.budget == 8_192 - used - IMAGE_TOKENS  # and room for its one scanned page
+    assert plan.tokens <= plan.budget and page in plan.sources[0].text_pages
+    session.handle(done(session.request_id or ""))
+    session.documents.context_length = 1_048_576  # Maverick's own context: all of it fits
+    session.send("And the rest?")
+    assert session.documents.last is not None and session.documents.last.whole
+    tokens, note = session.documents.meter_share(session.conversation.turns())
+    assert tokens > 20_000 and note.startswith("Documents (whole) — report.pdf: pages 1-120")
+
+
+def test_a_conversations_documents_come_back_with_it_and_a_new_one_has_none(
+    tmp_path: Path,
+) -> None:
+    session = ChatSession(FakeEngine())
+    changes: list[list[str]] = []
+
+    class Changes(SessionObserver):
+        def documents_changed(self, problems: list[str]) -> None:
+            changes.append(problems)
+
+    session.observers.append(Changes())
+    doc = session.documents.attach(write_pdf(tmp_path / "ferry.pdf", [["Ferries at nine."]]))
+    kept_copy = session.documents.files.path_for(doc.info.sha256, "ferry.pdf")
+    assert kept_copy.read_bytes() == (tmp_path / "ferry.pdf").read_bytes()  # copied in at once
+    assert session.conversation.documents == [
+        DocumentRef(doc.info.sha256, "ferry.pdf", str(kept_copy))
+    ]
+    kept = session.conversation
+    session.new_chat()
+    assert session.documents.documents == [] and session.conversation.documents == []
+    copy = tmp_path / "kept.pdf"  # as the store keeps it: named by hash, elsewhere
+    copy.write_bytes((tmp_path / "ferry.pdf").read_bytes())
+    gone = DocumentRef("0" * 64, "gone.pdf", str(tmp_path / "gone.pdf"))
+    damaged = tmp_path / "tides.md"  # its page index was damaged since
+    damaged.write_text("Tides come from the moon.", encoding="utf-8")
+    sha = hashlib.sha256(damaged.read_bytes()).hexdigest()
+    (index_folder() / f"{sha}.sqlite").write_bytes(b"not a database " * 100)
+    broken = DocumentRef(sha, "tides.md", str(damaged))
+    kept.documents = [DocumentRef(doc.info.sha256, "ferry.pdf", str(copy)), gone, broken]
+    session.open(kept)
+    (reopened,) = session.documents.documents
+    assert reopened.info.name == "ferry.pdf" and reopened.source_path == copy
+    assert changes[-1][0] == (
+        f"gone.pdf is missing from the data folder ({gone.path}); attach it again."
+    )
+    assert changes[-1][1].startswith("The page index of tides.md cannot be read")
+    refs = [r.name for r in session.documents.refs()]
+    assert refs == ["ferry.pdf", "gone.pdf", "tides.md"]  # still kept with the conversation
+
+
+def test_a_file_changed_on_disk_is_indexed_again_and_replaces_the_old_one(
+    tmp_path: Path,
+) -> None:
+    session = ChatSession(FakeEngine())
+    notes = tmp_path / "notes.md"
+    notes.write_text("The ferry leaves at nine.", encoding="utf-8")
+    first = session.documents.attach(notes)
+    kept = Path(session.conversation.documents[0].path)
+    notes.write_text("The ferry leaves at ten.", encoding="utf-8")
+    second = session.documents.attach(notes)
+    assert second.changed and second.info.sha256 != first.info.sha256
+    assert session.documents.documents == [second]
+    assert [r.sha256 for r in session.conversation.documents] == [second.info.sha256]
+    assert kept.read_text(encoding="utf-8") == "The ferry leaves at nine."  # the old copy stays
+    session.send("When does the ferry leave?")
+    assert "at ten" in session.documents.last.text  # type: ignore[union-attr]
+    assert "at nine" not in session.documents.last.text  # type: ignore[union-attr]

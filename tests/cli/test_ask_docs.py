@@ -47,3 +47,14 @@ def test_bad_documents_are_refused_before_a_model_loads(tmp_path: Path, demo_bf1
 def _span(part: str) -> range:
     first, _, last = part.partition("-")
     return range(int(first), int(last or first) + 1)
+
+
+def test_the_budget_follows_the_hosted_presets_context() -> None:
+    import argparse
+
+    from app.cli.ask_documents import _engine_context
+    from app.engines.presets import preset_named
+
+    together = argparse.Namespace(preset="together")
+    assert _engine_context(together, None) == preset_named("together").context_tokens == 524_288
+    assert _engine_context(argparse.Namespace(preset=None), None) == 0  # --server: unknown

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from transformers.models.llama4.modeling_llama4 import Llama4TextMoe
 
+from app.generators.demo_wide import build_wide, wide_sizes
 from app.inference import grouped_experts
-from app.inference.demo_wide import build_wide, wide_sizes
 from app.inference.grouped_experts import fp8_grouped_mlp, plan_per_expert
 from app.inference.host_syncs import HostSyncs
 from app.inference.sparse_experts import apply_sparse_experts, is_grouped, is_sparse

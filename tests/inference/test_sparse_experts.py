@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from app.inference.demo_wide import build_wide
+from app.checkpoints.experts_mode import DENSE_LABEL, EXPERTS_ENV, ExpertsModeError, experts_mode
+from app.generators.demo_wide import build_wide
 from app.inference.engine import ChatMessage, Engine, SamplingParams
-from app.inference.experts_mode import DENSE_LABEL, EXPERTS_ENV, ExpertsModeError, experts_mode
 from app.inference.loader import load_model
 from app.inference.sparse_experts import apply_sparse_experts, is_sparse
 

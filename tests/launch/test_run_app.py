@@ -84,3 +84,46 @@ def test_without_installing_it_prints_the_exact_install_command_and_fails(
     if shutil.which("apt-get"):
         sudo = "" if as_root else "sudo "
         assert f"`{sudo}apt-get install -y " in expected and "libmaverick-absent7`" in expected
+
+
+# A Python whose venv lacks ensurepip, as Debian's python3 is without python3.X-venv.
+DEBIAN_PYTHON = """#!/bin/sh
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+    mkdir -p "$3/bin"  # Debian's venv leaves a half-made folder behind
+    echo "The virtual environment was not created successfully because ensurepip is not"
+    echo "available.  On Debian/Ubuntu systems, you need to install the python3-venv"
+    exit 1
+fi
+exec {python} "$@"
+"""
+
+
+def test_a_python_without_venv_support_gets_the_package_to_install(tmp_path: Path) -> None:
+    """A fresh Debian's python3 cannot make .venv: the script names python3.X-venv (or, when
+    allowed, installs it), and leaves no half-made .venv that a second run would trust."""
+    root = tmp_path / "checkout"
+    (root / "scripts").mkdir(parents=True)
+    for script in ("run-app.sh", "setup-env.sh"):
+        shutil.copy(ROOT / "scripts" / script, root / "scripts" / script)
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    python = tmp_path / "python3"
+    python.write_text(DEBIAN_PYTHON.format(python=sys.executable))
+    python.chmod(0o755)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHON": str(python),
+        "MAVERICK_DESK_INSTALL_SYSTEM_LIBRARIES": "0",  # say the command, install nothing
+    }
+    done = subprocess.run(
+        ["bash", str(root / "scripts" / "run-app.sh")], env=env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if shutil.which("apt-get"):
+        sudo = "" if os.geteuid() == 0 else "sudo "
+        assert f"`{sudo}apt-get install -y python{version}-venv`" in done.stderr
+    else:
+        assert "install your distribution's venv package" in done.stderr
+    assert not (root / ".venv").exists()

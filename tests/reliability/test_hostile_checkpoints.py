@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from app.checkpoints.checkpoint import CheckpointError, inspect_checkpoint
 from app.engines.managed_server import TEMPLATES
-from app.inference.checkpoint import CheckpointError, inspect_checkpoint
 from app.workers import protocol as p
 from app.workers.client import WorkerClient
 

@@ -46,7 +46,7 @@ def test_json_export_embeds_each_image_once_and_carries_no_ids(
 ) -> None:
     cid = rich
     document = json.loads(export_json(store, [cid], tmp_path / "out.json").read_text("utf-8"))
-    assert (document["format"], document["version"]) == ("maverick-desk-conversations", 3)
+    assert (document["format"], document["version"]) == ("maverick-desk-conversations", 4)
     assert sorted(document["images"]) == sorted(
         hashlib.sha256(images[k].read_bytes()).hexdigest() for k in ("wide", "tall")
     )

@@ -99,7 +99,7 @@ CASES: list[tuple[str, Callable[[Doc], None] | bytes, str]] = [
     ("nested too deeply", b"[" * 200_000, "nested too deeply"),
     ("other format", _set("format", "chatgpt-export"), "not a Maverick Desk conversation export"),
     ("not an object", b"[1, 2, 3]", "not a Maverick Desk conversation export"),
-    ("newer version", _set("version", 4), "newer version of Maverick Desk (export format 4"),
+    ("newer version", _set("version", 5), "newer version of Maverick Desk (export format 5"),
     ("version as text", _set("version", "1"), "version: '1' is not a known export format"),
     ("version zero", _set("version", 0), "is not a known export format version"),
     ("unknown top field", _set("extra", 1), "unknown field 'extra'"),

@@ -142,7 +142,7 @@ def test_transformers_outside_the_range_refused_before_loading(
 ) -> None:
     # A distribution record claiming 5.17.0 ahead of the real one on the worker's path:
     # the worker reads the version from the metadata, as it would on such a machine.
-    from app.inference.transformers_range import TRANSFORMERS_NEWEST
+    from app.checkpoints.transformers_range import TRANSFORMERS_NEWEST
 
     record = tmp_path / "transformers-5.17.0.dist-info"
     record.mkdir()

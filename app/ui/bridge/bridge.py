@@ -199,6 +199,7 @@ class WorkerBridge(QObject):
         request_id: str | None = None,
         tools: Sequence[dict[str, Any]] = (),
         min_p: float = 0.0,
+        json_schema: dict[str, Any] | None = None,
     ) -> str:
         """Queue a generation; returns its request id. Restarts a dead worker first.
 
@@ -206,7 +207,8 @@ class WorkerBridge(QObject):
         The bridge is an `app.chat.engine.Engine`: its events come as its signals.
         """
         sampling = Sampling(max_new_tokens, temperature, top_p, min_p, seed)
-        request = Request(request_id or new_request_id(), list(messages), sampling, list(tools))
+        rid = request_id or new_request_id()
+        request = Request(rid, list(messages), sampling, list(tools), json_schema)
         self._running = request.request_id
         engine_up = self._server is not None or self._client.alive
         if self._ready is not None and engine_up:
@@ -323,6 +325,7 @@ class WorkerBridge(QObject):
                 request.turns,
                 request_id=request.request_id,
                 tools=request.tools,
+                json_schema=request.json_schema,
                 **request.sampling.engine_kwargs(),
             )
         except WorkerUnavailable as exc:

@@ -42,6 +42,7 @@ from app.ui.composer.attachment_chip import AttachmentChip
 from app.ui.composer.chip_strip import ChipStrip
 from app.ui.composer.composer_input import ComposerInput
 from app.ui.composer.context_meter_view import ContextMeterView
+from app.ui.composer.fields_toggle import FieldsToggle
 from app.ui.composer.pdf_attacher import PdfAttacher
 from app.ui.composer.pdf_render_job import DrawnPage
 from app.ui.composer.quick_action_bar import QuickActionBar
@@ -124,6 +125,7 @@ class Composer(QFrame):
         self.attach_button.setToolTip("Attach images or PDF pages (Ctrl+O)")
         self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.attach_button.clicked.connect(self.open_file_dialog)
+        self.fields = FieldsToggle(self)  # the next question answered as fields
         self.send_button = QPushButton("Send", self)
         self.send_button.setObjectName("sendButton")
         self.send_button.setAccessibleName("Send")
@@ -134,6 +136,7 @@ class Composer(QFrame):
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
         buttons.addWidget(self.attach_button)
+        buttons.addWidget(self.fields)
         buttons.addStretch(1)
         buttons.addWidget(self.context_meter)
         buttons.addWidget(self.send_button)
@@ -199,6 +202,11 @@ class Composer(QFrame):
     def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
         """The conversation the next message joins, for the context meter."""
         self.context_meter.set_history(turns, answer_tokens)
+        self._schedule_meter()
+
+    def set_documents(self, tokens: int, note: str) -> None:
+        """The attached documents' share of the next request, for the context meter."""
+        self.context_meter.set_documents(tokens, note)
         self._schedule_meter()
 
     def set_tools(self, definitions: list[dict[str, Any]]) -> None:

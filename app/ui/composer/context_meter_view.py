@@ -45,6 +45,8 @@ class ContextMeterView(QWidget):
         self._answer_tokens = 0
         self._tools: list[dict[str, Any]] = []  # the definitions offered with each request
         self._context_limit = 0  # a server's documented context, over the checkpoint's
+        self._document_tokens = 0  # the attached documents' share of the next request
+        self._documents_note = ""  # which pages the last question sent, as text and images
         self._grids: dict[str, TileGrid] = {}
         self.bar = QProgressBar(self)
         self.bar.setObjectName("contextBar")
@@ -110,6 +112,11 @@ class ContextMeterView(QWidget):
         """Count against `tokens` (a server's documented context); 0: the checkpoint's own."""
         self._context_limit = tokens
 
+    def set_documents(self, tokens: int, note: str) -> None:
+        """The documents' tokens in the next request, and what the last question sent."""
+        self._document_tokens = max(0, tokens)
+        self._documents_note = note
+
     def set_history(self, turns: list[p.ChatTurn], answer_tokens: int) -> None:
         """The conversation so far (as the worker will get it) and room kept for the answer."""
         self._history = [
@@ -158,6 +165,12 @@ class ContextMeterView(QWidget):
             return None
         if self._context_limit:
             estimate = dataclasses.replace(estimate, context_length=self._context_limit)
+        if self._document_tokens:
+            estimate = dataclasses.replace(
+                estimate,
+                text_tokens=estimate.text_tokens + self._document_tokens,
+                document_tokens=self._document_tokens,
+            )
         self.estimate = estimate
         self.bar.setValue(min(1000, round(estimate.fraction * 1000)))
         over = not estimate.fits
@@ -172,6 +185,8 @@ class ContextMeterView(QWidget):
         )
         problem = estimate.problem()
         tip = estimate.breakdown() + (f"\n\n{problem}" if problem else "")
+        if self._documents_note:
+            tip += f"\n\nLast question: {self._documents_note}"
         self.label.setToolTip(tip)
         self.bar.setToolTip(tip)
         self.setAccessibleDescription(tip)

@@ -140,10 +140,11 @@ class ConversationLibrary(QObject):
             self.saver.flush()  # what the writer still holds of it is in the store first
         try:
             stored = self.store.load_conversation(cid)
+            documents = self.store.documents(cid)
         except StorageError as exc:
             self.notify(str(exc), problem=True)
             return False
-        conversation, ids = window_conversation(stored)
+        conversation, ids = window_conversation(stored, documents)
         self.saver.adopt(conversation, cid, ids)  # first: showing it makes the saver look
         first = max(0, len(ids) - SHOWN_AT_OPEN)
         if message_id in ids:

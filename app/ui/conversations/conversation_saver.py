@@ -83,7 +83,7 @@ class ConversationSaver(QObject):
         `conversation` shows it, and is saved on where it does not.
         """
         self.flush()  # the writer is idle now: the book is this thread's until the next sync
-        record = Record(store_id)
+        record = Record(store_id, documents=tuple(d.sha256 for d in conversation.documents))
         live: dict[int, tuple[Saved, Message]] = {}
         for old in self.book.records.values():
             if old.store_id == store_id:
@@ -131,12 +131,13 @@ class ConversationSaver(QObject):
                 self._live[message.id] = message
         others = [Shot.of(m) for m in self._live.values() if m.id not in on_path]
         book, key = self.book, conversation.id
+        documents = tuple(conversation.documents)
         if not path and not others and key not in book.records:
             return True  # nothing to save (and no writer thread started for it)
         try:
             self.writer().submit(
                 "save the conversation",
-                lambda store: book.sync(store, key, path, others),
+                lambda store: book.sync(store, key, path, others, documents),
                 self._sync_ended.emit,
             )
         except StorageError as exc:

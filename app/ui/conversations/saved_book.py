@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.chat.vocabulary import DocumentRef
 from app.storage import ConversationStore, MessageStatus, StorageError
 from app.storage.records import FINISHED_STATUSES
 from app.ui.conversations.stored_conversation import STORED_STATUS
@@ -69,6 +70,7 @@ class Record:
 
     store_id: int | None = None
     saved: dict[str, Saved] = field(default_factory=dict)  # by window message id
+    documents: tuple[str, ...] = ()  # the hashes of the documents saved, in order
 
     def by_store_id(self, store_id: int) -> Saved | None:
         return next((s for s in list(self.saved.values()) if s.store_id == store_id), None)
@@ -91,11 +93,17 @@ class SavedBook:
     records: dict[str, Record] = field(default_factory=dict)
 
     def sync(
-        self, store: ConversationStore, key: str, path: list[Shot], others: list[Shot]
+        self,
+        store: ConversationStore,
+        key: str,
+        path: list[Shot],
+        others: list[Shot],
+        documents: tuple[DocumentRef, ...] = (),
     ) -> Outcome:
-        """Write what the store lacks of `path` and `others`.
+        """Write what the store lacks of `path`, `others` and `documents`.
 
-        `path`: the messages shown; `others`: answers streaming on a version not shown.
+        `path`: the messages shown; `others`: answers streaming on a version not shown;
+        `documents`: the conversation's documents (saved once it has a message).
         """
         record = self.records.get(key)
         try:
@@ -105,7 +113,13 @@ class SavedBook:
                 # Only the shown conversation is kept: the others were saved before they left.
                 record = Record()
                 self.records = {key: record}
-            return self._sync(store, record, path, others)
+            outcome = self._sync(store, record, path, others)
+            shas = tuple(d.sha256 for d in documents)
+            if record.store_id is not None and shas != record.documents:
+                files = [(d.sha256, d.name, Path(d.path)) for d in documents]
+                store.set_documents(record.store_id, files)
+                record.documents = shas
+            return outcome
         except StorageError as exc:
             return Outcome(
                 record.store_id if record else None,

@@ -33,3 +33,6 @@ class SessionChanges(SessionObserver):
 
     def answer_ended(self, message: Message, event: p.Message | None) -> None:
         self._answer_ended()
+
+    def documents_changed(self, problems: list[str]) -> None:
+        self._messages_changed()  # saved with the conversation

@@ -8,8 +8,9 @@ store, so they can be sent to the model again after the originals moved or vanis
 from __future__ import annotations
 
 from app import storage
+from app.storage.records import StoredDocument
 from app.storage.tool_turns import turn_dict
-from app.ui.transcript.conversation import Conversation, Message, Role, Status
+from app.ui.transcript.conversation import Conversation, DocumentRef, Message, Role, Status
 
 WINDOW_STATUS = {
     storage.MessageStatus.COMPLETE: Status.COMPLETE,
@@ -43,9 +44,14 @@ def window_message(stored: storage.Message) -> Message:
     )
 
 
-def window_conversation(stored: storage.Conversation) -> tuple[Conversation, list[int]]:
+def window_conversation(
+    stored: storage.Conversation, documents: list[StoredDocument] | None = None
+) -> tuple[Conversation, list[int]]:
     """The window's form of a saved conversation, and the stored id of each message."""
-    conversation = Conversation(title=stored.title)
+    conversation = Conversation(
+        title=stored.title,
+        documents=[DocumentRef(d.sha256, d.name, str(d.path)) for d in documents or []],
+    )
     ids: list[int] = []
     for message in stored.messages:
         conversation.messages.append(window_message(message))

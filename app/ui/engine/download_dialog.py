@@ -29,11 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.checkpoints.checkpoint import human_bytes
 from app.downloads.hub import token_from_env
 from app.downloads.plan import DEFAULT_TOKEN_ENV, PRESETS, DownloadPlan, default_target
 from app.downloads.progress import CHECKED, CHECKING, FINISHED, Progress
 from app.downloads.transfer import has_partials
-from app.inference.checkpoint import human_bytes
 from app.ui.engine.download_runner import DownloadRunner
 
 _STEPS = 1000  # progress bars count in thousandths

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.checkpoints.checkpoint import human_bytes
 from app.engines.openai_client import ServerSettings
-from app.inference.checkpoint import human_bytes
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.engine.engine_store import LOCAL, SERVER, EngineStore, ManagedServerValues
 from app.ui.engine.local_api_panel import LocalApiPanel

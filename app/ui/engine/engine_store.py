@@ -15,8 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from app.checkpoints.preflight import ATTENTION_IMPLEMENTATIONS
 from app.engines.openai_client import ServerSettings
-from app.inference.preflight import ATTENTION_IMPLEMENTATIONS
 from app.ui.settings.settings_store import FORMAT_VERSION, SettingsStore, as_float, as_int
 from app.workers.protocol import DEFAULT_PROMPT_CACHE_ENTRIES, MAX_PROMPT_CACHE_ENTRIES
 

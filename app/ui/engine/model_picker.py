@@ -1,6 +1,6 @@
 """The model picker: the checkpoints on this machine, whether they are whole, whether they fit.
 
-Lists what `app.inference.library` discovers (the Hugging Face cache and the user's
+Lists what `app.checkpoints.library` discovers (the Hugging Face cache and the user's
 folders) with precision, size, completeness and the preflight verdict for this
 machine. "Add folder…" remembers another folder to search; "Use this model"
 remembers the choice and emits `model_chosen`, on which the worker reloads.
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.inference import library
-from app.inference.devices import Device
+from app.checkpoints import library
+from app.checkpoints.devices import Device
 from app.ui.engine.model_rows import ModelRow, describe_row, library_entries, machine_devices
 from app.workers.protocol import DEFAULT_PROMPT_CACHE_ENTRIES, MAX_PROMPT_CACHE_ENTRIES
 

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.inference import library
-from app.inference.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
-from app.inference.devices import Device, cpu_device, detect_gpus
-from app.inference.preflight import model_memory, preflight
+from app.checkpoints import library
+from app.checkpoints.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
+from app.checkpoints.devices import Device, cpu_device, detect_gpus
+from app.checkpoints.preflight import model_memory, preflight
 
 log = logging.getLogger(__name__)
 

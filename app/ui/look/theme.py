@@ -116,6 +116,7 @@ td.code-head {{ background-color: {c.code_head_bg}; padding: 4px 10px; color: {c
 td.code-body {{ padding: 8px 10px; }}
 pre.code {{ white-space: pre-wrap; margin: 0px; }}
 a.copy {{ color: {c.accent}; text-decoration: none; }}
+a.unsent {{ color: {c.danger}; }}
 table.md {{ border-color: {c.border}; margin-bottom: 12px; }}
 table.md th {{ background-color: {c.code_bg}; padding: 5px 10px; }}
 table.md td {{ padding: 5px 10px; }}

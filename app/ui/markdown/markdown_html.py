@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -24,7 +24,10 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from pygments.lexer import Lexer
 
+from app.documents.citations import UNSENT_NOTE, Citation, cite_url
 from app.ui.markdown.text_direction import first_strong_direction
+
+FindCitations = Callable[[str], list[Citation]]  # page citations in a piece of text
 
 SAFE_LINK_SCHEMES = ("http://", "https://", "mailto:")
 COPY_CODE_SCHEME = "copy-code"
@@ -56,19 +59,26 @@ def is_safe_link(url: str) -> bool:
 
 
 def render_markdown(
-    text: str, code_base: int = 0, code_style: str | None = None, streaming: bool = False
+    text: str,
+    code_base: int = 0,
+    code_style: str | None = None,
+    streaming: bool = False,
+    citations: FindCitations | None = None,
 ) -> RenderedMarkdown:
     """Render `text`; Copy links number code blocks from `code_base` on.
 
     `code_style` names the Pygments style of code blocks (the theme's; default `CODE_STYLE`).
     `streaming`: `text` is the live tail of an answer, drawn again as it grows, so its
     code is highlighted in pieces that are kept between drawings (see `_highlight_streaming`).
+    `citations` finds page citations (`[p. 12]`) in the answer's text: each becomes a
+    `cite:` link, marked when the page was not sent (see `app.documents.citations`).
     """
     env: dict[str, Any] = {
         "code_blocks": [],
         "code_base": code_base,
         "code_style": code_style or CODE_STYLE,
         "streaming": streaming,
+        "citations": citations,
     }
     body = _markdown().render(text, env)
     return RenderedMarkdown(body, env["code_blocks"])
@@ -99,6 +109,7 @@ def _markdown() -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     md.validateLink = _validate_link  # type: ignore[method-assign]
     md.core.ruler.push("paragraph_direction", _set_directions)
+    md.core.ruler.push("page_citations", _link_citations)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_fence)
     md.add_render_rule("image", _render_image)
@@ -120,6 +131,44 @@ def _set_directions(state: StateCore) -> None:
         direction = first_strong_direction(text) if text else None
         if direction:
             token.attrSet("dir", direction)
+
+
+def _link_citations(state: StateCore) -> None:
+    """Turn page citations in plain text (not in code, not in links) into `cite:` links."""
+    find: FindCitations | None = state.env.get("citations")
+    if find is None:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or "p" not in block.content:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for token in block.children:
+            in_link += token.nesting if token.type in ("link_open", "link_close") else 0
+            found = find(token.content) if token.type == "text" and not in_link else []
+            children.extend(_split_citations(token, found) if found else [token])
+        block.children = children
+
+
+def _split_citations(token: Token, found: list[Citation]) -> list[Token]:
+    text = token.content
+    pieces: list[Token] = []
+    at = 0
+    for citation in found:
+        if citation.start < at:
+            continue  # a range [pp. 3-4]: one link, to its first page
+        # A range counts as sent when any of its pages went.
+        sent = any(c.sent for c in found if c.start == citation.start)
+        if citation.start > at:
+            pieces.append(Token("text", "", 0, content=text[at : citation.start]))
+        href = cite_url(citation.document or "", citation.page)
+        pieces.append(Token("link_open", "a", 1, attrs={"href": href}, meta={"sent": sent}))
+        pieces.append(Token("text", "", 0, content=text[citation.start : citation.end]))
+        pieces.append(Token("link_close", "a", -1))
+        at = citation.end
+    if at < len(text):
+        pieces.append(Token("text", "", 0, content=text[at:]))
+    return pieces
 
 
 def _first_inline_text(tokens: Sequence[Token], start: int) -> str:
@@ -172,7 +221,12 @@ def _render_image(
 def _render_link_open(
     self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]
 ) -> str:
-    href = str(tokens[idx].attrGet("href") or "")
+    token = tokens[idx]
+    href = str(token.attrGet("href") or "")
+    if "sent" in token.meta:  # a page citation (see _link_citations)
+        if token.meta["sent"]:
+            return f'<a class="cite" href="{html.escape(href)}">'
+        return f'<a class="unsent" href="{html.escape(href)}" title="{UNSENT_NOTE}">'
     if not is_safe_link(href):
         return "<a>"
     return f'<a href="{html.escape(href)}">'

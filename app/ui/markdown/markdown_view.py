@@ -18,7 +18,7 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from app.ui.look.theme import current_palette
-from app.ui.markdown.markdown_html import HighlightJob, highlight_jobs
+from app.ui.markdown.markdown_html import FindCitations, HighlightJob, highlight_jobs
 from app.ui.markdown.markdown_stream import MarkdownStream
 from app.ui.markdown.render_budget import render_block, tail_delay_ms, too_large_to_format
 from app.ui.markdown.safe_browser import SafeTextBrowser
@@ -52,6 +52,7 @@ class MarkdownView(QWidget):
         self._jobs: deque[HighlightJob] = deque()  # the first finished block's code
         self._jobs_block: str | None = None  # the block those jobs are for
         self._tail_ms = 0.0  # how long drawing the tail took last time
+        self.citations: FindCitations | None = None  # page citations to link, if any
         self._tail = self._new_browser()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -149,7 +150,7 @@ class MarkdownView(QWidget):
             tail_started = time.perf_counter()
             self._tail_source = tail
             rendered = (
-                render_block(tail, len(self._code_blocks), self._code_style(), streaming=True)
+                render_block(tail, len(self._code_blocks), self._code_style(), True, self.citations)
                 if tail.strip()
                 else None
             )
@@ -182,7 +183,9 @@ class MarkdownView(QWidget):
         return current_palette().code_style
 
     def _add_finished(self, block: str) -> None:
-        rendered = render_block(block, len(self._code_blocks), self._code_style())
+        rendered = render_block(
+            block, len(self._code_blocks), self._code_style(), citations=self.citations
+        )
         self._code_blocks.extend(rendered.code_blocks)
         if not self._segments or self._open_chars >= SEGMENT_CHARS:
             segment = self._new_browser(before_tail=True)

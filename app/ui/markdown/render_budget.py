@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 
-from app.ui.markdown.markdown_html import RenderedMarkdown, render_markdown
+from app.ui.markdown.markdown_html import FindCitations, RenderedMarkdown, render_markdown
 
 RICH_CHARS = 20_000
 RICH_CELLS = 1_000  # counted as "|" characters: cheap, and close enough for a table
@@ -25,14 +25,19 @@ def too_large_to_format(block: str) -> bool:
 
 
 def render_block(
-    block: str, code_base: int = 0, code_style: str | None = None, streaming: bool = False
+    block: str,
+    code_base: int = 0,
+    code_style: str | None = None,
+    streaming: bool = False,
+    citations: FindCitations | None = None,
 ) -> RenderedMarkdown:
     """Markdown as HTML, or, for a block too large to format, escaped plain text.
 
-    `streaming`: the block is the live tail, drawn again as it grows (see render_markdown).
+    `streaming`: the block is the live tail, drawn again as it grows (see render_markdown);
+    `citations` finds the page citations to link.
     """
     if not too_large_to_format(block):
-        return render_markdown(block, code_base, code_style, streaming)
+        return render_markdown(block, code_base, code_style, streaming, citations)
     return RenderedMarkdown(
         f'<p class="note"><i>{PLAIN_NOTE}</i></p><pre>{html.escape(block)}</pre>'
     )

@@ -2,7 +2,8 @@
 
 It never loads anything: `loadResource` refuses every URL (and remembers what was
 asked, so a test can prove nothing was), links do not navigate, and a click on a link
-is reported through `link_clicked` only for web/mail addresses and Copy links.
+is reported through `link_clicked` only for web/mail addresses and page citations
+(`cite:` links, which open a document's page in the app); Copy links copy code.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
+from app.documents.citations import CITE_SCHEME
 from app.ui.look.theme import document_style_sheet
 from app.ui.markdown.markdown_html import COPY_CODE_SCHEME, is_safe_link
 
@@ -24,7 +26,7 @@ log = logging.getLogger(__name__)
 class SafeTextBrowser(QTextBrowser):
     """Shows one piece of a message; grows to fit instead of scrolling."""
 
-    link_clicked = Signal(QUrl)  # an http(s)/mailto link the user clicked
+    link_clicked = Signal(QUrl)  # an http(s)/mailto or cite: link the user clicked
     copy_code_requested = Signal(int)  # the index of a code block whose Copy was clicked
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -90,7 +92,7 @@ class SafeTextBrowser(QTextBrowser):
             except ValueError:
                 log.warning("malformed copy link %s", text)
             return
-        if is_safe_link(text):
+        if is_safe_link(text) or url.scheme() == CITE_SCHEME:
             self.link_clicked.emit(url)
             return
         log.warning("ignored a click on an unsafe link: %s", text[:200])

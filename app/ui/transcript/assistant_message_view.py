@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.documents.citations import parse_cite_url
+from app.ui.markdown.markdown_html import FindCitations
 from app.ui.markdown.markdown_view import MarkdownView
 from app.ui.transcript.conversation import Message, Status
 from app.ui.transcript.message_actions import action_button, actions_row
@@ -26,13 +28,19 @@ class AssistantMessageView(QWidget):
     """An answer: avatar and name, the Markdown body, table buttons, Copy and Regenerate."""
 
     regenerate_requested = Signal(str)  # message id
-    link_clicked = Signal(QUrl)
+    link_clicked = Signal(QUrl)  # a web or mail address
+    citation_clicked = Signal(str, int)  # a page citation: document name, page
     version_requested = Signal(str, int)  # message id, -1 older / +1 newer version
     branch_requested = Signal(str)  # message id
 
     def __init__(
-        self, message: Message, name: str = "Maverick", parent: QWidget | None = None
+        self,
+        message: Message,
+        name: str = "Maverick",
+        parent: QWidget | None = None,
+        citations: FindCitations | None = None,
     ) -> None:
+        """`citations` finds the answer's page citations, drawn as links (see set_citations)."""
         super().__init__(parent)
         self.message = message
         self.setAccessibleName(f"Answer from {name}")
@@ -55,8 +63,9 @@ class AssistantMessageView(QWidget):
         header.addStretch(1)
 
         self.body = MarkdownView(self)
+        self.body.citations = citations
         self.body.setAccessibleName("Answer text")
-        self.body.link_clicked.connect(self.link_clicked)
+        self.body.link_clicked.connect(self._on_link_clicked)
         self.regenerate_button = action_button(
             "Regenerate", "Regenerate this answer", self._on_regenerate_clicked
         )
@@ -132,6 +141,19 @@ class AssistantMessageView(QWidget):
             if not self.tables.blocks:
                 self.tables.set_markdown(self.message.text)
             self.menu.watch(list(self.body.browsers()))
+
+    def set_citations(self, citations: FindCitations | None) -> None:
+        """Link the page citations `citations` finds; a finished answer is drawn again."""
+        self.body.citations = citations
+        if self.message.status is not Status.STREAMING:
+            self.body.set_text(self.message.text)
+
+    def _on_link_clicked(self, url: QUrl) -> None:
+        cited = parse_cite_url(url.toString())
+        if cited is None:
+            self.link_clicked.emit(url)
+        else:
+            self.citation_clicked.emit(*cited)
 
     def _on_copy_clicked(self) -> None:
         QApplication.clipboard().setText(self.message.text)

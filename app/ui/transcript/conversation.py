@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from app.chat.conversation import Conversation, Message, Role, Status, answer_figures
+from app.chat.conversation import (
+    Conversation,
+    DocumentRef,
+    Message,
+    Role,
+    Status,
+    answer_figures,
+)
 
-__all__ = ["Conversation", "Message", "Role", "Status", "answer_figures"]
+__all__ = ["Conversation", "DocumentRef", "Message", "Role", "Status", "answer_figures"]

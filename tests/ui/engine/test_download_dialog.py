@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from app.checkpoints.checkpoint import human_bytes
 from app.downloads import transfer
 from app.downloads.transfer import CHUNK_BYTES, has_partials
-from app.inference.checkpoint import human_bytes
 from app.ui.engine.model_picker import ModelPicker
 from tests.downloads.fake_hub import demo_repo, serving
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from app.inference import library
+from app.checkpoints import library
 from app.ui.app import build_window, resolve_model
 from app.ui.engine.engine_store import EngineStore
 from app.ui.main_window import MainWindow

@@ -1,0 +1,1 @@
+"""Structured answers in the window: the field editor and the answer table."""
