@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -179,14 +180,8 @@ def run_synthetic(window: object, app: object, beat: Heartbeat) -> tuple[float, 
     return longest, p99, max(renders) if renders else 0.0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--new-tokens", type=int, default=2000)
-    args = parser.parse_args()
-    data = tempfile.mkdtemp(prefix="md-bench-ui-")
-    os.environ["MAVERICK_DESK_DATA_DIR"] = data
-
+def ready_window() -> tuple[Any, Any]:
+    """The application and its window, shown, with the demo loaded and rendering warmed up."""
     from PySide6.QtCore import QEventLoop
 
     from app.ui.app import build_window, make_application
@@ -201,6 +196,18 @@ def main() -> int:
     while window.warm_up.running:
         app.processEvents()
         time.sleep(0.005)
+    return app, window
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--new-tokens", type=int, default=2000)
+    args = parser.parse_args()
+    data = tempfile.mkdtemp(prefix="md-bench-ui-")
+    os.environ["MAVERICK_DESK_DATA_DIR"] = data
+
+    app, window = ready_window()
     beat = Heartbeat()
     demo_runs = [run_demo(window, app, beat, args.new_tokens) for _ in range(args.runs)]
     synthetic_runs = [run_synthetic(window, app, beat) for _ in range(args.runs)]

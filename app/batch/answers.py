@@ -98,45 +98,27 @@ def worker_answer(client: Worker, stop: threading.Event) -> Answer:
 
 def server_answer(settings: Any, say: Callable[[str], None]) -> Answer:
     """Answers from an OpenAI-compatible server, safe to call from several threads."""
-    from app.engines.openai_client import ask_server, constrains_json
+    from app.engines.structured_server import StructuredServer
 
-    constrained = [constrains_json(settings)]
+    server = StructuredServer(settings, say)
 
     def answer(job: Job, item: Item) -> Outcome:
-        tries = 0
-        while True:
-            pieces: list[str] = []
-
-            def on_event(event: p.Message, pieces: list[str] = pieces) -> None:
-                if isinstance(event, p.Token):
-                    pieces.append(event.text)
-
-            forced = constrained[0] and job.schema is not None
-            final = ask_server(
-                settings,
-                [_turn(job, item)],
-                on_event,
-                max_new_tokens=_budget(job),
-                temperature=float(job.settings.get("temperature", 0.0)),
-                top_p=float(job.settings.get("top_p", 0.9)),
-                seed=job.settings.get("seed"),
-                json_schema=job.schema if forced else None,
-            )
-            if isinstance(final, p.Error):
-                if forced and "response_format" in final.message:
-                    say("The server does not take response_format; the schema goes in the prompt.")
-                    constrained[0] = False
-                    continue
-                if final.error_kind in ("bad_input", "context_too_long"):
-                    raise ItemFailed(final.message)
-                raise EngineStopped(final.message)
-            if not isinstance(final, p.Done):
-                raise Stopped()
-            tries += 1
-            try:
-                return _outcome(job, "".join(pieces), final.finish_reason, forced)
-            except ItemFailed:
-                if forced or job.schema is None or tries >= 2:
-                    raise
+        final = server.ask(
+            [_turn(job, item)],
+            job.schema,
+            lambda text, done, forced: _outcome(job, text, done.finish_reason, forced),
+            ItemFailed,
+            max_new_tokens=_budget(job),
+            temperature=float(job.settings.get("temperature", 0.0)),
+            top_p=float(job.settings.get("top_p", 0.9)),
+            seed=job.settings.get("seed"),
+        )
+        if isinstance(final, Outcome):
+            return final
+        if isinstance(final, p.Error):
+            if final.error_kind in ("bad_input", "context_too_long"):
+                raise ItemFailed(final.message)
+            raise EngineStopped(final.message)
+        raise Stopped()
 
     return answer

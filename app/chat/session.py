@@ -69,6 +69,10 @@ class AnswerStrategy(Protocol):
         """Stop it; it still ends with exactly one terminal event."""
         ...
 
+    def take(self, event: p.Message) -> bool:
+        """Keep an engine event of its own (a tool loop's model step); True if kept."""
+        ...
+
 
 class PlainAnswer:
     """The engine writes the answer in one go."""
@@ -81,6 +85,9 @@ class PlainAnswer:
 
     def cancel(self, request_id: str) -> None:
         self.engine.cancel(request_id)
+
+    def take(self, event: p.Message) -> bool:
+        return False  # its events carry the answer's own id
 
 
 class ChatSession:
@@ -256,6 +263,8 @@ class ChatSession:
     def handle(self, event: p.Message) -> None:
         """Take an engine event; those of other requests are ignored."""
         with self._lock:
+            if self._strategy is not None and self._strategy.take(event):
+                return
             if isinstance(event, p.WorkerDied):
                 if self._request_id is not None:
                     sentence = (

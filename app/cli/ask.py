@@ -11,16 +11,21 @@ from app.chat.conversation import Message
 from app.chat.session import ChatSession, SessionObserver
 from app.cli import ask_attachments, ask_documents, ask_sampling, ask_schema, ask_tools
 from app.cli import server as server_cli
+from app.cli.ask_ending import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    Interrupted,
+    ending_code,
+    fail,
+    follow,
+)
 from app.cli.ask_sampling import sampling_of
 from app.documents.attachments import AttachmentError
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count, image_facts
 from app.paths import default_model
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, describe_exit
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 
 def add_parser(subparsers: Any) -> None:
@@ -71,9 +76,7 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"maverick-desk ask: {message}", file=sys.stderr)
-    return code
+_fail = fail
 
 
 def _check_args(args: argparse.Namespace) -> str | None:
@@ -190,14 +193,9 @@ def _answer(
     rid = session.request_id
     if rid is None:  # it could not be sent: the session said why
         return _fail(" ".join(printer.failures))
-    last: p.Message | None = None
     try:
-        for last in client.events_for(rid):
-            session.handle(last)
-    except KeyboardInterrupt:
-        session.stop()
-        for last in client.events_for(rid, timeout=30):
-            session.handle(last)
+        last = follow(client, rid, session.handle, session.stop)
+    except Interrupted:
         sys.stdout.write("\n")
         return EXIT_INTERRUPTED
     if isinstance(last, p.Done):
@@ -210,14 +208,7 @@ def _answer(
             f"finish: {last.finish_reason}]"
         )
         return 0
-    if isinstance(last, p.Cancelled):
-        return EXIT_INTERRUPTED
-    if isinstance(last, p.Error):
-        code = EXIT_BAD_INPUT if last.error_kind == "bad_input" else EXIT_FAILED
-        return _fail(last.message, code)
-    if isinstance(last, p.WorkerDied):
-        return _fail(f"the model worker stopped mid-answer ({describe_exit(last.exit_code)}).")
-    return EXIT_FAILED
+    return ending_code(last)
 
 
 class _Printer(SessionObserver):

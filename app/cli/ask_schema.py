@@ -15,16 +15,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from app.cli import ask_ending
+from app.cli.ask_ending import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from app.structured.answer import AnswerError, check_answer
 from app.structured.bounds import DEFAULTS
 from app.structured.request import StructuredRequest, load_schema_file
 from app.structured.schema import SchemaError
 from app.workers import protocol as p
-from app.workers.client import WorkerClient, describe_exit, new_request_id
+from app.workers.client import WorkerClient, new_request_id
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 Say = Callable[[str], None]
 
 
@@ -52,9 +51,7 @@ def check(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"maverick-desk ask: {message}", file=sys.stderr)
-    return code
+_fail = ask_ending.fail
 
 
 def _with_instruction(messages: list[p.ChatTurn], request: StructuredRequest) -> list[p.ChatTurn]:
@@ -86,96 +83,72 @@ def converse(
         )
     )
     pieces: list[str] = []
+
+    def handle(event: p.Message) -> None:
+        if isinstance(event, p.Token):
+            pieces.append(event.text)
+
     try:
-        for event in client.events_for(rid):
-            if isinstance(event, p.Token):
-                pieces.append(event.text)
-            elif isinstance(event, p.Done):
-                try:
-                    value = check_answer(
-                        "".join(pieces), request.schema, event.finish_reason, request.budget
-                    )
-                except AnswerError as exc:
-                    return _fail(str(exc))
-                _print(value)
-                say(
-                    f"[constrained to the schema; {event.generated_tokens} of at most "
-                    f"{request.budget:,} tokens, {event.tokens_per_s:.1f} tokens/s]"
-                )
-                return 0
-            elif isinstance(event, p.Cancelled):
-                return EXIT_INTERRUPTED
-            elif isinstance(event, p.Error):
-                code = EXIT_BAD_INPUT if event.error_kind == "bad_input" else EXIT_FAILED
-                return _fail(event.message, code)
-            elif isinstance(event, p.WorkerDied):
-                return _fail(
-                    f"the model worker stopped mid-answer ({describe_exit(event.exit_code)})."
-                )
-    except KeyboardInterrupt:
-        client.cancel(rid)
-        for _ in client.events_for(rid, timeout=30):
-            pass
+        last = ask_ending.follow(client, rid, handle, lambda: client.cancel(rid))
+    except ask_ending.Interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_FAILED
+    if not isinstance(last, p.Done):
+        return ask_ending.ending_code(last)
+    try:
+        value = check_answer("".join(pieces), request.schema, last.finish_reason, request.budget)
+    except AnswerError as exc:
+        return _fail(str(exc))
+    _print(value)
+    say(
+        f"[constrained to the schema; {last.generated_tokens} of at most "
+        f"{request.budget:,} tokens, {last.tokens_per_s:.1f} tokens/s]"
+    )
+    return 0
 
 
 def ask_server(
     args: argparse.Namespace, settings: Any, messages: list[p.ChatTurn], say: Say
 ) -> int:
     """Ask a server; where it cannot constrain the answer, check it and ask once more."""
-    from app.engines.openai_client import ask_server as ask
-    from app.engines.openai_client import constrains_json
+    from app.engines.structured_server import StructuredServer
 
     request: StructuredRequest = args.structured
-    constrained = constrains_json(settings)
-    tries = 0
-    while True:
-        pieces: list[str] = []
+    server = StructuredServer(settings, lambda sentence: say(f"[{sentence}]"))
 
-        def on_event(event: p.Message, pieces: list[str] = pieces) -> None:
-            if isinstance(event, p.Token):
-                pieces.append(event.text)
+    def checked(text: str, done: p.Done, constrained: bool) -> tuple[Any, bool]:
+        return check_answer(text, request.schema, done.finish_reason, request.budget), constrained
 
-        try:
-            final = ask(
-                settings,
-                _with_instruction(messages, request),
-                on_event,
-                max_new_tokens=request.budget,
-                temperature=args.temperature,
-                top_p=args.top_p,
-                seed=args.seed,
-                json_schema=request.schema if constrained else None,
-            )
-        except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
-        if isinstance(final, p.Error):
-            if constrained and "response_format" in final.message:
-                say("[the server does not take response_format; the schema goes in the prompt]")
-                constrained = False
-                continue
-            user_error = final.error_kind in ("bad_input", "unknown_model", "unauthorized")
-            return _fail(final.message, EXIT_BAD_INPUT if user_error else EXIT_FAILED)
-        if not isinstance(final, p.Done):
-            return EXIT_INTERRUPTED
-        tries += 1
-        try:
-            value = check_answer(
-                "".join(pieces), request.schema, final.finish_reason, request.budget
-            )
-        except AnswerError as exc:
-            if not constrained and tries < 2:
-                say(f"[{exc} Asking once more.]")
-                continue
-            mark = "" if constrained else " (not constrained: the server was asked in the prompt)"
-            return _fail(f"{exc}{mark}")
-        _print(value)
-        if constrained:
-            say(f"[constrained to the schema by {settings.base_url}]")
-        else:
-            say(
-                "[not constrained: the provider cannot constrain answers, so the schema was in "
-                "the prompt and the answer was checked against it]"
-            )
-        return 0
+    try:
+        final = server.ask(
+            _with_instruction(messages, request),
+            request.schema,
+            checked,
+            AnswerError,
+            on_retry=lambda exc: say(f"[{exc} Asking once more.]"),
+            max_new_tokens=request.budget,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+        )
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except AnswerError as exc:
+        mark = (
+            "" if server.constrained else " (not constrained: the server was asked in the prompt)"
+        )
+        return _fail(f"{exc}{mark}")
+    if isinstance(final, p.Error):
+        user_error = final.error_kind in ("bad_input", "unknown_model", "unauthorized")
+        return _fail(final.message, EXIT_BAD_INPUT if user_error else EXIT_FAILED)
+    if not isinstance(final, tuple):
+        return EXIT_INTERRUPTED
+    value, constrained = final
+    _print(value)
+    if constrained:
+        say(f"[constrained to the schema by {settings.base_url}]")
+    else:
+        say(
+            "[not constrained: the provider cannot constrain answers, so the schema was in "
+            "the prompt and the answer was checked against it]"
+        )
+    return 0

@@ -3,9 +3,10 @@
 `chat_turns` turns the loop's turns into protocol `ChatTurn`s (a tool's images are
 files, as the user's images are, so both engines read them the same way; each is written
 once, by `ToolImageFiles`, however many steps send it again).
-`worker_step` streams an answer from the local worker and reads its tool calls with
-`ToolCallStream`; `server_step` asks an OpenAI-compatible server with ``tools`` and takes
-its streamed ``tool_calls``.
+`worker_step` streams an answer from the local worker, `server_step` asks an
+OpenAI-compatible server with ``tools``; both take the calls from the answer's `Done`
+(the worker reads them out of the model's text, `app.workers.tool_text`; a server's
+come as its streamed ``tool_calls``), with `model_turn`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from app.engines.openai_client import ServerSettings, ask_server
 from app.engines.tool_images import ToolImageFiles
-from app.tools.call_parser import ToolCall, ToolCallStream
+from app.tools.call_parser import ToolCall
 from app.tools.tool_loop import LoopTurn, ModelTurn, Step
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, describe_exit
@@ -46,13 +47,14 @@ def chat_turns(
     return out
 
 
-def calls_from_done(done: p.Done) -> tuple[list[ToolCall], list[str]]:
-    """The calls a server's `Done` carries, and their ids."""
+def model_turn(text: str, done: p.Done) -> ModelTurn:
+    """One step's outcome: the prose shown, and the calls (with their ids) its `Done` carries."""
     calls = [
         ToolCall(str(c.get("name", "")), dict(c.get("arguments") or {}), str(c.get("problem", "")))
         for c in done.tool_calls
     ]
-    return calls, [str(c.get("id", "")) for c in done.tool_calls]
+    ids = [str(c.get("id", "")) for c in done.tool_calls]
+    return ModelTurn(text, calls, list(done.tool_problems), ids)
 
 
 def worker_step(
@@ -64,24 +66,21 @@ def worker_step(
     on_done: Callable[[p.Done], None] = lambda done: None,
     **sampling: Any,
 ) -> Step:
-    """A step that asks the local worker; prose streams to `on_text` as it is decided."""
+    """A step that asks the local worker; prose streams to `on_text` (a call's text never)."""
     images = ToolImageFiles(image_dir)
 
     def step(turns: list[LoopTurn]) -> ModelTurn:
         messages = chat_turns(base, turns, images)
         rid = client.generate(messages, tools=tools, **sampling)
-        stream = ToolCallStream()
+        shown: list[str] = []
         for event in client.events_for(rid):
             if isinstance(event, p.Token):
-                shown = stream.push(event.text)
-                if shown:
-                    on_text(shown)
+                if event.text:
+                    shown.append(event.text)
+                    on_text(event.text)
             elif isinstance(event, p.Done):
                 on_done(event)
-                parsed = stream.finish()
-                if parsed.content:
-                    on_text(parsed.content)
-                return ModelTurn(parsed.content, parsed.calls, parsed.problems)
+                return model_turn("".join(shown), event)
             elif isinstance(event, p.Error):
                 raise StepFailed(event.message, event)
             elif isinstance(event, p.Cancelled):
@@ -121,8 +120,7 @@ def server_step(
         final = ask_server(settings, messages, deliver, api_key=api_key, tools=tools, **sampling)
         if isinstance(final, p.Done):
             on_done(final)
-            calls, ids = calls_from_done(final)
-            return ModelTurn("".join(pieces), calls, (), ids)
+            return model_turn("".join(pieces), final)
         if isinstance(final, p.Error):
             raise StepFailed(final.message, final)
         raise StepFailed("The answer was stopped.", final)

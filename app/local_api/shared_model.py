@@ -54,12 +54,14 @@ class Delta:
 
 @dataclass(frozen=True)
 class Finish:
-    """The answer ended: OpenAI's finish reason ("stop" or "length") and token counts."""
+    """The answer ended: OpenAI's finish reason ("stop", "length", "tool_calls") and counts."""
 
     reason: str
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0  # of prompt_tokens: whose KV came from the worker's prompt cache
+    # With tools offered: the calls the worker read from the answer, as `Done` carries them.
+    calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,9 +208,9 @@ class SharedModel:
     ) -> AsyncIterator[Delta | Finish]:
         """Generate an answer when its turn comes; `on_end` runs once the worker is done.
 
-        `tools` go to the chat template; the answer's text is the model's, calls included
-        (`tool_answers` reads them out). With `json_schema` the worker constrains the
-        answer to it as it is generated.
+        `tools` go to the chat template; the calls the worker reads out of the answer come
+        on its `Finish` (`tool_answers` turns them into OpenAI's). With `json_schema` the
+        worker constrains the answer to it as it is generated.
         """
         if self.ready is None:
             on_end()
@@ -296,9 +298,14 @@ class SharedModel:
                 tail = matcher.flush()
                 if tail:
                     yield Delta(tail)
-                reason = "length" if event.finish_reason == "length" else "stop"
+                reason = event.finish_reason
+                reason = reason if reason in {"length", "tool_calls"} else "stop"
                 yield Finish(
-                    reason, event.prompt_tokens, event.generated_tokens, event.cached_prompt_tokens
+                    reason,
+                    event.prompt_tokens,
+                    event.generated_tokens,
+                    event.cached_prompt_tokens,
+                    tuple(event.tool_calls),
                 )
                 return
             elif isinstance(event, TERMINAL):

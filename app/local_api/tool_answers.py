@@ -1,12 +1,11 @@
-"""Maverick's tool calls read out of a streamed answer, as OpenAI's ``tool_calls``.
+"""An answer's tool calls as OpenAI's ``tool_calls``.
 
-The worker streams the model's text. With tools offered, the text may be a call in
-Llama 4's pythonic form (``[get_weather(city="LA")]``) or its JSON form; the same
-`ToolCallStream` the window uses (`app.tools.call_parser`) lets prose through at once and
-holds back only what may be a call. At the end the held text is parsed: its calls come as
-one `Calls` piece, and the answer ends with finish reason ``tool_calls``, as vLLM's
-``llama4_pythonic`` parser answers. A call whose arguments are not JSON values cannot be
-sent as OpenAI JSON; it is dropped, and a call cut off by ``max_tokens`` stays text.
+With tools offered, the worker holds a call's text back and reads it (Llama 4's pythonic
+form, ``[get_weather(city="LA")]``, or its JSON form; `app.workers.tool_text`): the calls
+come on its `Done`, and so on the answer's `Finish`, with finish reason ``tool_calls``, as
+vLLM's ``llama4_pythonic`` parser answers. Here they become one `Calls` piece before the
+`Finish`. A call whose arguments are not JSON values cannot be sent as OpenAI JSON; it is
+dropped, and a call cut off by ``max_tokens`` stays text (the worker sends it so).
 """
 
 from __future__ import annotations
@@ -14,11 +13,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.local_api.shared_model import Delta, Finish
-from app.tools.call_parser import ToolCallStream
 
 
 @dataclass(frozen=True)
@@ -31,31 +29,26 @@ class Calls:
 async def with_tool_calls(
     pieces: AsyncIterator[Delta | Finish], *, parallel: bool = True
 ) -> AsyncIterator[Delta | Calls | Finish]:
-    """`pieces` with a tool call's text replaced by a `Calls` piece before the `Finish`."""
-    stream = ToolCallStream()
+    """`pieces` with the `Finish`'s calls as a `Calls` piece just before it."""
     async for piece in pieces:
-        if isinstance(piece, Delta):
-            shown = stream.push(piece.text)
-            if shown:
-                yield Delta(shown)
-            continue
-        parsed = stream.finish()
-        calls = [call for call in parsed.calls if not call.problem]
-        if not parallel:
-            calls = calls[:1]
-        if parsed.content:  # prose after the calls, or all of it when there were none
-            yield Delta(parsed.content)
-        if calls:
-            yield Calls(tuple(openai_call(call.name, call.arguments) for call in calls))
-            piece = Finish(
-                "tool_calls", piece.prompt_tokens, piece.completion_tokens, piece.cached_tokens
-            )
+        if isinstance(piece, Finish) and piece.calls:
+            calls = [call for call in piece.calls if not call.get("problem")]
+            if not parallel:
+                calls = calls[:1]
+            if calls:
+                yield Calls(tuple(openai_call(call) for call in calls))
+            else:  # none could be sent: the answer ends as text did
+                piece = replace(piece, reason="stop")
         yield piece
 
 
-def openai_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+def openai_call(call: dict[str, Any]) -> dict[str, Any]:
+    """A worker's call (``{"id", "name", "arguments"}``) as OpenAI writes one."""
     return {
-        "id": "call_" + uuid.uuid4().hex[:24],
+        "id": str(call.get("id") or "call_" + uuid.uuid4().hex[:24]),
         "type": "function",
-        "function": {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)},
+        "function": {
+            "name": str(call["name"]),
+            "arguments": json.dumps(call.get("arguments") or {}, ensure_ascii=False),
+        },
     }

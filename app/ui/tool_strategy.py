@@ -6,6 +6,7 @@ from app.chat.conversation import Message
 from app.chat.vocabulary import Request
 from app.ui.tools.window_tools import WindowTools
 from app.ui.transcript.assistant_message_view import AssistantMessageView
+from app.workers import protocol as p
 
 
 class ToolAnswer:
@@ -24,3 +25,6 @@ class ToolAnswer:
 
     def cancel(self, request_id: str) -> None:
         self._tools.cancel(request_id)
+
+    def take(self, event: p.Message) -> bool:
+        return False  # `WindowTools` hears its steps from the bridge itself

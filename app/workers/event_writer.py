@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Protocol
 
@@ -46,6 +46,14 @@ class _Tokens:
     last: bool = False
 
 
+@dataclass
+class _Amended:
+    """An event completed on the writer, after the tokens before it were decoded."""
+
+    message: p.Message
+    amend: Callable[[p.Message], p.Message]
+
+
 class EventWriter:
     """Serialises events onto the protocol pipe from one thread."""
 
@@ -53,7 +61,7 @@ class EventWriter:
         self._stream = stream
         self._frame_s = frame_s
         self._cond = threading.Condition()
-        self._items: list[p.Message | _Tokens] = []
+        self._items: list[p.Message | _Tokens | _Amended] = []
         self._urgent = False  # something must go out now, frame or not
         self._idle = False  # the thread waits for anything at all
         self._closing = False
@@ -62,10 +70,16 @@ class EventWriter:
         self._thread = threading.Thread(target=self._run, name="protocol-writer", daemon=True)
         self._thread.start()
 
-    def send(self, message: p.Message) -> None:
-        """Write `message` as soon as possible, after everything sent before it."""
+    def send(
+        self, message: p.Message, amend: Callable[[p.Message], p.Message] | None = None
+    ) -> None:
+        """Write `message` as soon as possible, after everything sent before it.
+
+        `amend` completes it on the writer, once the text before it is decoded (the tool
+        calls read from that text go on the `Done`).
+        """
         with self._cond:
-            self._items.append(message)
+            self._items.append(message if amend is None else _Amended(message, amend))
             self._urgent = True
             self._cond.notify()
 
@@ -107,7 +121,7 @@ class EventWriter:
         self._thread.join(timeout=5)
 
     # ------------------------------------------------------------ writer thread
-    def _take(self) -> list[p.Message | _Tokens] | None:
+    def _take(self) -> list[p.Message | _Tokens | _Amended] | None:
         with self._cond:
             while not self._items and not self._closing:
                 self._idle = True
@@ -133,7 +147,9 @@ class EventWriter:
             except (BrokenPipeError, ValueError, OSError):
                 os._exit(0)  # the app is gone; nobody is left to tell
 
-    def _encode(self, item: p.Message | _Tokens) -> bytes:
+    def _encode(self, item: p.Message | _Tokens | _Amended) -> bytes:
+        if isinstance(item, _Amended):
+            item = item.amend(item.message)
         if not isinstance(item, _Tokens):
             why = self._failed.pop(getattr(item, "request_id", ""), None)
             if why is not None and isinstance(item, p.Done | p.Cancelled):

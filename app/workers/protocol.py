@@ -193,12 +193,16 @@ class Done(Message):
     time_to_first_token_s: float
     tokens_per_s: float
     finish_reason: str
-    # From a server engine, when finish_reason is "tool_calls": each {"id", "name",
-    # "arguments": {...}} (or "problem": a sentence, when the arguments are not JSON).
+    # When finish_reason is "tool_calls" (a server engine's, or the local worker's read
+    # from the text when tools were offered): each {"id", "name", "arguments": {...}}
+    # (or "problem": a sentence, when the arguments are not JSON).
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     tool_tokens: int = 0  # of prompt_tokens: what the tool definitions cost (local worker)
     # How many of the prompt tokens came from a kept KV cache (were not prefilled again).
     cached_prompt_tokens: int = 0
+    # Sentences about tool calls the model wrote that could not be read (cut off, not
+    # `name(arg=value)`): they were not run, and the user is told.
+    tool_problems: list[str] = field(default_factory=list)
 
     def cached_summary(self) -> str:
         """How much of the prompt came from the cache, as the status bar and `ask` say it."""

@@ -26,9 +26,10 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from app.workers import protocol as p
-from app.workers.event_writer import EventWriter
+from app.workers.event_writer import EventWriter, TextDecoder
 from app.workers.memory import give_back_memory
 from app.workers.request_size import size_problem
+from app.workers.tool_text import CallReadingDecoder
 
 log = logging.getLogger("maverick_desk.worker")
 
@@ -234,7 +235,10 @@ class Worker:
             self._send(p.Cancelled(rid, 0))
             return
         count = 0
-        decoder = self._engine.decoder()
+        # With tools offered, the calls are read from the text here, once (`tool_text`).
+        decoder: TextDecoder = self._engine.decoder()
+        reader = CallReadingDecoder(decoder) if job.tools else None
+        decoder = reader or decoder
 
         def on_tokens(ids: list[int]) -> None:
             # On the generation thread: only hand the ids over; the writer decodes them.
@@ -290,8 +294,14 @@ class Worker:
         finally:
             with self._lock:
                 self._cancelled.discard(rid)
+        if reader is None:
+            self._writer.end_tokens(rid, decoder)
+            self._send(end)
+            return
+        if isinstance(end, p.Cancelled):
+            reader.cancelled()
         self._writer.end_tokens(rid, decoder)
-        self._send(end)
+        self._writer.send(end, reader.amend)
 
 
 def _runtime_refusal() -> str | None:

@@ -18,7 +18,7 @@ def test_the_chat_room_runs_where_qt_cannot_be_imported() -> None:
                     raise ImportError(name)
 
         sys.meta_path.insert(0, NoQt())
-        import app.chat.engine, app.chat.session, app.chat.vocabulary
+        import app.chat.engine, app.chat.session, app.chat.tool_answer, app.chat.vocabulary
         from app.chat.session import ChatSession
 
         class Echo:

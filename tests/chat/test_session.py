@@ -185,6 +185,9 @@ def test_the_strategy_is_chosen_per_answer(session: ChatSession) -> None:
         def cancel(self, request_id: str) -> None:
             raise AssertionError("not stopped")
 
+        def take(self, event: p.Message) -> bool:
+            return False
+
     tools = Tools()
     session.choose_strategy = lambda request: tools
     session.tools = lambda: [{"type": "function", "function": {"name": "clock"}}]

@@ -7,7 +7,8 @@ engine builds of the same conversation (token for token), and so is its greedy a
 The demo's random weights never write a tool call, so the calls coming *out* are tested
 beside that, on the real HTTP app and server with a stand-in model that streams Llama 4
 tool-call strings (quoted as data from vLLM's tests of its `llama4_pythonic` and Llama
-JSON parsers, as in tests/tools/test_call_parser.py) a few characters at a time.
+JSON parsers, as in tests/tools/test_call_parser.py) a few characters at a time, through
+the worker's own call reader (`app.workers.tool_text`), so its calls come on `Finish`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from app.local_api.serving import LocalApi
 from app.local_api.shared_model import Delta, Finish, Sampling
 from app.tools.call_parser import parse_answer
 from app.workers import protocol as p
+from app.workers.tool_text import CallReadingDecoder
 from tests.inference.test_template_tools import WEATHER
+from tests.workers.test_tool_text import Pieces
 
 CONVERSATION: list[dict[str, Any]] = [
     {"role": "system", "content": "Be brief."},
@@ -150,10 +153,21 @@ class Scripted:
         json_schema: dict[str, Any] | None = None,
     ) -> AsyncIterator[Delta | Finish]:
         self.asked.append((list(turns), list(tools)))
+        pieces = Pieces(self.text)
+        # With tools, the text passes the worker's own call reader, as in the worker.
+        reader = CallReadingDecoder(pieces) if tools else None
         try:
-            for at in range(0, len(self.text), 3):
-                yield Delta(self.text[at : at + 3])
-            yield Finish(self.finish, 40, len(self.text) // 3)
+            for i, piece in enumerate(pieces.pieces):
+                shown = reader.push([i]) if reader else piece
+                if shown:
+                    yield Delta(shown)
+            tail = reader.flush() if reader else ""
+            if tail:
+                yield Delta(tail)
+            done: p.Message = p.Done("s", 40, 0, len(pieces.pieces), 0.1, 1.0, self.finish)
+            done = reader.amend(done) if reader else done
+            assert isinstance(done, p.Done)
+            yield Finish(done.finish_reason, 40, len(pieces.pieces), 0, tuple(done.tool_calls))
         finally:
             on_end()
 

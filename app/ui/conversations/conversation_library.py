@@ -199,7 +199,15 @@ class ConversationLibrary(QObject):
             return
         self.current = cid
         try:
-            self.store.set_last_opened_conversation(cid)
+            if self.saver is not None:
+                # On the writer thread, after the saves before it: a commit here would fall
+                # in the turn in which a question is sent (bench/ui_smoothness.py).
+                self.saver.writer().submit(
+                    "remember the open conversation",
+                    lambda store: store.set_last_opened_conversation(cid),
+                )
+            else:
+                self.store.set_last_opened_conversation(cid)
         except StorageError as exc:
             self.notify(str(exc), problem=True)
         self.refresh()

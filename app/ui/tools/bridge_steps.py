@@ -1,9 +1,9 @@
 """The tool loop's model steps, run by the window's bridge (local worker or server engine).
 
 A step is asked for from the loop's thread and started here, on the GUI thread: the
-bridge streams it with the tools offered; the local worker's text passes `ToolCallStream`
-(so a call's syntax never shows, and its calls are read as it streams), a server's calls
-come on its `Done`. The step's outcome goes back to the waiting thread on its queue.
+bridge streams it with the tools offered, and either engine's calls come on its `Done`
+(the local worker holds a call's text back and reads it, `app.workers.tool_text`). The
+step's outcome goes back to the waiting thread on its queue.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
-from app.engines.tool_steps import calls_from_done
-from app.tools.call_parser import ToolCallStream
-from app.tools.tool_loop import ModelTurn
+from app.engines.tool_steps import model_turn
 from app.ui.bridge.bridge import WorkerBridge
 from app.workers import protocol as p
 
@@ -36,10 +34,8 @@ class BridgeSteps(QObject):
         super().__init__(parent)
         self._bridge = bridge
         self._on_text = on_text
-        self._local = bridge.server_settings is None
         self._rid: str | None = None
         self._reply: Reply | None = None
-        self._stream = ToolCallStream()
         self._shown: list[str] = []
         self.last_done: p.Done | None = None  # of the last step that finished
         self.cancelled = False  # a step was cancelled (Stop, or another engine was chosen)
@@ -55,7 +51,6 @@ class BridgeSteps(QObject):
         sampling: dict[str, Any],
         reply: Reply,
     ) -> None:
-        self._stream = ToolCallStream()
         self._shown = []
         self._reply = reply
         self._rid = self._bridge.generate(messages, tools=tools, **sampling)
@@ -77,23 +72,14 @@ class BridgeSteps(QObject):
     def _on_token_received(self, request_id: str, text: str) -> None:
         if request_id != self._rid:
             return
-        shown = self._stream.push(text) if self._local else text
-        if shown:
-            self._show(shown)
+        if text:
+            self._show(text)
 
     def _on_generation_finished(self, done: p.Done) -> None:
         if done.request_id != self._rid:
             return
         self.last_done = done
-        if self._local:
-            parsed = self._stream.finish()
-            if parsed.content:
-                self._show(parsed.content)
-            turn = ModelTurn("".join(self._shown), parsed.calls, parsed.problems)
-        else:
-            calls, ids = calls_from_done(done)
-            turn = ModelTurn("".join(self._shown), calls, (), ids)
-        self._done(("turn", turn))
+        self._done(("turn", model_turn("".join(self._shown), done)))
 
     def _on_generation_failed(self, request_id: str, text: str) -> None:
         if request_id == self._rid:

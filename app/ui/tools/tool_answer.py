@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QLabel
 from shiboken6 import isValid
 
+from app.chat.tool_turns import assistant_record, tool_record
 from app.engines.tool_images import ToolImageFiles
 from app.engines.tool_steps import StepFailed, chat_turns
 from app.tools.catalog import ToolCatalog
@@ -34,7 +35,6 @@ from app.ui.tools.approval_card import ApprovalCard
 from app.ui.tools.bridge_steps import BridgeSteps
 from app.ui.tools.tool_notice import ToolNotice
 from app.ui.tools.tool_result_view import ToolResultView
-from app.ui.tools.tool_turns import assistant_record, tool_record
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.workers import protocol as p
 from app.workers.client import new_request_id

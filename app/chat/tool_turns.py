@@ -1,4 +1,4 @@
-"""An answer's tool turns as the window keeps them on its `Message` (no Qt).
+"""An answer's tool turns as the session keeps them on its `Message`.
 
 Each entry is one of (in order)::
 
