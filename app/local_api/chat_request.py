@@ -67,6 +67,7 @@ class ChatRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
+    min_p: float | None = None  # vLLM's extra parameter (openai: extra_body)
     seed: int | None = None
     stop: tuple[str, ...] = ()
     stream: bool = False
@@ -105,6 +106,7 @@ def parse_chat_request(body: Any, limits: RequestLimits) -> ChatRequest:
         max_tokens=_max_tokens(body),
         temperature=_number(body, "temperature", 0.0, 2.0, low_open=False),
         top_p=_number(body, "top_p", 0.0, 1.0, low_open=True),
+        min_p=_min_p(body),
         seed=_integer(body, "seed", -(2**63), 2**63 - 1),
         stop=_stop(body.get("stop")),
         stream=stream,
@@ -386,6 +388,13 @@ def _integer(body: dict[str, Any], name: str, low: int, high: int) -> int | None
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise bad_request(f"`{name}` must be a whole number from {low} to {high}.", name)
+    return value
+
+
+def _min_p(body: dict[str, Any]) -> float | None:
+    value = _number(body, "min_p", 0.0, 1.0, low_open=False)
+    if value == 1.0:
+        raise bad_request("`min_p` must be at least 0 and less than 1 (0 turns it off).", "min_p")
     return value
 
 

@@ -108,7 +108,9 @@ class _Endpoints:
         except BaseException:
             folder.cleanup()
             raise
-        sampling = Sampling(asked.max_tokens, asked.temperature, asked.top_p, asked.seed)
+        sampling = Sampling(
+            asked.max_tokens, asked.temperature, asked.top_p, asked.seed, asked.min_p
+        )
         answer = self.shared.answer(
             turns,
             sampling,

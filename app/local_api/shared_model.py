@@ -43,6 +43,7 @@ class Sampling:
     temperature: float | None = None
     top_p: float | None = None
     seed: int | None = None
+    min_p: float | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class SharedModel:
             temperature=_first(asked.temperature, defaults.get("temperature"), 0.6),
             top_p=_first(asked.top_p, defaults.get("top_p"), 0.9),
             seed=asked.seed,
+            min_p=_first(asked.min_p, defaults.get("min_p"), 0.0),
         )
 
     async def answer(
@@ -255,7 +257,7 @@ class SharedModel:
                 self.client.send(
                     p.Generate(rid, list(turns), asked.max_new_tokens, asked.temperature,
                                asked.top_p, asked.seed, tools=list(tools),
-                               json_schema=json_schema)
+                               json_schema=json_schema, min_p=asked.min_p)
                 )  # fmt: skip
             except WorkerUnavailable as exc:
                 raise ApiError(503, str(exc), code="model_not_loaded") from exc

@@ -121,16 +121,20 @@ def test_stop_string_ends_the_answer(api: LocalApi, openai_client: Any) -> None:
 
 
 def test_seed_and_sampling_reach_the_worker(api: LocalApi, openai_client: Any) -> None:
-    def sample(seed: int) -> str:
+    def sample(seed: int, **more: Any) -> str:
+        asked = {"max_tokens": 10, "temperature": 1.0, "top_p": 0.95, "seed": seed, **more}
         reply = openai_client.chat.completions.create(
-            model=api.model.model_id,
-            messages=[{"role": "user", "content": "Hi"}],
-            max_tokens=10,
-            temperature=1.0,
-            top_p=0.95,
-            seed=seed,
+            model=api.model.model_id, messages=[{"role": "user", "content": "Hi"}], **asked
         )
         return str(reply.choices[0].message.content)
 
     assert sample(7) == sample(7)
     assert len({sample(7), sample(8), sample(9)}) > 1
+
+    # min_p (vLLM's extra parameter) reaches the worker: at temperature 2, min_p 0.9 leaves
+    # only the few likeliest tokens, so the same seeds draw other answers than without it.
+    def hot(min_p: float) -> list[str]:
+        more = {"temperature": 2.0, "top_p": 1.0, "extra_body": {"min_p": min_p}}
+        return [sample(seed, **more) for seed in (7, 8)]
+
+    assert hot(0.9) != hot(0.0)

@@ -111,6 +111,7 @@ CORPUS: list[tuple[str, Any, int, str]] = [
         "temperature",
     ),  # fmt: skip
     ("top_p 0", {**user("Hi"), "top_p": 0}, 400, "top_p"),
+    ("min_p 2", {**user("Hi"), "min_p": 2}, 400, "min_p"),
     ("seed a string", {**user("Hi"), "seed": "x"}, 400, "seed"),
     ("seed past 64 bits", {**user("Hi"), "seed": 2**70}, 400, "seed"),
     ("stop a number", {**user("Hi"), "stop": 5}, 400, "stop"),
