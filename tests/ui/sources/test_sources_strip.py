@@ -39,7 +39,8 @@ def test_attach_ask_and_reopen_the_conversation_with_its_documents(
     assert "tokens/s" in figures
     # The context meter counts the documents and says which pages went, and how.
     meter = window.composer.context_meter
-    qtbot.waitUntil(lambda: "Documents: " in meter.label.toolTip(), timeout=60_000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: "Last question: " in meter.label.toolTip(), timeout=60_000)  # type: ignore[attr-defined]
+    assert "Documents: " in meter.label.toolTip()
     assert "Last question: Documents (whole) — log.pdf: pages 1-2 of 2 as text" in (
         meter.label.toolTip()
     )
