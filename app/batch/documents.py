@@ -53,8 +53,14 @@ class DocumentTurns:
                 "The question and the answer's length leave no room for the document in the "
                 "model's context; ask for a shorter answer."
             )
+        copy = Path(item.document)
+        if not copy.is_file():
+            raise ItemFailed(
+                f"The job's copy of {item.label} is missing ({copy}); add {item.source} to a "
+                "new job."
+            )
         try:
-            doc = open_stored(Path(item.document), Path(item.document).stem, item.label)
+            doc = open_stored(copy, copy.stem, item.label)
         except DocumentError as exc:
             raise ItemFailed(str(exc)) from exc
         with doc:
