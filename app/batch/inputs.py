@@ -123,13 +123,19 @@ def _pdf_document(path: Path, store: ImageStore) -> NewItem:
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     copy = document_folder() / f"{sha}.pdf"
-    if not copy.is_file():
+    fresh = not copy.is_file()
+    if fresh:
         atomic_write_bytes(copy, data, "keep a PDF of a batch job")
-    with open_stored(copy, sha, path.name) as doc:  # index it: an unreadable PDF is left out
-        if doc.info.page_count == 0:
-            raise PdfError("it has no pages.")
-    with PdfFile(copy) as pdf:
-        image = pdf.render_for_model(1)
+    try:
+        with open_stored(copy, sha, path.name) as doc:  # index it: a bad PDF is left out now
+            if doc.info.page_count == 0:
+                raise PdfError("it has no pages.")
+        with PdfFile(copy) as pdf:
+            image = pdf.render_for_model(1)
+    except (PdfError, DocumentError):
+        if fresh:  # no job holds it: keep no copy of a file that was left out
+            copy.unlink(missing_ok=True)
+        raise
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=3)
     stored, _ = store.add_bytes(buffer.getvalue(), "image/png", image.width, image.height)

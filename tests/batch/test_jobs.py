@@ -190,6 +190,7 @@ def test_pdfs_go_as_pages_or_as_whole_documents_copied_by_hash(tmp_path: Path) -
     assert [i.document for i in store.items(job_id)] == [i.document for i in whole.items]
     (folder / "x.pdf").write_bytes(b"%PDF-1.4 broken")
     assert any("x.pdf" in s for s in collect([folder], pdf_as="documents").left_out)
+    assert len(list(Path(whole.items[0].document).parent.iterdir())) == 2  # no copy of x.pdf
     with pytest.raises(JobError, match="pages or documents"):
         collect([folder], pdf_as="chapters")
 
