@@ -4,6 +4,7 @@ Each returns an `Answer` for `run_job`. With a schema the local worker constrain
 answer as it is generated; a server is asked with `response_format`, or, where it cannot,
 the schema goes in the prompt, the answer is checked and asked for once more, and the
 result is marked not constrained. Every structured result is validated before it is saved.
+A whole-document item is asked with the document's text and thin pages (`documents`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from app.batch.documents import DocumentTurns
 from app.batch.jobs import Item, Job
 from app.batch.runner import Answer, ItemFailed, Outcome, Stopped
 from app.structured.answer import AnswerError, check_answer
@@ -34,10 +36,12 @@ class EngineStopped(RuntimeError):
     """The engine itself failed (a dead worker, an unreachable server): stop the run."""
 
 
-def _turn(job: Job, item: Item) -> p.ChatTurn:
+def _turn(job: Job, item: Item, documents: DocumentTurns) -> p.ChatTurn:
     text = job.prompt
     if job.schema is not None:
         text = f"{text}\n\n{StructuredRequest(job.schema, 0).instruction()}"
+    if item.document:
+        return documents.turn(job, item, text)
     return p.ChatTurn("user", text, [item.image])
 
 
@@ -57,13 +61,14 @@ def _outcome(job: Job, text: str, finish_reason: str, constrained: bool) -> Outc
 
 def worker_answer(client: Worker, stop: threading.Event) -> Answer:
     """Answers from a loaded local worker; `stop` cancels the answer in flight."""
+    documents = DocumentTurns()
 
     def answer(job: Job, item: Item) -> Outcome:
         rid = new_request_id()
         client.send(
             p.Generate(
                 rid,
-                [_turn(job, item)],
+                [_turn(job, item, documents)],
                 _budget(job),
                 float(job.settings.get("temperature", 0.0)),
                 float(job.settings.get("top_p", 0.9)),
@@ -101,10 +106,11 @@ def server_answer(settings: Any, say: Callable[[str], None]) -> Answer:
     from app.engines.structured_server import StructuredServer
 
     server = StructuredServer(settings, say)
+    documents = DocumentTurns()
 
     def answer(job: Job, item: Item) -> Outcome:
         final = server.ask(
-            [_turn(job, item)],
+            [_turn(job, item, documents)],
             job.schema,
             lambda text, done, forced: _outcome(job, text, done.finish_reason, forced),
             ItemFailed,

@@ -1,26 +1,32 @@
 """What a batch job runs over: image files and PDF pages, copied into the job's store.
 
 Folders are searched (not recursively unless asked) for images and PDFs; each image is
-one item, each PDF page one item (drawn at the size the model's tiles use). Every input
-is copied into the batch image store by content hash when the job is made, so the job
-no longer depends on the folder. Files that cannot be used are left out, each with a
-sentence; a job with nothing usable is refused.
+one item, and each PDF page one item (drawn at the size the model's tiles use), or, with
+``pdf_as="documents"``, each PDF one item asked as a whole document (its text, and its
+thin pages as images: `app.batch.documents`). Every input is copied into the batch store
+by content hash when the job is made (a whole PDF is indexed then, so a bad one is left
+out at once), so the job no longer depends on the folder. Files that cannot be used are
+left out, each with a sentence; a job with nothing usable is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.batch.jobs import JobError, NewItem, jobs_folder
+from app.documents.doc_index import DocumentError, open_stored
 from app.documents.pdf import PdfError, PdfFile, looks_like_pdf
+from app.storage.atomic import atomic_write_bytes
 from app.storage.errors import StorageError
 from app.storage.image_store import ImageStore
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MAX_ITEMS = 100_000
+PDF_AS = ("pages", "documents")  # how a PDF becomes items: one a page, or one a document
 
 
 @dataclass
@@ -33,6 +39,11 @@ class Collected:
 
 def image_store() -> ImageStore:
     return ImageStore(jobs_folder() / "images")
+
+
+def document_folder() -> Path:
+    """Where whole PDFs of batch jobs are kept, each named by the SHA-256 of its bytes."""
+    return jobs_folder() / "documents"
 
 
 def candidate_files(paths: Sequence[str | Path], recursive: bool = False) -> list[Path]:
@@ -59,15 +70,21 @@ def collect(
     paths: Sequence[str | Path],
     *,
     recursive: bool = False,
+    pdf_as: str = "pages",
     progress: Callable[[str], None] = lambda _label: None,
 ) -> Collected:
     """Copy every usable input into the store; raise JobError when nothing is usable."""
+    if pdf_as not in PDF_AS:
+        raise JobError(f"PDFs go as {' or '.join(PDF_AS)}, not {pdf_as!r}.")
     store = image_store()
     collected = Collected()
     files = candidate_files(paths, recursive)
     for path in files:
         try:
-            if looks_like_pdf(path):
+            if looks_like_pdf(path) and pdf_as == "documents":
+                collected.items.append(_pdf_document(path, store))
+                progress(path.name)
+            elif looks_like_pdf(path):
                 collected.items += _pdf_pages(path, store, progress)
             elif path.suffix.lower() in IMAGE_SUFFIXES:
                 stored = store.add_file(path)
@@ -76,7 +93,7 @@ def collect(
                 progress(path.name)
             else:
                 collected.left_out.append(f"{path.name}: not an image or a PDF.")
-        except (PdfError, StorageError) as exc:
+        except (PdfError, StorageError, DocumentError) as exc:
             collected.left_out.append(f"{path.name}: {exc}")
         if len(collected.items) > MAX_ITEMS:
             raise JobError(f"A batch job may hold at most {MAX_ITEMS:,} items; split it.")
@@ -99,3 +116,27 @@ def _pdf_pages(path: Path, store: ImageStore, progress: Callable[[str], None]) -
             items.append(NewItem(label, str(path), str(store.path_for(stored.sha256, stored.mime))))
             progress(label)
     return items
+
+
+def _pdf_document(path: Path, store: ImageStore) -> NewItem:
+    """One item for a whole PDF: its copy by hash, indexed now; its first page the thumbnail."""
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    copy = document_folder() / f"{sha}.pdf"
+    fresh = not copy.is_file()
+    if fresh:
+        atomic_write_bytes(copy, data, "keep a PDF of a batch job")
+    try:
+        with open_stored(copy, sha, path.name) as doc:  # index it: a bad PDF is left out now
+            if doc.info.page_count == 0:
+                raise PdfError("it has no pages.")
+        with PdfFile(copy) as pdf:
+            image = pdf.render_for_model(1)
+    except (PdfError, DocumentError):
+        if fresh:  # no job holds it: keep no copy of a file that was left out
+            copy.unlink(missing_ok=True)
+        raise
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=3)
+    stored, _ = store.add_bytes(buffer.getvalue(), "image/png", image.width, image.height)
+    return NewItem(path.name, str(path), str(store.path_for(stored.sha256, stored.mime)), str(copy))

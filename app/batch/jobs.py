@@ -5,9 +5,11 @@ a result is committed in the same transaction that marks its item done, so a kil
 or worker loses at most the answers in flight, and an item whose result was saved is
 never run again. An item left "running" by a killed process is pending again when the
 job resumes. Input images (and PDF pages, drawn once) are copied into the job's image
-store when the job is made, so a moved or deleted folder does not break a job.
+store when the job is made, and a PDF asked as a whole document is copied by its content
+hash, so a moved or deleted folder does not break a job.
 
 The database carries a format version (``PRAGMA user_version``); a newer one is refused.
+Format 2 added ``items.document``; a format 1 file gains the column when it is opened.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 
 from app.paths import data_dir
 
-JOBS_FORMAT = 1  # never reuse; a newer file is refused, never altered
+JOBS_FORMAT = 2  # never reuse; a newer file is refused, never altered
+# 1: the first; 2: items.document (a whole PDF asked as one item)
 # Item statuses as stored: never change or reuse a value.
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 
@@ -43,7 +46,8 @@ CREATE TABLE IF NOT EXISTS items (
     idx INTEGER NOT NULL,
     label TEXT NOT NULL,       -- file name, and page for a PDF page
     source TEXT NOT NULL,      -- where it came from (shown, never read again)
-    image TEXT NOT NULL,       -- the stored copy the model reads
+    image TEXT NOT NULL,       -- the stored copy the model reads (a document's first page)
+    document TEXT,             -- a whole PDF's stored copy, or NULL for an image or a page
     status TEXT NOT NULL,
     result_text TEXT,
     result_json TEXT,
@@ -83,6 +87,7 @@ class Item:
     label: str
     source: str
     image: str
+    document: str | None  # the stored copy of a PDF asked whole, None for an image or a page
     status: str
     result_text: str | None
     result_json: Any
@@ -98,6 +103,7 @@ class NewItem:
     label: str
     source: str
     image: str
+    document: str | None = None
 
 
 def jobs_folder() -> Path:
@@ -127,9 +133,17 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(
-            f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {JOBS_FORMAT}; COMMIT;"
-        )
+        self._db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA}")
+        try:
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(items)")}
+            if "document" not in columns:  # a format 1 file
+                self._db.execute("ALTER TABLE items ADD COLUMN document TEXT")
+            self._db.execute(f"PRAGMA user_version = {JOBS_FORMAT}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._db.close()
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -180,9 +194,12 @@ class JobStore:
             )
             job_id = int(cursor.lastrowid or 0)
             db.executemany(
-                "INSERT INTO items (job_id, idx, label, source, image, status) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(job_id, i, it.label, it.source, it.image, PENDING) for i, it in enumerate(items)],
+                "INSERT INTO items (job_id, idx, label, source, image, document, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (job_id, i, it.label, it.source, it.image, it.document, PENDING)
+                    for i, it in enumerate(items)
+                ],
             )
         return job_id
 
@@ -306,6 +323,7 @@ def _item(row: sqlite3.Row) -> Item:
         label=row["label"],
         source=row["source"],
         image=row["image"],
+        document=row["document"],
         status=row["status"],
         result_text=row["result_text"],
         result_json=None if row["result_json"] is None else json.loads(row["result_json"]),

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.batch.answers import EngineStopped, server_answer, worker_answer
 from app.batch.exports import FORMATS, export
-from app.batch.inputs import collect
+from app.batch.inputs import PDF_AS, collect
 from app.batch.jobs import DONE, FAILED, JobError, JobStore
 from app.batch.runner import Answer, Progress, run_job
 from app.cli import server as server_cli
@@ -28,7 +28,7 @@ EXIT_INTERRUPTED = 130
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "batch",
-        help="ask one question about every image and PDF page in folders or files; a table",
+        help="ask one question about every image and PDF (or PDF page) in folders or files",
         description=(
             "Run PROMPT over every image and PDF page in the given folders and files, one "
             "item a request (N at a time on a server). Every result is saved as it finishes, "
@@ -43,6 +43,13 @@ def add_parser(subparsers: Any) -> None:
         "--out", metavar="FILE", help=f"save the table ({', '.join(FORMATS)}) when done"
     )
     parser.add_argument("--recursive", action="store_true", help="also search sub-folders")
+    parser.add_argument(
+        "--pdf-as",
+        choices=PDF_AS,
+        default="pages",
+        help="each PDF page one item (default), or each PDF one item asked as a whole "
+        "document: its text (whole if it fits, else the best pages) and thin pages as images",
+    )
     parser.add_argument("--model", help="checkpoint folder; with --server, the model name")
     parser.add_argument("--server", metavar="URL", help="an OpenAI-compatible server")
     parser.add_argument("--api-key-env", metavar="VAR", help="the variable holding the API key")
@@ -100,7 +107,7 @@ def _create(store: JobStore, args: argparse.Namespace) -> int:
     server = bool(args.server or args.preset)
     if server:
         server_cli.settings_from_args(args, model=args.model or "")  # checks it, says what's wrong
-    collected = collect(args.paths, recursive=args.recursive)
+    collected = collect(args.paths, recursive=args.recursive, pdf_as=args.pdf_as)
     for sentence in collected.left_out:
         print(f"left out: {sentence}", file=sys.stderr)
     settings = {
@@ -116,6 +123,7 @@ def _create(store: JobStore, args: argparse.Namespace) -> int:
         "max_new_tokens": args.max_new_tokens,
         "budget": structured.budget if structured else args.max_new_tokens,
         "out": args.out,
+        "pdf_as": args.pdf_as,
     }
     name = ", ".join(Path(p).name for p in args.paths)[:120]
     job_id = store.create(

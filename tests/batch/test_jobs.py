@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import sqlite3
 import threading
 import zipfile
 from pathlib import Path
@@ -160,3 +162,57 @@ def test_results_export_as_csv_jsonl_and_xlsx(tmp_path: Path) -> None:
     assert "Ærø ferry" in strings and "boat; sea" in strings
     with pytest.raises(JobError, match=".csv, .jsonl, .xlsx"):
         export(job, items, tmp_path / "r.ods")
+
+
+def test_pdfs_go_as_pages_or_as_whole_documents_copied_by_hash(tmp_path: Path) -> None:
+    from tests.documents.long_pdf import write_pdf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_pdf(folder / "a.pdf", [["Invoice 17 from Acme."], ["Total: 40 EUR."]])
+    write_pdf(folder / "b.pdf", [["Receipt 3."], ["Paid."], ["Thanks."]])
+    pages = collect([folder])
+    assert [i.label for i in pages.items] == [
+        *(f"a.pdf p. {n}" for n in (1, 2)),
+        *(f"b.pdf p. {n}" for n in (1, 2, 3)),
+    ]
+    assert all(i.document is None for i in pages.items)
+    whole = collect([folder], pdf_as="documents")
+    assert [i.label for i in whole.items] == ["a.pdf", "b.pdf"]
+    for item in whole.items:  # the store's copy, named by hash, outlives the folder
+        assert item.document is not None
+        assert Path(item.document).read_bytes() == (folder / item.label).read_bytes()
+        assert (
+            Path(item.document).stem == hashlib.sha256(Path(item.document).read_bytes()).hexdigest()
+        )
+    store = JobStore()
+    job_id = store.create("docs", "Sum it up.", whole.items, schema=None, settings={})
+    assert [i.document for i in store.items(job_id)] == [i.document for i in whole.items]
+    (folder / "x.pdf").write_bytes(b"%PDF-1.4 broken")
+    assert any("x.pdf" in s for s in collect([folder], pdf_as="documents").left_out)
+    assert len(list(Path(whole.items[0].document).parent.iterdir())) == 2  # no copy of x.pdf
+    with pytest.raises(JobError, match="pages or documents"):
+        collect([folder], pdf_as="chapters")
+
+
+def test_a_format_1_store_opens_and_gains_the_document_column(data_dir: Path) -> None:
+    path = data_dir / "batch" / "jobs.sqlite"
+    path.parent.mkdir(parents=True)
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, created REAL NOT NULL, name TEXT NOT NULL,"
+        " prompt TEXT NOT NULL, schema TEXT, settings TEXT NOT NULL, state TEXT NOT NULL);"
+        "CREATE TABLE items (job_id INTEGER NOT NULL, idx INTEGER NOT NULL, label TEXT NOT NULL,"
+        " source TEXT NOT NULL, image TEXT NOT NULL, status TEXT NOT NULL, result_text TEXT,"
+        " result_json TEXT, constrained INTEGER, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+        " seconds REAL, finished REAL, PRIMARY KEY (job_id, idx));"
+        "INSERT INTO jobs VALUES (1, 0, 'old', 'Describe it.', NULL, '{}', 'open');"
+        "INSERT INTO items (job_id, idx, label, source, image, status)"
+        " VALUES (1, 0, 'a.png', '/src/a.png', '/store/a.png', 'pending');"
+        "PRAGMA user_version = 1;"
+    )
+    old.close()
+    with JobStore() as store:
+        [item] = store.items(1)
+        assert (item.label, item.document, item.status) == ("a.png", None, PENDING)
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -165,3 +165,33 @@ def test_a_batch_on_a_real_transformers_serve(
         attempts = [n for (n,) in db.execute("SELECT attempts FROM items")]
     assert settings["engine"] == "server" and settings["concurrency"] == concurrency
     assert attempts == [1] * 5  # each item asked once
+
+
+def test_pdfs_as_whole_documents_give_one_valid_row_each(tmp_path: Path, demo_bf16: Path) -> None:
+    from app.structured.request import load_schema_file
+    from tests.documents.long_pdf import write_pdf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    scan = Image.new("RGB", (120, 160), (200, 210, 220))  # a page with no text layer
+    write_pdf(folder / "invoice.pdf", [["Invoice 17 from Acme.", "Total: 40 EUR."], scan])
+    write_pdf(folder / "receipt.pdf", [["Receipt 3."], ["Paid in cash."], ["Thank you."]])
+    fields = tmp_path / "schema.json"
+    fields.write_text(json.dumps(SCHEMA))
+    out = tmp_path / "results.jsonl"
+    proc = _batch(
+        str(folder), "--pdf-as", "documents", "--prompt", "Describe the document.",
+        "--schema", str(fields), "--out", str(out), "--model", str(demo_bf16),
+        data=tmp_path / "data",
+    )  # fmt: skip
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    assert "Job 1: 2 items." in stderr and "2 done, 0 failed of 2" in stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["item"] for r in rows] == ["invoice.pdf", "receipt.pdf"]
+    schema = load_schema_file(fields).schema
+    with sqlite3.connect(tmp_path / "data" / "batch" / "jobs.sqlite") as db:
+        stored = db.execute("SELECT document, result_json FROM items ORDER BY idx").fetchall()
+    for document, value in stored:  # the PDF is the store's copy; the answer is valid
+        assert Path(document).is_file() and Path(document).parent.name == "documents"
+        jsonschema.validate(json.loads(value), schema)

@@ -42,9 +42,10 @@ class NewJob:
         schema: dict[str, Any] | None,
         settings: dict[str, Any],
         recursive: bool = False,
+        pdf_as: str = "pages",
     ) -> None:
         self.paths, self.prompt, self.schema = paths, prompt, schema
-        self.settings, self.recursive = settings, recursive
+        self.settings, self.recursive, self.pdf_as = settings, recursive, pdf_as
 
 
 class BatchRun(QObject):
@@ -131,7 +132,7 @@ class BatchRun(QObject):
             self._inbox.put(("finished", counts))
 
     def _create(self, store: JobStore, new: NewJob) -> int:
-        collected = collect(new.paths, recursive=new.recursive)
+        collected = collect(new.paths, recursive=new.recursive, pdf_as=new.pdf_as)
         name = ", ".join(Path(p).name for p in new.paths)[:120]
         job_id = store.create(
             name, new.prompt, collected.items, schema=new.schema, settings=new.settings

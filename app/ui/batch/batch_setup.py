@@ -54,6 +54,15 @@ class BatchSetup(QWidget):
         for widget in (add_files, add_folder, clear, self.recursive):
             file_buttons.addWidget(widget)
         file_buttons.addStretch(1)
+        self.pdf_as = QComboBox(self)
+        self.pdf_as.setAccessibleName("How PDFs are asked")
+        self.pdf_as.addItem("Each page is an item", "pages")
+        self.pdf_as.addItem("Each PDF is one item, asked as a whole document", "documents")
+        self.pdf_as.setToolTip(
+            "A whole document is asked with its text (all of it if it fits the model's "
+            "context, else the pages that best match the question) and its figure or scan "
+            "pages as images"
+        )
 
         self.quick_action = QComboBox(self)
         self.quick_action.setAccessibleName("Quick action")
@@ -99,6 +108,7 @@ class BatchSetup(QWidget):
         form = QFormLayout()
         form.addRow("Inputs:", self.files)
         form.addRow("", _wrap(self, file_buttons))
+        form.addRow("PDFs:", self.pdf_as)
         prompt_row = QVBoxLayout()
         prompt_row.addWidget(self.quick_action)
         prompt_row.addWidget(self.prompt)

@@ -200,10 +200,11 @@ class BatchWindow(QWidget):
             "temperature": 0.0,
             "max_new_tokens": self.setup.max_tokens.value(),
             "budget": structured.budget if structured else self.setup.max_tokens.value(),
+            "pdf_as": self.setup.pdf_as.currentData(),
         }
         new = NewJob(
             paths, prompt, structured.schema if structured else None, settings,
-            self.setup.recursive.isChecked(),
+            self.setup.recursive.isChecked(), self.setup.pdf_as.currentData(),
         )  # fmt: skip
         run = BatchRun(
             self.store.path, self._answer_maker(), new_job=new, concurrency=concurrency, parent=self

@@ -229,3 +229,26 @@ def test_a_failed_item_says_why_and_retry_failed_runs_only_it(
     assert [i.status for i in done] == [DONE, DONE]
     assert done[0].result_text == "kept" and done[0].attempts == 1 and done[1].attempts == 2
     assert not batch.view.retry_button.isEnabled()
+
+
+def test_pdfs_chosen_as_whole_documents_are_one_row_each(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from tests.documents.long_pdf import write_pdf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_pdf(folder / "a.pdf", [["Invoice 17."], ["Total: 40 EUR."]])
+    write_pdf(folder / "b.pdf", [["Receipt 3."], ["Paid."], ["Thanks."]])
+    batch = _open(window)
+    _fill(batch, folder)
+    batch.setup.pdf_as.setCurrentIndex(batch.setup.pdf_as.findData("documents"))
+    batch.setup.start_button.click()
+    qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+    job = batch.store.jobs()[0][0]
+    assert job.settings["pdf_as"] == "documents"
+    assert [(i.label, i.status) for i in batch.store.items(job.id)] == [
+        ("a.pdf", DONE),
+        ("b.pdf", DONE),
+    ]
+    assert batch.view.table.rowCount() == 2
