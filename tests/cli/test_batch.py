@@ -108,14 +108,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+ITEMS = 12
+
+
 @pytest.mark.slow
 def test_killing_the_app_or_the_worker_loses_no_saved_result_and_reruns_none(
     tmp_path: Path, demo_bf16: Path
 ) -> None:
     data = tmp_path / "data"
     db_path = data / "batch" / "jobs.sqlite"
-    args = ["--prompt", "Name it.", "--model", str(demo_bf16), "--max-new-tokens", "6"]
-    proc = _batch(str(_images(tmp_path / "in", 6)), *args, data=data)
+    # Enough work that the job cannot end between a poll (0.2 s) and the kill on a fast CPU.
+    args = ["--prompt", "Name it.", "--model", str(demo_bf16), "--max-new-tokens", "32"]
+    proc = _batch(str(_images(tmp_path / "in", ITEMS)), *args, data=data)
     snapshots = []
     _wait_for(db_path, 1, proc)
     snapshots.append(_done(db_path))
@@ -129,14 +133,14 @@ def test_killing_the_app_or_the_worker_loses_no_saved_result_and_reruns_none(
     for pid in workers:
         os.kill(pid, signal.SIGKILL)  # the worker alone: the app says so and stops
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 1
+    assert proc.returncode == 1, (stderr, workers, len(_done(db_path)))
     assert "maverick-desk batch --resume 1" in stderr
     snapshots.append(_done(db_path))
     proc = _batch("--resume", "1", *args, data=data)
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
     final = _done(db_path)
-    assert len(final) == 6
+    assert len(final) == ITEMS
     for snapshot in snapshots:  # a saved result is never answered again, nor lost
         assert all(final[idx] == saved for idx, saved in snapshot.items())
     with sqlite3.connect(db_path) as db:
