@@ -40,6 +40,21 @@ BF16 = 2
 ATTENTION_VECTORS = 12
 
 
+STATIC_MIN_POSITIONS = 1024  # the compiled decode step's smallest static cache
+
+
+def cache_capacity(positions: int, limit: int = 0) -> int:
+    """The compiled decode step's static cache size for `positions`.
+
+    A power of two, at least `STATIC_MIN_POSITIONS`; no more than `limit` when that covers
+    `positions`.
+    """
+    capacity = STATIC_MIN_POSITIONS
+    while capacity < positions:
+        capacity *= 2
+    return min(capacity, limit) if limit >= positions else capacity
+
+
 def chunked_keep(window: int, history_tokens: int) -> int:
     """Positions a chunked-attention layer keeps between chunks: its window and the history."""
     return window - 1 + history_tokens

@@ -39,12 +39,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.checkpoints.checkpoint import CheckpointInfo, human_bytes
+from app.checkpoints.compile_mode import CompileModeError, compile_mode
 from app.checkpoints.devices import Device
 from app.checkpoints.experts_mode import dense_requested
 from app.checkpoints.memory_model import (
     DEFAULT_HISTORY_TOKENS,
     PREFILL_CHUNK_TOKENS,
     AttentionShape,
+    cache_capacity,
     chunked_slots,
 )
 from app.checkpoints.model_size import parameters_from_config, text_config
@@ -78,6 +80,9 @@ class ModelMemory:
     sparse_experts: bool = True  # the prompt pass runs only the routed experts
     history_tokens: int = DEFAULT_HISTORY_TOKENS  # what chunked layers keep past the window
     prefill_chunk: int = PREFILL_CHUNK_TOKENS
+    # The compiled decode step's static cache is allocated besides the prompt's: full layers
+    # once more for the whole request (a power of two), chunked layers one chunk.
+    static_decode: bool = False
 
     def weights_bytes(self, fp8_kernels: bool) -> int:
         return self.weights_fp8_bytes if fp8_kernels else self.weights_bf16_bytes
@@ -94,10 +99,14 @@ class ModelMemory:
         A GPU's share is its layers' (12 full layers do not split evenly over 8 GPUs).
         """
         flags = self.full_flags or (True,) * self.full_layers + (False,) * self.chunked_layers
+        capacity = cache_capacity(tokens, self.max_context) if self.static_decode else 0
         largest = 0
         for group in gpu_groups(len(flags), gpus):
             full = sum(1 for i in group if flags[i])
             slots = full * tokens + (len(group) - full) * self.chunked_slots(tokens)
+            if capacity:
+                chunk = min(self.chunk_size, capacity) if self.chunk_size else capacity
+                slots += full * capacity + (len(group) - full) * chunk
             largest = max(largest, slots)
         return largest * self.kv_bytes_per_slot
 
@@ -114,6 +123,18 @@ class ModelMemory:
     def prompt_pass_bytes(self, tokens: int, attn: str) -> int:
         """The prompt pass's largest transient on a GPU, for a prompt of `tokens`."""
         return self.attention.prompt_pass_bytes(tokens, attn, self.prefill_chunk)
+
+
+def decode_compiled() -> bool:
+    """Whether the engine would compile the decode step, and so allocate its static cache.
+
+    It does unless MAVERICK_DESK_COMPILE=off; an unknown value counts as compiled (the
+    worker refuses it at load).
+    """
+    try:
+        return compile_mode() != "off"
+    except CompileModeError:
+        return True
 
 
 def _layer_kinds(text: dict[str, Any]) -> tuple[tuple[bool, ...], int]:
@@ -182,6 +203,7 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
         attention=shape,
         full_flags=full_flags,
         sparse_experts=sparse,
+        static_decode=decode_compiled(),
     )
 
 

@@ -33,23 +33,15 @@ from transformers import (
 )
 
 from app.checkpoints.compile_mode import COMPILE_ENV, EAGER_LABEL, compile_mode
+from app.checkpoints.memory_model import cache_capacity
 from app.inference.prompt_cache import new_cache
 from app.inference.real_rope import install_real_rope
 from app.inference.static_cache import StaticDecodeCache, decode_masks
 
 log = logging.getLogger(__name__)
 
-MIN_CAPACITY = 1024  # the smallest static cache, in positions
 CHECK_PROMPT_TOKENS = 8
 CHECK_NEW_TOKENS = 6
-
-
-def cache_capacity(positions: int, limit: int = 0) -> int:
-    """The static cache size for `positions`: a power of two, at least `MIN_CAPACITY`."""
-    capacity = MIN_CAPACITY
-    while capacity < positions:
-        capacity *= 2
-    return min(capacity, limit) if limit >= positions else capacity
 
 
 @dataclass

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,20 @@ def test_max_memory_spreads_the_weights_and_keeps_the_margin() -> None:
     small = max_memory_plan([10 * GIB, 80 * GIB], 60 * GIB, GIB)
     assert small[0] == 10 * GIB - 2 * GIB - int(10 * GIB * 0.05)
     assert small[1] == 31 * GIB
+
+
+def test_the_compiled_decode_steps_static_cache_is_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compiled decoding keeps the full layers' keys and values once more, for a power of
+    two of positions, and one chunk per chunked layer: the preflight counts them."""
+    monkeypatch.setenv("MAVERICK_DESK_COMPILE", "decode")
+    memory = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
+    assert memory.static_decode
+    eager = dataclasses.replace(memory, static_decode=False)
+    # The busiest of 8 GPUs holds 6 layers, 2 of them full: 600,000 tokens take 2**20 slots.
+    extra = memory.kv_cache_bytes(600_000, 8) - eager.kv_cache_bytes(600_000, 8)
+    assert extra == (2 * 1_048_576 + 4 * 8192) * memory.kv_bytes_per_slot
+    assert preflight(memory, parse_gpu_spec("8x80GB"), attn="sdpa").context == 605_617
+    monkeypatch.setenv("MAVERICK_DESK_COMPILE", "off")
+    assert not model_memory_from_config(MAVERICK_FP8, "Maverick FP8").static_decode

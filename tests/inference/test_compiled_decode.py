@@ -15,9 +15,9 @@ import torch
 from torch._dynamo.utils import counters
 
 from app.checkpoints.compile_mode import COMPILE_ENV, EAGER_LABEL, CompileModeError, compile_mode
+from app.checkpoints.memory_model import cache_capacity
 from app.inference.compiled_decode import (
     DecodeStep,
-    cache_capacity,
     prefill_logits,
     prepare_decode,
     self_check,
