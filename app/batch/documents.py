@@ -17,14 +17,17 @@ from app.batch.jobs import Item, Job
 from app.batch.runner import ItemFailed
 from app.documents.context import ContextError, ContextMeter
 from app.documents.doc_index import DocumentError, open_stored
-from app.documents.doc_plan import approximate_tokens, draw_image_pages, plan_documents
+from app.documents.doc_plan import (
+    approximate_tokens,
+    document_budget,
+    draw_image_pages,
+    plan_documents,
+)
 from app.documents.pdf import PdfError
 from app.documents.tiling import MAVERICK, TilingError
 from app.storage.errors import StorageError
 from app.workers import protocol as p
 
-SERVER_BUDGET = 100_000  # tokens of document text when the engine's context is not known
-MARGIN_TOKENS = 512  # the chat template's frame and the instruction to cite
 IMAGE_LIMIT = 5  # page images a request, as the worker loads by default
 
 
@@ -103,7 +106,5 @@ def _budget(settings: dict[str, Any], meter: ContextMeter | None, question_token
             context = preset_named(str(settings["preset"])).context_tokens
         except KeyError:
             context = 0
-    if not context:
-        return SERVER_BUDGET
     answer = int(settings.get("budget") or settings.get("max_new_tokens") or 512)
-    return context - question_tokens - answer - MARGIN_TOKENS
+    return document_budget(context, question_tokens, 0, answer)

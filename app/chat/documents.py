@@ -11,7 +11,8 @@ was sent, for its citations (`app.documents.citations`).
 
 The budget is the engine's context (`context_length`: the local model's, the server's or
 the hosted preset's, from its Ready message) less the conversation, its images, the room
-kept for the answer and a margin; `DEFAULT_BUDGET` only while the context is not known.
+kept for the answer and a margin (`document_budget` in app.documents.doc_plan, which
+`ask --doc` and batch jobs use too); its default only while the context is not known.
 The shelf's documents are the conversation's (`refs`, saved with it): `load` reopens
 them from the data folder, and `changed` is called whenever they change.
 """
@@ -28,6 +29,7 @@ from app.documents.doc_plan import (
     CountTokens,
     DocumentContext,
     approximate_tokens,
+    document_budget,
     draw_image_pages,
     plan_documents,
 )
@@ -37,20 +39,6 @@ from app.paths import data_dir
 from app.storage.document_files import DocumentFiles
 from app.storage.errors import StorageError
 from app.workers import protocol as p
-
-DEFAULT_BUDGET = 100_000  # tokens of document text while the engine's context is unknown
-MARGIN_TOKENS = 512  # the chat template's frame and the instruction to cite
-IMAGE_TOKENS = 2_448  # an image at most: 16 tiles and the overview, 144 tokens each
-
-
-def document_budget(
-    context_length: int, conversation_tokens: int, images: int, answer_tokens: int
-) -> int:
-    """Tokens of document text that fit beside the conversation and the answer (>= 0)."""
-    if context_length <= 0:
-        return DEFAULT_BUDGET
-    used = conversation_tokens + images * IMAGE_TOKENS + answer_tokens + MARGIN_TOKENS
-    return max(0, context_length - used)
 
 
 class DocumentShelf:

@@ -16,14 +16,18 @@ from pathlib import Path
 from app.documents.attachments import AttachmentError
 from app.documents.context import ContextError, ContextMeter
 from app.documents.doc_index import DocumentError, DocumentIndex, open_document
-from app.documents.doc_plan import approximate_tokens, draw_image_pages, plan_documents
+from app.documents.doc_plan import (
+    DEFAULT_BUDGET,
+    approximate_tokens,
+    document_budget,
+    draw_image_pages,
+    plan_documents,
+)
 from app.documents.pdf import PdfError
 from app.documents.tiling import MAVERICK, TilingError
 from app.storage.errors import StorageError
 
 Say = Callable[[str], None]
-SERVER_BUDGET = 100_000  # tokens of document text when the server's context is not known
-MARGIN_TOKENS = 512  # the chat template's frame and the instruction to cite
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="TOKENS",
         help="tokens of document text to send at most (default: what the context of the model "
-        f"or --preset leaves; {SERVER_BUDGET:,} with --server)",
+        f"or --preset leaves; {DEFAULT_BUDGET:,} with --server)",
     )
 
 
@@ -71,12 +75,9 @@ def apply(
     count = meter.count_text if meter else approximate_tokens
     budget = args.doc_budget
     if budget is None:
-        context = _engine_context(args, meter)
-        if context:
-            used = count(prompt) + args.max_new_tokens + MARGIN_TOKENS
-            budget = context - used
-        else:
-            budget = SERVER_BUDGET
+        budget = document_budget(
+            _engine_context(args, meter), count(prompt), 0, args.max_new_tokens
+        )
     if budget < 1:
         raise AttachmentError(
             "The question and the answer's length leave no room for the documents in the "

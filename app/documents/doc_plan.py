@@ -23,6 +23,19 @@ from app.documents.tiling import ProcessorSettings
 CountTokens = Callable[[str], int]
 RECENT_TURN_WEIGHT = 0.5  # the question counts twice as much as the turns before it
 NEIGHBOUR_SHARE = 0.6  # pages scoring this share of the best bring their neighbours
+DEFAULT_BUDGET = 100_000  # tokens of document text while the engine's context is unknown
+MARGIN_TOKENS = 512  # the chat template's frame and the instruction to cite
+IMAGE_TOKENS = 2_448  # an image at most: 16 tiles and the overview, 144 tokens each
+
+
+def document_budget(
+    context_length: int, conversation_tokens: int, images: int, answer_tokens: int
+) -> int:
+    """Tokens of document text that fit beside the conversation and the answer (>= 0)."""
+    if context_length <= 0:
+        return DEFAULT_BUDGET
+    used = conversation_tokens + images * IMAGE_TOKENS + answer_tokens + MARGIN_TOKENS
+    return max(0, context_length - used)
 
 
 def approximate_tokens(text: str) -> int:

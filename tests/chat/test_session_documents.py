@@ -6,11 +6,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from app.chat.documents import IMAGE_TOKENS, MARGIN_TOKENS
 from app.chat.session import ChatSession, SessionObserver
 from app.chat.vocabulary import DocumentRef
 from app.documents.doc_index import index_folder
-from app.documents.doc_plan import DocumentContext, approximate_tokens
+from app.documents.doc_plan import IMAGE_TOKENS, MARGIN_TOKENS, DocumentContext, approximate_tokens
 from app.workers import protocol as p
 from tests.chat.test_session import FakeEngine, done
 from tests.documents.long_pdf import scanned_page, write_pdf, write_report
