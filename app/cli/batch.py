@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.batch.answers import EngineStopped, server_answer, worker_answer
+from app.batch.engine_choice import describe, engine_settings, saved_server, unavailable
 from app.batch.exports import FORMATS, export
 from app.batch.inputs import PDF_AS, collect
 from app.batch.jobs import DONE, FAILED, JobError, JobStore
@@ -59,7 +60,11 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--max-new-tokens", type=int, default=512, metavar="N")
     parser.add_argument("--temperature", type=float, default=0.0, metavar="T")
-    parser.add_argument("--resume", type=int, metavar="JOB", help="go on with job JOB")
+    parser.add_argument(
+        "--resume", type=int, metavar="JOB",
+        help="go on with job JOB on the engine it was started with (or on the one named with "
+        "--model, --server or --preset)",
+    )  # fmt: skip
     parser.add_argument(
         "--retry-failed", action="store_true", help="with --resume: run failed items again"
     )
@@ -78,7 +83,11 @@ def run(args: argparse.Namespace) -> int:
         with JobStore() as store:
             if args.list:
                 return _list(store)
-            job_id = args.resume if args.resume is not None else _create(store, args)
+            if args.resume is not None:
+                job_id = args.resume
+                _choose_engine(store, job_id, args)
+            else:
+                job_id = _create(store, args)
             return _run(store, job_id, args)
     except (JobError, SchemaError) as exc:
         return _fail(str(exc))
@@ -104,20 +113,13 @@ def _create(store: JobStore, args: argparse.Namespace) -> int:
     if args.out and Path(args.out).suffix.lower() not in FORMATS:
         raise JobError(f"--out must end in {', '.join(FORMATS)}.")
     structured = load_schema_file(args.schema) if args.schema else None
-    server = bool(args.server or args.preset)
-    if server:
-        server_cli.settings_from_args(args, model=args.model or "")  # checks it, says what's wrong
+    engine = _named_engine(args)  # checks it, says what's wrong
+    server = engine["engine"] == "server"
     collected = collect(args.paths, recursive=args.recursive, pdf_as=args.pdf_as)
     for sentence in collected.left_out:
         print(f"left out: {sentence}", file=sys.stderr)
     settings = {
-        "engine": "server" if server else "local",
-        "model": args.model or ("" if server else str(default_model())),
-        "demo_if_missing": not server and not args.model,
-        "server": args.server,
-        "preset": args.preset,
-        "fill": args.fill,
-        "api_key_env": args.api_key_env,
+        **engine,
         "concurrency": args.concurrency if server else 1,
         "temperature": args.temperature,
         "max_new_tokens": args.max_new_tokens,
@@ -189,6 +191,39 @@ def _run(store: JobStore, job_id: int, args: argparse.Namespace) -> int:
     return EXIT_FAILED_ITEMS if counts[FAILED] else 0
 
 
+def _named_engine(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine the arguments name (a server, else the local model), as a job saves it."""
+    if args.server or args.preset:
+        try:
+            server = server_cli.settings_from_args(args, model=args.model or "")
+        except ValueError as exc:
+            raise JobError(str(exc)) from None
+        return {**engine_settings(server, ""), "fill": args.fill, "demo_if_missing": False}
+    model = args.model or str(default_model())
+    return {**engine_settings(None, model), "demo_if_missing": not args.model}
+
+
+def _choose_engine(store: JobStore, job_id: int, args: argparse.Namespace) -> None:
+    """Resume on the job's own engine; another one only when named (then saved with it)."""
+    job = store.job(job_id)
+    if args.model or args.server or args.preset:
+        engine = _named_engine(args)
+        if engine["engine"] == "server":
+            engine["concurrency"] = args.concurrency
+        else:
+            engine["concurrency"] = 1
+        job = store.update_settings(job_id, engine)
+        print(f"Job {job_id} goes on with {describe(job.settings)}.", file=sys.stderr)
+        return
+    why = unavailable(job.settings)
+    if why is not None:
+        raise JobError(
+            f"job {job_id} was started on {describe(job.settings)}, which cannot be used now: "
+            f"{why}. To go on with another engine, name it: maverick-desk batch --resume "
+            f"{job_id} --model DIR (or --server URL, or --preset NAME)."
+        )
+
+
 def _stopped(job_id: int, what: str, code: int = EXIT_INTERRUPTED) -> int:
     print(
         f"{what}; every finished item is saved. Go on with: maverick-desk batch --resume {job_id}",
@@ -204,18 +239,22 @@ def _bar(total: int, initial: int, quiet: bool) -> Any:
 
 
 def _server_settings(saved: dict[str, Any]) -> Any:
-    args = argparse.Namespace(
-        server=saved.get("server"),
-        preset=saved.get("preset"),
-        fill=saved.get("fill") or [],
-        api_key_env=saved.get("api_key_env"),
-    )
     try:
-        settings = server_cli.settings_from_args(args, model=saved.get("model") or "")
-        settings.api_key()  # a missing key is said now, not once per item
+        settings = saved_server(saved)  # a preset's headers and key header too (never the key)
     except ValueError as exc:
         raise JobError(str(exc)) from None
+    _check_key(settings)
     return settings
+
+
+def _check_key(settings: Any) -> None:
+    """A missing key is said now, not once per item."""
+    from app.engines.server_errors import ServerError
+
+    try:
+        settings.api_key()
+    except ServerError as exc:
+        raise JobError(exc.message) from None
 
 
 def _local(model: str, demo: bool, stop: threading.Event, bar: Any) -> tuple[WorkerClient, Answer]:

@@ -252,3 +252,43 @@ def test_pdfs_chosen_as_whole_documents_are_one_row_each(
         ("b.pdf", DONE),
     ]
     assert batch.view.table.rowCount() == 2
+
+
+def test_a_job_resumes_on_the_engine_it_was_started_with_or_offers_the_windows(
+    qtbot: QtBot, unstarted_window: MainWindow, tmp_path: Path
+) -> None:
+    from app.batch.engine_choice import engine_settings
+    from app.batch.inputs import collect
+    from app.batch.jobs import JobStore
+    from app.engines.openai_client import ServerSettings
+    from tests.engines.hosted_provider import running
+
+    with running() as started_on, running() as window_engine:
+        items = collect([_images(tmp_path / "in", 2)]).items
+        own = ServerSettings(f"{started_on.root}/v1", "m")
+        with JobStore() as store:
+            settings = {**engine_settings(own, ""), "max_new_tokens": 4, "concurrency": 2}
+            job_id = store.create("in", "Name it.", items, schema=None, settings=settings)
+            local = {**engine_settings(None, tmp_path / "gone"), "max_new_tokens": 4}
+            lost_id = store.create("in", "Name it.", items, schema=None, settings=local)
+        now = ServerSettings(f"{window_engine.root}/v1", "w")
+        unstarted_window.bridge.use_server(now, start=False)
+        batch = _open(unstarted_window)
+        # Started on a server: it goes on there, whatever the window uses now.
+        batch.show_job(job_id)
+        batch.view.resume_button.click()
+        qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+        assert [i.status for i in batch.store.items(job_id)] == [DONE, DONE]
+        assert len(started_on.seen) == 2 and not window_engine.seen
+        # Started on a local model that is not the window's: a sentence, and the choice.
+        batch.show_job(lost_id)
+        batch.view.resume_button.click()
+        assert batch.run is None and batch.view.window_engine_button.isVisible()
+        notice = batch.view.notice.text()
+        assert notice.startswith("Job 2 was started on the local model gone, which cannot be")
+        assert f"on the window's engine, the server w at {window_engine.root}/v1." in notice
+        batch.view.window_engine_button.click()
+        qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+        assert [i.status for i in batch.store.items(lost_id)] == [DONE, DONE]
+        assert len(window_engine.seen) == 2 and not batch.view.window_engine_button.isVisible()
+        assert batch.store.job(lost_id).settings["server"] == now.base_url  # it goes on there
