@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
@@ -292,3 +293,34 @@ def test_a_job_resumes_on_the_engine_it_was_started_with_or_offers_the_windows(
         assert [i.status for i in batch.store.items(lost_id)] == [DONE, DONE]
         assert len(window_engine.seen) == 2 and not batch.view.window_engine_button.isVisible()
         assert batch.store.job(lost_id).settings["server"] == now.base_url  # it goes on there
+
+
+def test_a_server_batch_sends_the_windows_key_for_its_preset_and_never_saves_it(
+    qtbot: QtBot,
+    unstarted_window: MainWindow,
+    tmp_path: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.engines.presets import preset_named
+    from tests.engines.hosted_provider import running
+
+    secret = "sk-window-batch-9f2e-never-saved"
+    with running("azure") as provider:
+        # The window's engine: an Azure preset, its key in the variable the window names.
+        azure = preset_named("azure").settings(base_url=f"{provider.root}/models")
+        monkeypatch.setenv(str(azure.api_key_env), secret)
+        unstarted_window.bridge.use_server(azure, start=False)
+        batch = _open(unstarted_window)
+        batch.setup.add_paths([str(_images(tmp_path / "in", 2))])
+        batch.setup.prompt.setPlainText("Name the colour.")
+        batch.setup.max_tokens.setValue(4)
+        batch.setup.start_button.click()
+        qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+    job = batch.store.jobs()[0][0]
+    assert [i.status for i in batch.store.items(job.id)] == [DONE, DONE]
+    posts = [seen for seen in provider.seen if seen.method == "POST"]
+    assert len(posts) == 2 and all(seen.headers["api-key"] == secret for seen in posts)
+    assert job.settings["server_settings"]["api_key_header"] == "api-key"
+    for path in (data_dir / "batch").glob("jobs.sqlite*"):
+        assert secret.encode() not in path.read_bytes()
