@@ -24,6 +24,8 @@ from app.workers.client import WorkerClient, describe_exit
 EXIT_FAILED_ITEMS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+ASK = "\0ask"  # --password given without a value: ask for it
+PASSWORD_HINT = "Give its password with --password."
 
 
 def add_parser(subparsers: Any) -> None:
@@ -51,6 +53,11 @@ def add_parser(subparsers: Any) -> None:
         help="each PDF page one item (default), or each PDF one item asked as a whole "
         "document: its text (whole if it fits, else the best pages) and thin pages as images",
     )
+    parser.add_argument(
+        "--password", nargs="?", const=ASK, metavar="PASSWORD",
+        help="the password of encrypted PDFs (one for all); alone, it is asked for without "
+        "echo. Never saved: give it again with --resume for whole documents",
+    )  # fmt: skip
     parser.add_argument("--model", help="checkpoint folder; with --server, the model name")
     parser.add_argument("--server", metavar="URL", help="an OpenAI-compatible server")
     parser.add_argument("--api-key-env", metavar="VAR", help="the variable holding the API key")
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         with JobStore() as store:
             if args.list:
                 return _list(store)
+            args.password = _password(args.password)
             if args.resume is not None:
                 job_id = args.resume
                 _choose_engine(store, job_id, args)
@@ -115,7 +123,10 @@ def _create(store: JobStore, args: argparse.Namespace) -> int:
     structured = load_schema_file(args.schema) if args.schema else None
     engine = _named_engine(args)  # checks it, says what's wrong
     server = engine["engine"] == "server"
-    collected = collect(args.paths, recursive=args.recursive, pdf_as=args.pdf_as)
+    collected = collect(
+        args.paths, recursive=args.recursive, pdf_as=args.pdf_as, password=args.password,
+        password_hint=PASSWORD_HINT,
+    )  # fmt: skip
     for sentence in collected.left_out:
         print(f"left out: {sentence}", file=sys.stderr)
     settings = {
@@ -155,10 +166,12 @@ def _run(store: JobStore, job_id: int, args: argparse.Namespace) -> int:
 
     try:
         if settings["engine"] == "server":
-            answer = server_answer(_server_settings(settings), lambda text: bar.write(text))
+            answer = server_answer(
+                _server_settings(settings), lambda text: bar.write(text), args.password
+            )
         else:
             demo = bool(settings.get("demo_if_missing"))
-            client, answer = _local(settings["model"], demo, stop, bar)
+            client, answer = _local(settings["model"], demo, stop, bar, args.password)
         counts = run_job(
             store,
             job_id,
@@ -257,7 +270,18 @@ def _check_key(settings: Any) -> None:
         raise JobError(exc.message) from None
 
 
-def _local(model: str, demo: bool, stop: threading.Event, bar: Any) -> tuple[WorkerClient, Answer]:
+def _password(given: str | None) -> str | None:
+    """The PDFs' password: as given, or asked for (without echo) for a bare --password."""
+    if given != ASK:
+        return given
+    import getpass
+
+    return getpass.getpass("PDF password: ") or None
+
+
+def _local(
+    model: str, demo: bool, stop: threading.Event, bar: Any, password: str | None
+) -> tuple[WorkerClient, Answer]:
     client = WorkerClient()
     client.start()
     load = client.load(Path(model), create_demo_if_missing=demo)
@@ -272,4 +296,4 @@ def _local(model: str, demo: bool, stop: threading.Event, bar: Any) -> tuple[Wor
             )
         if isinstance(event, p.Ready):
             bar.write(f"[{event.name}, {event.quantisation}, {', '.join(event.devices)}]")
-    return client, worker_answer(client, stop)
+    return client, worker_answer(client, stop, password)

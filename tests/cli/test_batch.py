@@ -252,3 +252,30 @@ def test_resume_runs_on_the_jobs_own_server_with_its_key_header_else_says_why(
         assert len([seen for seen in other.seen if seen.method == "POST"]) == 1
     for path in (data_dir / "batch").glob("jobs.sqlite*"):
         assert secret.encode() not in path.read_bytes()
+
+
+def test_password_opens_encrypted_pdfs_and_a_wrong_one_leaves_only_that_pdf_out(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    from tests.documents.long_pdf import write_locked_pdf, write_pdf
+    from tests.engines.hosted_provider import running
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_pdf(folder / "plain.pdf", [["Nothing locked here."]])
+    write_locked_pdf(tmp_path / "locked.pdf", "The code is 4471.", "s3cret").rename(
+        folder / "locked.pdf"
+    )
+    with running() as provider:
+        server = ["--server", f"{provider.root}/v1", "--model", "m", "--prompt", "Code?"]
+        proc = _batch(str(folder), *server, "--password", "wrong", data=data_dir)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        assert "left out: locked.pdf: The password for locked.pdf is wrong." in stderr
+        assert "1 done, 0 failed of 1" in stderr
+        proc = _batch(str(folder), *server, "--pdf-as", "documents", "--password", "s3cret",
+                      data=data_dir)  # fmt: skip
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and "2 done, 0 failed of 2" in stderr, stderr
+    asked = [seen.json()["messages"][-1] for seen in provider.seen if seen.method == "POST"]
+    assert any("The code is 4471." in json.dumps(message) for message in asked)

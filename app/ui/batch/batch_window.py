@@ -21,6 +21,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.batch.answers import server_answer, worker_answer
 from app.batch.engine_choice import engine_settings, resume_on
 from app.batch.exports import export
+from app.batch.inputs import is_locked, locked_pdfs
 from app.batch.jobs import DONE, FAILED, JobError, JobStore
 from app.batch.runner import Answer, Progress
 from app.batch.shared_worker import SharedWorker
@@ -74,6 +77,8 @@ class BatchWindow(QWidget):
         self.view.retry_requested.connect(lambda: self.resume(retry_failed=True))
         self.view.window_engine_wanted.connect(self._on_window_engine_wanted)
         self._offered_retry = False  # the resume the window's engine was offered for
+        self._passwords: dict[int, str] = {}  # encrypted PDFs' by job, for this session only
+        self._new_password: str | None = None  # the job being made's, until it has an id
         self.view.export_wanted.connect(self._on_export_wanted)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.setup)
@@ -116,13 +121,39 @@ class BatchWindow(QWidget):
         return None
 
     def _answer_maker(
-        self, server: ServerSettings | None
+        self, server: ServerSettings | None, password: str | None = None
     ) -> Callable[[threading.Event, Callable[[str], None]], Answer]:
         """Answers from `server`, or from the window's local worker (None)."""
         if server is not None:
-            return lambda _stop, say: server_answer(server, say)
+            return lambda _stop, say: server_answer(server, say, password)
         shared = SharedWorker(self.bridge.client, self.bridge.router)
-        return lambda stop, _say: worker_answer(shared, stop)
+        return lambda stop, _say: worker_answer(shared, stop, password)
+
+    # ------------------------------------------------------------ encrypted PDFs
+    def ask_password(self, names: list[str]) -> str | None:
+        """The password of encrypted PDFs, asked for without echo; None if none is given."""
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        text, ok = QInputDialog.getText(
+            self, "PDF password",
+            f"{shown} {'is' if len(names) == 1 else 'are'} protected by a password. Enter it "
+            "(one for all; kept in memory only, never saved). Without it they are left out.",
+            QLineEdit.EchoMode.Password,
+        )  # fmt: skip
+        return text if ok and text else None
+
+    def _password_for(self, job_id: int) -> str | None:
+        """The password a resumed job's encrypted whole PDFs need: known, or asked for."""
+        if job_id in self._passwords:
+            return self._passwords[job_id]
+        locked = [
+            item.label
+            for item in self.store.items(job_id)
+            if item.document and item.status != DONE and is_locked(Path(item.document))
+        ]
+        password = self.ask_password(locked) if locked else None
+        if password is not None:
+            self._passwords[job_id] = password
+        return password
 
     # ------------------------------------------------------------ jobs
     def refresh_jobs(self) -> None:
@@ -194,6 +225,12 @@ class BatchWindow(QWidget):
         if problem is not None:
             self.setup.show_problem(problem.replace("press Resume", "press Start"))
             return
+        try:
+            locked = locked_pdfs(paths, self.setup.recursive.isChecked())
+        except JobError as exc:
+            self.setup.show_problem(str(exc))
+            return
+        self._new_password = self.ask_password([p.name for p in locked]) if locked else None
         self.setup.show_problem("")
         server = self.bridge.server_settings
         concurrency = self.setup.concurrency.value() if server is not None else 1
@@ -208,10 +245,11 @@ class BatchWindow(QWidget):
         }
         new = NewJob(
             paths, prompt, structured.schema if structured else None, settings,
-            self.setup.recursive.isChecked(), self.setup.pdf_as.currentData(),
+            self.setup.recursive.isChecked(), self.setup.pdf_as.currentData(), self._new_password,
         )  # fmt: skip
         run = BatchRun(
-            self.store.path, self._answer_maker(server), new_job=new, concurrency=concurrency,
+            self.store.path, self._answer_maker(server, self._new_password), new_job=new,
+            concurrency=concurrency,
             parent=self,
         )  # fmt: skip
         self._start(run)
@@ -246,8 +284,10 @@ class BatchWindow(QWidget):
             return
         concurrency = int(job.settings.get("concurrency", 1)) if server is not None else 1
         self.view.show_notice("")
+        password = self._password_for(job.id)
         run = BatchRun(
-            self.store.path, self._answer_maker(server), job_id=job.id, concurrency=concurrency,
+            self.store.path, self._answer_maker(server, password), job_id=job.id,
+            concurrency=concurrency,
             retry_failed=retry_failed, parent=self,
         )  # fmt: skip
         self._start(run)
@@ -280,6 +320,8 @@ class BatchWindow(QWidget):
 
     # ------------------------------------------------------------ the run's signals
     def _on_job_created(self, job_id: int, left_out: list[str]) -> None:
+        if self._new_password is not None:
+            self._passwords[job_id] = self._new_password
         self.refresh_jobs()
         self.show_job(job_id)
         self.view.set_running(True, False)
@@ -305,8 +347,7 @@ class BatchWindow(QWidget):
                 f"Job {job_id} {'is paused' if state == 'paused' else 'was cancelled'} with "
                 f"{counts[DONE]} of {total} done; every finished item is saved. Resume goes on."
             )
-        else:
-            self.view.show_notice("")
+        # A finished job keeps what the run said (files left out, "not constrained").
 
     def _on_run_failed(self, sentence: str) -> None:
         self._end_run()

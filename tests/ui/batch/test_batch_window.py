@@ -324,3 +324,47 @@ def test_a_server_batch_sends_the_windows_key_for_its_preset_and_never_saves_it(
     assert job.settings["server_settings"]["api_key_header"] == "api-key"
     for path in (data_dir / "batch").glob("jobs.sqlite*"):
         assert secret.encode() not in path.read_bytes()
+
+
+def test_encrypted_pdfs_are_asked_a_password_and_a_wrong_one_leaves_only_them_out(
+    qtbot: QtBot, unstarted_window: MainWindow, tmp_path: Path, data_dir: Path
+) -> None:
+    import pypdf
+
+    from app.engines.openai_client import ServerSettings
+    from tests.documents.long_pdf import scanned_page, write_pdf
+    from tests.engines.hosted_provider import running
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_pdf(folder / "plain.pdf", [["Nothing locked here."]])
+    writer = pypdf.PdfWriter(clone_from=write_pdf(tmp_path / "s.pdf", [scanned_page("4471")]))
+    writer.encrypt("s3cret", algorithm="RC4-128")
+    with open(folder / "locked.pdf", "wb") as out:
+        writer.write(out)
+    asked: list[list[str]] = []
+    with running() as provider:
+        unstarted_window.bridge.use_server(ServerSettings(f"{provider.root}/v1", "m"), start=False)
+        batch = _open(unstarted_window)
+        for password, pdf_as in (("wrong", 0), ("s3cret", 1)):
+            batch.ask_password = lambda names, p=password: asked.append(names) or p  # type: ignore[method-assign]
+            batch.show_setup()
+            batch.setup.files.clear()
+            batch.setup.add_paths([str(folder)])
+            batch.setup.prompt.setPlainText("Code?")
+            batch.setup.pdf_as.setCurrentIndex(pdf_as)  # pages, then whole documents
+            batch.setup.start_button.click()
+            qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+            if password == "wrong":
+                assert batch.view.notice.text().startswith(
+                    "Left out: locked.pdf: The password for locked.pdf is wrong."
+                )
+        assert asked == [["locked.pdf"], ["locked.pdf"]]
+        wrong, right = sorted(job.id for job, _ in batch.store.jobs())
+        assert [i.label for i in batch.store.items(wrong)] == ["plain.pdf p. 1"]
+        items = batch.store.items(right)
+        assert [(i.label, i.status) for i in items] == [("locked.pdf", DONE), ("plain.pdf", DONE)]
+        posts = [seen.json() for seen in provider.seen if seen.method == "POST"]
+        assert "image_url" in json.dumps(posts[1])  # the scan page, drawn with the password
+    for path in (data_dir / "batch").glob("jobs.sqlite*"):
+        assert b"s3cret" not in path.read_bytes()
