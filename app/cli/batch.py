@@ -221,6 +221,14 @@ def _choose_engine(store: JobStore, job_id: int, args: argparse.Namespace) -> No
     job = store.job(job_id)
     if args.model or args.server or args.preset:
         engine = _named_engine(args)
+        same = ("engine", "server", "model")
+        if all(engine.get(k) == job.settings.get(k) for k in same):
+            return  # the job's own engine, named again
+        if engine["engine"] == "local" and not Path(engine["model"]).is_dir():
+            raise JobError(
+                f"there is no checkpoint folder at {engine['model']}: with --resume, --model "
+                "alone moves the job to that local model (add --server or --preset for a server)."
+            )
         if engine["engine"] == "server":
             engine["concurrency"] = args.concurrency
         else:

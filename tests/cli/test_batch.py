@@ -244,6 +244,9 @@ def test_resume_runs_on_the_jobs_own_server_with_its_key_header_else_says_why(
         proc = _batch("--resume", str(lost_id), data=data_dir)
         _, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 2 and "its model folder" in stderr and "is not there" in stderr
+        proc = _batch("--resume", str(lost_id), "--model", str(tmp_path / "nope"), data=data_dir)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 2 and "there is no checkpoint folder at" in stderr
         proc = _batch("--resume", str(lost_id), "--server", f"{other.root}/v1", "--model", "m",
                       data=data_dir)  # fmt: skip
         _, stderr = proc.communicate(timeout=120)
