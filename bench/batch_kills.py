@@ -1,11 +1,14 @@
 """Batch jobs under kills (issue 35): SIGKILL the app N times and its worker N times mid-job.
 
 A job over `--items` small images runs with `maverick-desk batch` on the demo. After every
-few finished items the command is killed with SIGKILL, alternately the whole command
-(app and worker) and the worker alone, and resumed with `--resume`. Before each kill the
-saved results (finish time and text of every done item) are noted; at the end every
-noted result must be unchanged (never lost, never answered again) and SQLite's
-integrity_check must say ok.
+few newly finished items one process gets SIGKILL, in turn: the command itself (the app:
+its worker is left to notice its parent's death and exit), then the worker alone (the
+command must say so and stop with exit 1). Each kill is checked to have hit what it
+meant to: exactly one worker process found, the command still running, exit -9 after
+killing it, exit 1 after killing its worker, and the orphaned worker gone within 60 s.
+Then the job is resumed with `--resume`. After every kill the saved results (finish time
+and text of every done item) are noted; at the end every noted result must be unchanged
+(never lost, never answered again) and SQLite's integrity_check must say ok.
 
 Run: .venv/bin/python bench/batch_kills.py [--items 200] [--kills 20]
 """
@@ -17,12 +20,36 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Result, demo_root, emit  # noqa: E402
 from tests.cli.test_batch import _batch, _children, _done, _images, _wait_for  # noqa: E402
+
+ORPHAN_WAIT_S = 60.0
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes the command `pid` started."""
+    found = []
+    for child in _children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"app.workers.worker" in cmdline:
+            found.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited (only its parent has not reaped it)
 
 
 def main() -> None:
@@ -33,6 +60,10 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20, help="of the app, and of the worker")
     args = parser.parse_args()
     demo = str(demo_root() / "bf16")
+    problems: list[str] = []
+    orphans = 0
+    hit = {"app": 0, "worker": 0}
+    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="maverick-bench-") as tmp:
         data = Path(tmp) / "data"
         db_path = data / "batch" / "jobs.sqlite"
@@ -40,19 +71,32 @@ def main() -> None:
         proc = _batch(str(_images(Path(tmp) / "in", args.items)), *common, data=data)
         noted: dict[int, tuple[float, str]] = {}
         step = max(1, args.items // (2 * args.kills + 2))
-        kills = {"app": 0, "worker": 0}
         for number in range(2 * args.kills):
-            _wait_for(db_path, len(_done(db_path)) + step, proc)
-            noted.update(_done(db_path))
-            if number % 2 == 0:
-                os.killpg(proc.pid, signal.SIGKILL)
-                kills["app"] += 1
+            _wait_for(db_path, len(_done(db_path)) + step, proc)  # asserts it still runs
+            workers = _workers(proc.pid)
+            if len(workers) != 1:
+                problems.append(f"kill {number + 1}: {len(workers)} worker processes")
+            what = "app" if number % 2 == 0 else "worker"
+            os.kill(proc.pid if what == "app" else workers[0], signal.SIGKILL)
+            _, said = proc.communicate(timeout=120)
+            code = proc.returncode
+            # After its worker's death the command says how to go on (not a traceback).
+            told = what == "app" or "Go on with: maverick-desk batch --resume 1" in said
+            if code == (-signal.SIGKILL if what == "app" else 1) and told:
+                hit[what] += 1
             else:
-                for pid in _children(proc.pid):
+                last = said.strip().splitlines()[-1:] or [""]
+                problems.append(f"kill {number + 1} ({what}): the command ended {code}: {last[0]}")
+            if what == "app":  # the orphaned worker must notice and exit by itself
+                deadline = time.monotonic() + ORPHAN_WAIT_S
+                while any(map(_alive, workers)) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                left = [pid for pid in workers if _alive(pid)]
+                orphans += len(left)
+                for pid in left:
                     os.kill(pid, signal.SIGKILL)
-                kills["worker"] += 1
-            proc.wait()
-            print(f"kill {number + 1}: {len(noted)} results saved so far", flush=True)
+            noted.update(_done(db_path))  # after the kill: every result it had committed
+            print(f"kill {number + 1} ({what}): {len(noted)} results saved so far", flush=True)
             proc = _batch("--resume", "1", *common, data=data)
         _, stderr = proc.communicate(timeout=3600)
         final = _done(db_path)
@@ -61,33 +105,37 @@ def main() -> None:
         with sqlite3.connect(db_path) as db:
             integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
             attempts = db.execute("SELECT sum(attempts) FROM items").fetchone()[0]
+    for problem in problems:
+        print(problem)
     detail = (
-        f"{args.items} items, {kills['app']} SIGKILLs of the command and {kills['worker']} of "
-        f"its worker; {len(final)} done at the end, exit {proc.returncode}; {attempts} attempts "
-        f"in all (an item in flight at a kill runs again); integrity_check {integrity}"
+        f"{args.items} items (demo bf16, 2 new tokens), {hit['app']} SIGKILLs of the command "
+        f"(exit -9, its worker left to exit alone) and {hit['worker']} of its worker (the "
+        f"command said so, exit 1), each after at least {step} more items were saved; "
+        f"{len(final)} done at the end, last exit {proc.returncode}; {attempts} attempts in "
+        f"all (an item in flight at a kill runs again); integrity_check {integrity}; "
+        f"{time.monotonic() - began:.0f} s in all"
     )
     print(stderr.strip().splitlines()[-1] if stderr.strip() else "")
-    emit(
-        [
-            Result(
-                "batch under kills: saved results lost", lost, "items", "<= 0", detail=detail
-            ).judged(),
-            Result(
-                "batch under kills: saved items answered again",
-                rerun,
-                "items",
-                "<= 0",
-                detail=detail,
-            ).judged(),
-            Result(
-                "batch under kills: items done at the end",
-                len(final),
-                "items",
-                f">= {args.items}",
-                detail=detail,
-            ).judged(),  # fmt: skip
-        ]
-    )
+    results = [
+        Result("batch under kills: saved results lost", lost, "items", "<= 0", detail=detail),
+        Result(
+            "batch under kills: saved items answered again", rerun, "items", "<= 0",
+            detail=detail,
+        ),
+        Result(
+            "batch under kills: items done at the end", len(final), "items",
+            f">= {args.items}", detail=detail,
+        ),
+        Result(
+            "batch under kills: kills that hit a running job as meant", sum(hit.values()),
+            "kills", f">= {2 * args.kills}", detail="; ".join(problems) or detail,
+        ),
+        Result(
+            "batch under kills: workers left running after the app's kill", orphans,
+            "processes", "<= 0", detail=f"waited up to {ORPHAN_WAIT_S:.0f} s for each",
+        ),
+    ]  # fmt: skip
+    emit([result.judged() for result in results])
 
 
 if __name__ == "__main__":

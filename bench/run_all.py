@@ -43,7 +43,12 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("structured_decoding.py", [], "13. structured answers: constrained decoding (issue 35)"),
     ("documents.py", [], "14. whole documents: index, context, recall (issue 34)"),
     ("documents_cache.py", [], "14. whole documents: index, context, recall (issue 34)"),
-    ("batch.py", ["--items", "60"], "15. batch jobs: throughput against a plain loop (issue 35)"),
+    ("batch.py", ["--items", "200"], "15. batch jobs: throughput against a plain loop (issue 35)"),
+    (
+        "batch_kills.py",
+        ["--items", "200", "--kills", "20"],
+        "15. batch jobs: nothing lost under SIGKILL (issue 35)",
+    ),
 ]
 
 
