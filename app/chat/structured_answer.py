@@ -78,11 +78,18 @@ class Attempt:
         }
 
 
+class _Grammar(SchemaPolicy):
+    """The local worker's: a grammar always holds the answer; no error turns it off."""
+
+    def refused(self, message: str, forced: bool) -> bool:
+        return False
+
+
 class SchemaPolicies:
     """A `SchemaPolicy` per engine: the local worker's grammar, or each server and model."""
 
     def __init__(self) -> None:
-        self._local = SchemaPolicy(True)
+        self._local = _Grammar(True)
         self._servers: dict[tuple[str, str, str | None], SchemaPolicy] = {}
 
     def of(self, server: ServerSettings | None) -> SchemaPolicy:

@@ -122,3 +122,14 @@ def test_a_server_that_refuses_response_format_is_asked_again_in_the_prompt() ->
     assert engine.asked[-1]["json_schema"] == request.schema
     _play(session, '{"name": "Di", "n": 4}')
     assert session.conversation.messages[-1].stats[CONSTRAINED_KEY] is True
+
+
+def test_the_local_worker_is_never_taken_for_a_server_that_refused() -> None:
+    engine = FakeEngine()
+    session, log = _session(engine)
+    request = from_document(SCHEMA)
+    session.send("Who?", [], request)
+    rid = session.request_id
+    assert rid is not None
+    session.handle(p.Error(rid, "bad_input", "the response_format word in a worker's error"))
+    assert len(engine.asked) == 1 and log.calls[-1][0] == "failed"
