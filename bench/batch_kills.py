@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Result, demo_root, emit  # noqa: E402
-from tests.cli.test_batch import _batch, _children, _done, _images, _wait_for  # noqa: E402
+from tests.cli.test_batch import _batch, _children, _done, _images  # noqa: E402
 
 ORPHAN_WAIT_S = 60.0
 
@@ -42,6 +43,21 @@ def _workers(pid: int) -> list[int]:
         if b"app.workers.worker" in cmdline:
             found.append(child)
     return found
+
+
+def _saved(db_path: Path, count: int, proc: subprocess.Popen[str]) -> bool:
+    """Wait for `count` saved results, polling often so that the kill follows soon.
+
+    False if the command ended first.
+    """
+    deadline = time.monotonic() + 600
+    while len(_done(db_path)) < count:
+        if proc.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no new result in 600 s ({len(_done(db_path))} saved)")
+        time.sleep(0.05)
+    return True
 
 
 def _alive(pid: int) -> bool:
@@ -70,9 +86,12 @@ def main() -> None:
         common = ["--prompt", "Name it.", "--model", demo, "--max-new-tokens", "2"]
         proc = _batch(str(_images(Path(tmp) / "in", args.items)), *common, data=data)
         noted: dict[int, tuple[float, str]] = {}
-        step = max(1, args.items // (2 * args.kills + 2))
+        # Items finish between a poll and the kill too: leave room for 2 more a kill.
+        step = max(1, (args.items - 10) // (4 * args.kills))
         for number in range(2 * args.kills):
-            _wait_for(db_path, len(_done(db_path)) + step, proc)  # asserts it still runs
+            if not _saved(db_path, len(_done(db_path)) + step, proc):
+                problems.append(f"the job ended before kill {number + 1}")
+                break
             workers = _workers(proc.pid)
             if len(workers) != 1:
                 problems.append(f"kill {number + 1}: {len(workers)} worker processes")
