@@ -9,7 +9,8 @@ power-of-two multiple of 512, up to 8,192 tokens (Maverick's `attention_chunk_si
 each starting at a multiple of its own size: a step never crosses a chunked-attention
 window boundary, and a cold prefill of the same prompt always cuts it the same way.
 
-The step is the largest whose transient (`ModelMemory.step_bytes`: the step's masks,
+The step is the largest, no larger than the model's chunked-attention window
+(`steps_within`), whose transient (`ModelMemory.step_bytes`: the step's masks,
 activations and the chunked layers' extra positions) fits in what the devices have
 free, less the prefill reserve; ``MAVERICK_DESK_PREFILL_STEP=512`` (or 1024 ... 8192)
 pins it. What equality the prompt cache keeps with each is in the README ("Models and
@@ -61,10 +62,25 @@ def pinned_or_default(environ: Mapping[str, str] | None = None) -> int | None:
         return None
 
 
-def largest_step(need_bytes: Callable[[int], int], room_bytes: int) -> int:
-    """The largest of `STEPS` whose `need_bytes(step)` fits in `room_bytes`; 512 at least."""
-    best = STEPS[0]
-    for step in STEPS[1:]:
+def steps_within(window: int) -> tuple[int, ...]:
+    """The steps a model with chunked-attention `window` (0: none) may take.
+
+    No step is larger than the window: a step then lies in one window, and its
+    chunked layers attend to that window's keys only. transformers gives sdpa a dense
+    mask over every key the cache holds, so a step spanning several windows would
+    compute (and mask away) most of its scores: on the demo's 256-token window, steps
+    of 8,192 prefill slower than steps of 512 (docs/benchmarks.md, section 12).
+    """
+    if not window:
+        return STEPS
+    return tuple(step for step in STEPS if step <= window) or STEPS[:1]
+
+
+def largest_step(need_bytes: Callable[[int], int], room_bytes: int, window: int = 0) -> int:
+    """The largest step within `window` whose `need_bytes(step)` fits `room_bytes`; 512 at least."""
+    allowed = steps_within(window)
+    best = allowed[0]
+    for step in allowed[1:]:
         if need_bytes(step) <= room_bytes:
             best = step
     return best

@@ -374,7 +374,7 @@ class Preflight:
         def need(step: int) -> int:
             return gpus * (base + mem.step_bytes(self.context, self.attn, step, gpus))
 
-        return largest_step(need, self.left_bytes)
+        return largest_step(need, self.left_bytes, mem.chunk_size)
 
     @property
     def prefill_step_bytes(self) -> int:

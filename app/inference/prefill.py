@@ -10,13 +10,14 @@ The worker prefills in steps of `step` tokens that start at multiples of `step`
 cache is reusable at multiples of `PREFILL_CHUNK_TOKENS` (512). With 512-token steps
 (``MAVERICK_DESK_PREFILL_STEP=512``) chunk k is the same computation, on the same
 inputs, either way: a cache cut back to a multiple of 512 holds exactly what a cold
-prefill would have computed. The default step is as large as free memory allows
-(`StepPlanner`, `app.checkpoints.prefill_step`: up to 8,192 tokens, far faster on a
-GPU); then a follow-up that resumes inside a step computes the rest of that step in
-another shape than a cold prefill does, and the reused positions may have been
-computed in a shorter last step of the earlier request: equal to a cold prefill's up
-to bf16 rounding, the same math. For the same reason the vision tower runs image by
-image (its batch is one image's tiles).
+prefill would have computed. The default step is the largest that free memory allows,
+up to the chunked-attention window (`StepPlanner`, `app.checkpoints.prefill_step`: up
+to 8,192 tokens on Maverick; fewer, larger forwards, which is what a GPU runs well).
+Then a follow-up that resumes inside a step computes the rest of that step in another
+shape than a cold prefill does, and the reused positions may come from a shorter last
+step of the earlier request: equal to a cold prefill's up to bf16 rounding, the same
+math. The vision tower runs image by image (its batch is one image's tiles), so that
+an image's rows do not depend on the other images of the prompt.
 
 Only whole chunks computed here count as reusable; the prompt's last chunk runs in
 `generate` (it yields the first token), and the positions of generated tokens are
@@ -107,7 +108,9 @@ class StepPlanner:
             return self.pinned
         room = self._free() // self._gpus - PREFILL_RESERVE_BYTES
         step = largest_step(
-            lambda s: self.memory.step_bytes(tokens, self.attn, s, self._gpus), room
+            lambda s: self.memory.step_bytes(tokens, self.attn, s, self._gpus),
+            room,
+            self.memory.chunk_size,
         )
         log.debug("prefill: %d-token steps for %d prompt tokens", step, tokens)
         return step

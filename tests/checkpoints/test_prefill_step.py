@@ -9,10 +9,12 @@ import pytest
 from app.checkpoints.devices import parse_gpu_spec
 from app.checkpoints.prefill_step import (
     PREFILL_STEP_ENV,
+    STEPS,
     PrefillStepError,
     largest_step,
     pinned_or_default,
     pinned_step,
+    steps_within,
 )
 from app.checkpoints.preflight import model_memory_from_config, preflight
 from tests.checkpoints.test_preflight import MAVERICK_FP8
@@ -27,9 +29,13 @@ def test_the_setting_pins_a_step_or_is_refused_with_a_sentence() -> None:
     assert pinned_or_default({PREFILL_STEP_ENV: "7"}) is None  # the worker refuses it at load
 
 
-def test_the_largest_step_that_fits_and_512_when_none_does() -> None:
+def test_the_largest_step_that_fits_within_the_window_and_512_when_none_does() -> None:
     assert largest_step(lambda step: 10 * step, 30_000) == 2048
     assert largest_step(lambda step: 10 * step, 0) == 512
+    assert largest_step(lambda step: 10 * step, 1 << 40, window=8192) == 8192
+    assert largest_step(lambda step: 10 * step, 1 << 40, window=1024) == 1024
+    assert steps_within(0) == STEPS == (512, 1024, 2048, 4096, 8192)
+    assert steps_within(256) == (512,)  # the demo's window: no bigger step
 
 
 def test_maverick_preflight_counts_the_bigger_steps_activations(

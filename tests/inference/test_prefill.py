@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,14 @@ from app.inference.prefill import StepPlanner
 from app.inference.prompt_cache import PREFILL_RESERVE_BYTES, PromptCache
 
 
+def _windowed(memory: Any, window: int) -> Any:
+    """The demo's memory figures with a chunked-attention window of `window` (Maverick: 8,192)."""
+    attention = dataclasses.replace(memory.attention, window=window)
+    return dataclasses.replace(memory, chunk_size=window, attention=attention)
+
+
 def test_the_step_is_the_largest_that_fits_free_memory(demo_bf16: Path) -> None:
-    memory = model_memory(inspect_checkpoint(demo_bf16))
+    memory = _windowed(model_memory(inspect_checkpoint(demo_bf16)), 8192)
     free = [0]
     cpu = [torch.device("cpu")]
     planner = StepPlanner(memory, "sdpa", cpu, free_bytes=lambda: free[0])
@@ -35,7 +42,7 @@ def test_the_step_is_the_largest_that_fits_free_memory(demo_bf16: Path) -> None:
     assert StepPlanner(memory, "sdpa", gpus, free_bytes=lambda: free[0]).step_for(3000) == 2048
 
 
-def test_unset_the_engine_prefills_a_long_prompt_in_one_step(
+def test_unset_the_engine_keeps_to_the_demos_window(
     demo_bf16: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(PREFILL_STEP_ENV)  # tests/conftest.py pins 512
@@ -54,8 +61,17 @@ def test_unset_the_engine_prefills_a_long_prompt_in_one_step(
         result = engine.generate(question, SamplingParams(max_new_tokens=2), lambda ids: None)
     finally:
         handle.remove()
-    # This machine has gigabytes free: 8,192-token steps. The 2,560 tokens before the
-    # last chunk go in one forward, not five; the last chunk yields the first token.
-    assert engine.prefill_steps.step_for(result.prompt_tokens) == 8192
+    # Gigabytes are free, but the demo's chunked-attention window is 256 tokens: a bigger
+    # step would span windows, so the 2,560 tokens before the last chunk go in 512s.
+    assert engine.prefill_steps.memory.chunk_size == 256
     last = (result.prompt_tokens - 1) // 512 * 512
-    assert last == 2560 and forwards[:2] == [last, result.prompt_tokens - last]
+    assert last == 2560 and forwards[:6] == [512] * 5 + [result.prompt_tokens - last]
+
+
+def test_a_step_lies_within_one_chunked_attention_window(demo_bf16: Path) -> None:
+    memory = model_memory(inspect_checkpoint(demo_bf16))
+    cpu = [torch.device("cpu")]
+    for window, expected in ((8192, 8192), (2048, 2048), (256, 512)):
+        windowed = _windowed(memory, window)
+        planner = StepPlanner(windowed, "sdpa", cpu, free_bytes=lambda: 1 << 40)
+        assert planner.step_for(20_000) == expected
