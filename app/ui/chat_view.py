@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWidget
 from app.chat.cited_pages import CitedPages
 from app.chat.conversation import Conversation, Message, Role, Status
 from app.chat.session import ChatSession, SessionObserver
-from app.chat.structured_answer import value_of
+from app.chat.structured_answer import note_of, value_of
 from app.ui.markdown.markdown_html import FindCitations
 from app.ui.structured.answer_table import AnswerTable
 from app.ui.tools.saved_turns import saved_turn_blocks
@@ -206,7 +206,7 @@ def add_table(view: AssistantMessageView, message: Message) -> None:
     """An answer given as fields is shown as a table too, with Copy CSV."""
     value = value_of(message.stats)
     if value is not None and message.status is Status.COMPLETE:
-        view.add_block(AnswerTable(value, "Checked against the fields asked for.", view))
+        view.add_block(AnswerTable(value, note_of(message.stats), view))
 
 
 def _open_link(url: QUrl) -> None:

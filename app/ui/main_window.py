@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
             system_prompt=lambda: self.settings_panel.values().system_prompt,
         )
         self.session.choose_strategy = self._strategy_for
+        self.session.server = lambda: bridge.server_settings  # fields: can it constrain?
         frame.sources_follow(
             self.sources, self.session, bridge, lambda: self.settings_panel.values().max_new_tokens
         )
