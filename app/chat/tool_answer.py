@@ -36,7 +36,7 @@ from app.chat.tool_turns import assistant_record, tool_record
 from app.chat.vocabulary import Request
 from app.engines.tool_images import ToolImageFiles
 from app.engines.tool_steps import StepFailed, chat_turns, model_turn
-from app.tools.catalog import ToolCatalog
+from app.tools.catalog import OfferedTool, ToolCatalog
 from app.tools.tool_loop import (
     Approval,
     Approver,
@@ -110,6 +110,10 @@ class ToolLoopAnswer:
         self.outcome: LoopOutcome | None = None  # how the loop ended (not when it failed)
         self.turns: list[LoopTurn] = []  # every turn the loop added, in order
         self.steps = 0  # model steps started
+
+    def offered(self, tool_name: str) -> OfferedTool | None:
+        """The tool the model called by `tool_name`, if it was offered."""
+        return self._catalog.get(tool_name)
 
     @property
     def stopping(self) -> bool:
