@@ -27,6 +27,7 @@ from app.inference.compiled_decode import DecodeStep, Sampler, prefill_logits
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count
 from app.inference.loader import LoadedModel
 from app.inference.prefill import (
+    StepPlanner,
     encoder_outputs,
     exact_length,
     image_rows,
@@ -199,6 +200,7 @@ class Engine:
         loaded: LoadedModel,
         image_limit: int = DEFAULT_IMAGE_LIMIT,
         prompt_cache: PromptCache | None = None,
+        prefill_step: int | None = None,
     ) -> None:
         self.loaded = loaded
         self.image_limit = image_limit
@@ -209,6 +211,9 @@ class Engine:
                 reserve_bytes=prefill_reserve(devices),
             )
         self.prompt_cache = prompt_cache
+        # Prompt tokens a prefill forward computes: `prefill_step`, else the setting, else
+        # as many as free memory allows (`app.inference.prefill.StepPlanner`).
+        self.prefill_steps = StepPlanner.for_model(loaded, prefill_step)
         processor: Any = loaded.processor
         self._processor = processor
         self._prompt = PromptBuilder(processor)
@@ -453,9 +458,10 @@ class Engine:
         with torch.inference_mode():
             rows = image_rows(model, prepared.pixels)
             rows = rows[prepared.skip_rows :] if rows is not None else None
+            prefill_step = self.prefill_steps.step_for(len(prepared.ids))
             reached, rows = prefill_chunks(
                 model, input_ids, entry.cache, prepared.cached_tokens, last, rows,
-                self._patch_id, chunk, should_stop, bound,
+                self._patch_id, prefill_step, should_stop, bound,
             )  # fmt: skip
             if reached == last:
                 if params.seed is not None:
