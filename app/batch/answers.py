@@ -59,9 +59,12 @@ def _outcome(job: Job, text: str, finish_reason: str, constrained: bool) -> Outc
     return Outcome(text, value, constrained)
 
 
-def worker_answer(client: Worker, stop: threading.Event) -> Answer:
-    """Answers from a loaded local worker; `stop` cancels the answer in flight."""
-    documents = DocumentTurns()
+def worker_answer(client: Worker, stop: threading.Event, pdf_password: str | None = None) -> Answer:
+    """Answers from a loaded local worker; `stop` cancels the answer in flight.
+
+    `pdf_password` draws the pages of encrypted PDFs asked as whole documents.
+    """
+    documents = DocumentTurns(pdf_password)
 
     def answer(job: Job, item: Item) -> Outcome:
         rid = new_request_id()
@@ -101,12 +104,14 @@ def worker_answer(client: Worker, stop: threading.Event) -> Answer:
     return answer
 
 
-def server_answer(settings: Any, say: Callable[[str], None]) -> Answer:
+def server_answer(
+    settings: Any, say: Callable[[str], None], pdf_password: str | None = None
+) -> Answer:
     """Answers from an OpenAI-compatible server, safe to call from several threads."""
     from app.engines.structured_server import StructuredServer
 
     server = StructuredServer(settings, say)
-    documents = DocumentTurns()
+    documents = DocumentTurns(pdf_password)
 
     def answer(job: Job, item: Item) -> Outcome:
         final = server.ask(

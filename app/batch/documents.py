@@ -23,7 +23,7 @@ from app.documents.doc_plan import (
     draw_image_pages,
     plan_documents,
 )
-from app.documents.pdf import PdfError
+from app.documents.pdf import PdfError, PdfPasswordError
 from app.documents.tiling import MAVERICK, TilingError
 from app.storage.errors import StorageError
 from app.workers import protocol as p
@@ -35,10 +35,13 @@ class DocumentTurns:
     """Makes the user turn of whole-document items; share one across a run's threads.
 
     The checkpoint's tokenizer (to count tokens and learn the context) is read once, on
-    the first document asked.
+    the first document asked. An encrypted PDF's thin pages are drawn with the run's
+    password; without it (or with a wrong one) the item fails with the PDF's sentence.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
+        """`password`: an encrypted PDF's, to draw its pages (in memory only, never saved)."""
+        self.password = password
         self._lock = threading.Lock()
         self._meters: dict[str, ContextMeter | None] = {}
 
@@ -66,6 +69,8 @@ class DocumentTurns:
             doc = open_stored(copy, copy.stem, item.label)
         except DocumentError as exc:
             raise ItemFailed(str(exc)) from exc
+        if self.password:
+            doc.password = self.password
         with doc:
             plan = plan_documents(
                 [doc],
@@ -76,6 +81,16 @@ class DocumentTurns:
             )
             try:
                 images = draw_image_pages([doc], plan, meter.settings if meter else MAVERICK)
+            except PdfPasswordError as exc:  # the copy's name is its hash: say the file's
+                what = (
+                    f"The password given for {item.label} is wrong."
+                    if exc.wrong_password
+                    else f"{item.label} is protected by a password."
+                )
+                raise ItemFailed(
+                    f"{what} Give its password to the run (--password, or the Batch window's "
+                    "prompt) and retry the failed items."
+                ) from exc
             except (PdfError, StorageError) as exc:
                 raise ItemFailed(f"Pages of {item.label} could not be drawn: {exc}") from exc
         return p.ChatTurn("user", f"{plan.text}\n{question}", images)

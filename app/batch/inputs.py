@@ -7,6 +7,11 @@ thin pages as images: `app.batch.documents`). Every input is copied into the bat
 by content hash when the job is made (a whole PDF is indexed then, so a bad one is left
 out at once), so the job no longer depends on the folder. Files that cannot be used are
 left out, each with a sentence; a job with nothing usable is refused.
+
+Encrypted PDFs open with the job's password (one for all; a PDF that needs none opens
+without it). One without a password, or with a wrong one, is left out with a sentence,
+and the others go on. The password is never written: pages are drawn when the job is
+made, and a whole document's thin pages are drawn with the password the run is given.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.batch.jobs import JobError, NewItem, jobs_folder
-from app.documents.doc_index import DocumentError, open_stored
-from app.documents.pdf import PdfError, PdfFile, looks_like_pdf
+from app.documents.doc_index import DocumentError, DocumentIndex, open_document, open_stored
+from app.documents.pdf import PdfError, PdfFile, PdfPasswordError, looks_like_pdf
 from app.storage.atomic import atomic_write_bytes
 from app.storage.errors import StorageError
 from app.storage.image_store import ImageStore
@@ -66,14 +71,50 @@ def candidate_files(paths: Sequence[str | Path], recursive: bool = False) -> lis
     return found
 
 
+def is_locked(path: Path) -> bool:
+    """Whether a PDF needs a password to be opened (other faults are said when collected)."""
+    try:
+        with PdfFile(path):
+            return False
+    except PdfPasswordError:
+        return True
+    except PdfError:
+        return False
+
+
+def locked_pdfs(paths: Sequence[str | Path], recursive: bool = False) -> list[Path]:
+    """The encrypted PDFs among the inputs: the ones a password is asked for."""
+    return [p for p in candidate_files(paths, recursive) if looks_like_pdf(p) and is_locked(p)]
+
+
+def _open_pdf(path: Path, password: str | None, hint: str) -> PdfFile:
+    """The PDF, opened with `password` only if it needs one; PdfError with a sentence."""
+    try:
+        return PdfFile(path)
+    except PdfPasswordError:
+        if password is None:
+            raise PdfPasswordError(_locked(path.name, hint), wrong_password=False) from None
+    return PdfFile(path, password=password)
+
+
+def _locked(name: str, hint: str) -> str:
+    return f"{name} is protected by a password. {hint or 'Give its password to open it.'}"
+
+
 def collect(
     paths: Sequence[str | Path],
     *,
     recursive: bool = False,
     pdf_as: str = "pages",
     progress: Callable[[str], None] = lambda _label: None,
+    password: str | None = None,
+    password_hint: str = "",
 ) -> Collected:
-    """Copy every usable input into the store; raise JobError when nothing is usable."""
+    """Copy every usable input into the store; raise JobError when nothing is usable.
+
+    `password` opens encrypted PDFs; `password_hint` says how to give one, after the
+    sentence of an encrypted PDF left out for want of it.
+    """
     if pdf_as not in PDF_AS:
         raise JobError(f"PDFs go as {' or '.join(PDF_AS)}, not {pdf_as!r}.")
     store = image_store()
@@ -82,10 +123,11 @@ def collect(
     for path in files:
         try:
             if looks_like_pdf(path) and pdf_as == "documents":
-                collected.items.append(_pdf_document(path, store))
+                collected.items.append(_pdf_document(path, store, password, password_hint))
                 progress(path.name)
             elif looks_like_pdf(path):
-                collected.items += _pdf_pages(path, store, progress)
+                pdf = _open_pdf(path, password, password_hint)
+                collected.items += _pdf_pages(pdf, path, store, progress)
             elif path.suffix.lower() in IMAGE_SUFFIXES:
                 stored = store.add_file(path)
                 image = store.path_for(stored.sha256, stored.mime)
@@ -104,9 +146,11 @@ def collect(
     return collected
 
 
-def _pdf_pages(path: Path, store: ImageStore, progress: Callable[[str], None]) -> list[NewItem]:
+def _pdf_pages(
+    pdf: PdfFile, path: Path, store: ImageStore, progress: Callable[[str], None]
+) -> list[NewItem]:
     items = []
-    with PdfFile(path) as pdf:
+    with pdf:
         for number in range(1, pdf.page_count + 1):
             image = pdf.render_for_model(number)
             buffer = io.BytesIO()
@@ -118,7 +162,7 @@ def _pdf_pages(path: Path, store: ImageStore, progress: Callable[[str], None]) -
     return items
 
 
-def _pdf_document(path: Path, store: ImageStore) -> NewItem:
+def _pdf_document(path: Path, store: ImageStore, password: str | None, hint: str) -> NewItem:
     """One item for a whole PDF: its copy by hash, indexed now; its first page the thumbnail."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
@@ -127,10 +171,10 @@ def _pdf_document(path: Path, store: ImageStore) -> NewItem:
     if fresh:
         atomic_write_bytes(copy, data, "keep a PDF of a batch job")
     try:
-        with open_stored(copy, sha, path.name) as doc:  # index it: a bad PDF is left out now
+        with _index(copy, sha, path.name, password, hint) as doc:  # a bad PDF is left out now
             if doc.info.page_count == 0:
                 raise PdfError("it has no pages.")
-        with PdfFile(copy) as pdf:
+        with _open_pdf(copy, password, hint) as pdf:
             image = pdf.render_for_model(1)
     except (PdfError, DocumentError):
         if fresh:  # no job holds it: keep no copy of a file that was left out
@@ -140,3 +184,18 @@ def _pdf_document(path: Path, store: ImageStore) -> NewItem:
     image.save(buffer, format="PNG", compress_level=3)
     stored, _ = store.add_bytes(buffer.getvalue(), "image/png", image.width, image.height)
     return NewItem(path.name, str(path), str(store.path_for(stored.sha256, stored.mime)), str(copy))
+
+
+def _index(path: Path, sha: str, name: str, password: str | None, hint: str) -> DocumentIndex:
+    """The page index of a job's copy of a PDF, built with the password if it needs one."""
+    try:
+        return open_stored(path, sha, name)
+    except DocumentError as exc:
+        if not exc.password_wanted:
+            raise
+        if password is None:
+            raise DocumentError(_locked(name, hint), password_wanted=True) from None
+    try:
+        return open_document(path, password=password)
+    except DocumentError as exc:  # a wrong password: its sentence names the copy's file
+        raise DocumentError(str(exc).replace(path.name, name)) from None

@@ -243,6 +243,16 @@ class JobStore:
         with self._write() as db:
             db.execute("UPDATE jobs SET state = ? WHERE id = ?", (state, job_id))
 
+    def update_settings(self, job_id: int, changes: dict[str, Any]) -> Job:
+        """Change entries of a job's settings (e.g. the engine it resumes on); the job as now."""
+        with self._write() as db:
+            row = db.execute("SELECT settings FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobError(f"There is no batch job {job_id}.")
+            settings = {**json.loads(row["settings"]), **changes}
+            db.execute("UPDATE jobs SET settings = ? WHERE id = ?", (json.dumps(settings), job_id))
+        return self.job(job_id)
+
     def reopen(self, job_id: int, *, retry_failed: bool) -> None:
         """Make items left running by a killed process (and failed ones if asked) pending."""
         statuses = (RUNNING, FAILED) if retry_failed else (RUNNING,)

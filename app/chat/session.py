@@ -19,9 +19,10 @@ from typing import Protocol
 from app.chat.conversation import Conversation, Message, Role, Status
 from app.chat.documents import DocumentShelf
 from app.chat.engine import Engine, start
-from app.chat.structured_answer import STATS_KEY, ask_for, result
+from app.chat.structured_answer import Attempt, SchemaPolicies, ask_for, result
 from app.chat.vocabulary import Request, Sampling, answer_figures
 from app.documents.doc_plan import DocumentContext
+from app.engines.openai_client import ServerSettings
 from app.structured.answer import AnswerError
 from app.structured.request import StructuredRequest
 from app.workers import protocol as p
@@ -122,7 +123,10 @@ class ChatSession:
         self.documents = self._documents  # asked whole, or their best pages, by each answer
         # Questions asked to answer as fields, by message id (kept for Retry and Regenerate).
         self.structured: dict[str, StructuredRequest] = {}
-        self._structuring: StructuredRequest | None = None  # the answer in flight's fields
+        self._structuring: Attempt | None = None  # the answer in flight's fields, its try
+        # The server the engine asks (None: the local worker), for the rule on fields.
+        self.server: Callable[[], ServerSettings | None] = lambda: None
+        self._policies = SchemaPolicies()
 
     # ------------------------------------------------------------ state
     @property
@@ -285,10 +289,13 @@ class ChatSession:
                 self.fail(event.request_id, event.message, event)
 
     def receive(self, request_id: str, text: str) -> None:
-        """New text of the answer `request_id`."""
+        """New text of the answer `request_id` (or of its strategy's own request)."""
         with self._lock:
             answer = self._answer
-            if not self.owns(request_id) or answer is None:
+            if not self.owns(request_id):
+                self._offer(p.Token(request_id, text, []))
+                return
+            if answer is None:
                 return
             answer.text += text
             for observer in list(self.observers):
@@ -297,18 +304,26 @@ class ChatSession:
     def finish(self, done: p.Done) -> None:
         """The answer is complete; its figures and sampling are kept with it."""
         with self._lock:
-            if not self.owns(done.request_id) or self._answer is None:
+            if not self.owns(done.request_id):
+                self._offer(done)
+                return
+            if self._answer is None:
                 return
             self._answer.stats = {**answer_figures(done), "sampling": self._sampling_used}
-            if self._structuring is not None:
+            attempt = self._structuring
+            if attempt is not None:
                 try:
-                    value = result(self._answer.text, done, self._structuring)
+                    value = result(self._answer.text, done, attempt.structured)
                 except AnswerError as exc:  # the text stays to be read; it is no result
+                    again = attempt.again()  # not constrained: asked for once more
+                    if again is not None:
+                        self._ask_again(again, done)
+                        return
                     self._end(Status.ERROR, done)
                     for observer in list(self.observers):
                         observer.answer_failed(str(exc))
                     return
-                self._answer.stats[STATS_KEY] = value
+                self._answer.stats.update(attempt.marks(value))
             self._end(Status.COMPLETE, done)
 
     def cancelled(self, request_id: str, generated: int = 0) -> None:
@@ -316,11 +331,18 @@ class ChatSession:
         with self._lock:
             if self.owns(request_id):
                 self._end(Status.STOPPED, None)
+            else:
+                self._offer(p.Cancelled(request_id, generated))
 
     def fail(self, request_id: str, sentence: str, event: p.Message | None = None) -> None:
         """The answer failed: an empty one leaves the conversation, and observers are told."""
         with self._lock:
             if not self.owns(request_id):
+                self._offer(event or p.Error(request_id, "generation_failed", sentence))
+                return
+            without = self._structuring.refused(sentence) if self._structuring else None
+            if without is not None:  # the server refused response_format: the prompt only
+                self._ask_again(without, event)
                 return
             answer = self._end(Status.ERROR, event)
             if answer is not None and not answer.text and answer in self.conversation.messages:
@@ -329,24 +351,46 @@ class ChatSession:
                 observer.answer_failed(sentence)
 
     # ------------------------------------------------------------ internals
+    def _offer(self, event: p.Message) -> None:
+        """An event of another request: its strategy's own (a tool loop's step), or stale.
+
+        A front end that forwards events one by one (`receive`, `finish`…) reaches the
+        strategy this way, as `handle` does.
+        """
+        if self._strategy is not None:
+            self._strategy.take(event)
+
     def _add(self, message: Message) -> None:
         self.conversation.add(message)
         for observer in list(self.observers):
             observer.message_added(message)
 
-    def _start_answer(self, replaced: Message | None = None) -> Message:
+    def _ask_again(self, attempt: Attempt, event: p.Message | None) -> None:
+        """Answer the question again as `attempt` says; the try before stays a version."""
+        answer = self._end(Status.ERROR, event)
+        if answer is not None and answer in self.conversation.messages:
+            self.drop(answer.id)
+        self._start_answer(answer, attempt)
+
+    def _start_answer(
+        self, replaced: Message | None = None, attempt: Attempt | None = None
+    ) -> Message:
         sampling = self.sampling()
         turns = self.documents.apply(self.conversation.turns(self.system_prompt()))
         questions = [m for m in self.conversation.messages if m.role is Role.USER]
         structured = self.structured.get(questions[-1].id) if questions else None
         if structured is not None:
             turns, sampling = ask_for(turns, sampling, structured)
+            if attempt is None or attempt.structured is not structured:
+                attempt = Attempt.first(structured, self._policies.of(self.server()))
+        else:
+            attempt = None
         if replaced is not None and self.keeps_versions:
             answer = replaced.next_version("", status=Status.STREAMING)
         else:
             answer = Message(Role.ASSISTANT, "", status=Status.STREAMING)
         tools = [] if structured is not None else list(self.tools())  # JSON, or tool calls
-        schema = structured.schema if structured is not None else None
+        schema = attempt.schema() if attempt is not None else None
         request = Request(new_request_id(), turns, sampling, tools, schema)
         if self.documents.last is not None:
             for observer in list(self.observers):
@@ -355,7 +399,7 @@ class ChatSession:
         self._answer = answer
         self._request_id = request.request_id
         self._sampling_used = sampling.to_dict()
-        self._structuring = structured
+        self._structuring = attempt
         self._add(answer)
         strategy = PlainAnswer(self.engine) if structured else self.choose_strategy(request)
         self._strategy = strategy

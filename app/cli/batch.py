@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.batch.answers import EngineStopped, server_answer, worker_answer
+from app.batch.engine_choice import describe, engine_settings, saved_server, unavailable
 from app.batch.exports import FORMATS, export
 from app.batch.inputs import PDF_AS, collect
 from app.batch.jobs import DONE, FAILED, JobError, JobStore
@@ -23,6 +24,8 @@ from app.workers.client import WorkerClient, describe_exit
 EXIT_FAILED_ITEMS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+ASK = "\0ask"  # --password given without a value: ask for it
+PASSWORD_HINT = "Give its password with --password."
 
 
 def add_parser(subparsers: Any) -> None:
@@ -50,6 +53,11 @@ def add_parser(subparsers: Any) -> None:
         help="each PDF page one item (default), or each PDF one item asked as a whole "
         "document: its text (whole if it fits, else the best pages) and thin pages as images",
     )
+    parser.add_argument(
+        "--password", nargs="?", const=ASK, metavar="PASSWORD",
+        help="the password of encrypted PDFs (one for all); alone, it is asked for without "
+        "echo. Never saved: give it again with --resume for whole documents",
+    )  # fmt: skip
     parser.add_argument("--model", help="checkpoint folder; with --server, the model name")
     parser.add_argument("--server", metavar="URL", help="an OpenAI-compatible server")
     parser.add_argument("--api-key-env", metavar="VAR", help="the variable holding the API key")
@@ -59,7 +67,11 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--max-new-tokens", type=int, default=512, metavar="N")
     parser.add_argument("--temperature", type=float, default=0.0, metavar="T")
-    parser.add_argument("--resume", type=int, metavar="JOB", help="go on with job JOB")
+    parser.add_argument(
+        "--resume", type=int, metavar="JOB",
+        help="go on with job JOB on the engine it was started with (or on the one named with "
+        "--model, --server or --preset)",
+    )  # fmt: skip
     parser.add_argument(
         "--retry-failed", action="store_true", help="with --resume: run failed items again"
     )
@@ -78,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
         with JobStore() as store:
             if args.list:
                 return _list(store)
-            job_id = args.resume if args.resume is not None else _create(store, args)
+            args.password = _password(args.password)
+            if args.resume is not None:
+                job_id = args.resume
+                _choose_engine(store, job_id, args)
+            else:
+                job_id = _create(store, args)
             return _run(store, job_id, args)
     except (JobError, SchemaError) as exc:
         return _fail(str(exc))
@@ -104,20 +121,16 @@ def _create(store: JobStore, args: argparse.Namespace) -> int:
     if args.out and Path(args.out).suffix.lower() not in FORMATS:
         raise JobError(f"--out must end in {', '.join(FORMATS)}.")
     structured = load_schema_file(args.schema) if args.schema else None
-    server = bool(args.server or args.preset)
-    if server:
-        server_cli.settings_from_args(args, model=args.model or "")  # checks it, says what's wrong
-    collected = collect(args.paths, recursive=args.recursive, pdf_as=args.pdf_as)
+    engine = _named_engine(args)  # checks it, says what's wrong
+    server = engine["engine"] == "server"
+    collected = collect(
+        args.paths, recursive=args.recursive, pdf_as=args.pdf_as, password=args.password,
+        password_hint=PASSWORD_HINT,
+    )  # fmt: skip
     for sentence in collected.left_out:
         print(f"left out: {sentence}", file=sys.stderr)
     settings = {
-        "engine": "server" if server else "local",
-        "model": args.model or ("" if server else str(default_model())),
-        "demo_if_missing": not server and not args.model,
-        "server": args.server,
-        "preset": args.preset,
-        "fill": args.fill,
-        "api_key_env": args.api_key_env,
+        **engine,
         "concurrency": args.concurrency if server else 1,
         "temperature": args.temperature,
         "max_new_tokens": args.max_new_tokens,
@@ -153,10 +166,12 @@ def _run(store: JobStore, job_id: int, args: argparse.Namespace) -> int:
 
     try:
         if settings["engine"] == "server":
-            answer = server_answer(_server_settings(settings), lambda text: bar.write(text))
+            answer = server_answer(
+                _server_settings(settings), lambda text: bar.write(text), args.password
+            )
         else:
             demo = bool(settings.get("demo_if_missing"))
-            client, answer = _local(settings["model"], demo, stop, bar)
+            client, answer = _local(settings["model"], demo, stop, bar, args.password)
         counts = run_job(
             store,
             job_id,
@@ -189,6 +204,39 @@ def _run(store: JobStore, job_id: int, args: argparse.Namespace) -> int:
     return EXIT_FAILED_ITEMS if counts[FAILED] else 0
 
 
+def _named_engine(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine the arguments name (a server, else the local model), as a job saves it."""
+    if args.server or args.preset:
+        try:
+            server = server_cli.settings_from_args(args, model=args.model or "")
+        except ValueError as exc:
+            raise JobError(str(exc)) from None
+        return {**engine_settings(server, ""), "fill": args.fill, "demo_if_missing": False}
+    model = args.model or str(default_model())
+    return {**engine_settings(None, model), "demo_if_missing": not args.model}
+
+
+def _choose_engine(store: JobStore, job_id: int, args: argparse.Namespace) -> None:
+    """Resume on the job's own engine; another one only when named (then saved with it)."""
+    job = store.job(job_id)
+    if args.model or args.server or args.preset:
+        engine = _named_engine(args)
+        if engine["engine"] == "server":
+            engine["concurrency"] = args.concurrency
+        else:
+            engine["concurrency"] = 1
+        job = store.update_settings(job_id, engine)
+        print(f"Job {job_id} goes on with {describe(job.settings)}.", file=sys.stderr)
+        return
+    why = unavailable(job.settings)
+    if why is not None:
+        raise JobError(
+            f"job {job_id} was started on {describe(job.settings)}, which cannot be used now: "
+            f"{why}. To go on with another engine, name it: maverick-desk batch --resume "
+            f"{job_id} --model DIR (or --server URL, or --preset NAME)."
+        )
+
+
 def _stopped(job_id: int, what: str, code: int = EXIT_INTERRUPTED) -> int:
     print(
         f"{what}; every finished item is saved. Go on with: maverick-desk batch --resume {job_id}",
@@ -204,21 +252,36 @@ def _bar(total: int, initial: int, quiet: bool) -> Any:
 
 
 def _server_settings(saved: dict[str, Any]) -> Any:
-    args = argparse.Namespace(
-        server=saved.get("server"),
-        preset=saved.get("preset"),
-        fill=saved.get("fill") or [],
-        api_key_env=saved.get("api_key_env"),
-    )
     try:
-        settings = server_cli.settings_from_args(args, model=saved.get("model") or "")
-        settings.api_key()  # a missing key is said now, not once per item
+        settings = saved_server(saved)  # a preset's headers and key header too (never the key)
     except ValueError as exc:
         raise JobError(str(exc)) from None
+    _check_key(settings)
     return settings
 
 
-def _local(model: str, demo: bool, stop: threading.Event, bar: Any) -> tuple[WorkerClient, Answer]:
+def _check_key(settings: Any) -> None:
+    """A missing key is said now, not once per item."""
+    from app.engines.server_errors import ServerError
+
+    try:
+        settings.api_key()
+    except ServerError as exc:
+        raise JobError(exc.message) from None
+
+
+def _password(given: str | None) -> str | None:
+    """The PDFs' password: as given, or asked for (without echo) for a bare --password."""
+    if given != ASK:
+        return given
+    import getpass
+
+    return getpass.getpass("PDF password: ") or None
+
+
+def _local(
+    model: str, demo: bool, stop: threading.Event, bar: Any, password: str | None
+) -> tuple[WorkerClient, Answer]:
     client = WorkerClient()
     client.start()
     load = client.load(Path(model), create_demo_if_missing=demo)
@@ -233,4 +296,4 @@ def _local(model: str, demo: bool, stop: threading.Event, bar: Any) -> tuple[Wor
             )
         if isinstance(event, p.Ready):
             bar.write(f"[{event.name}, {event.quantisation}, {', '.join(event.devices)}]")
-    return client, worker_answer(client, stop)
+    return client, worker_answer(client, stop, password)

@@ -4,7 +4,8 @@ The server is asked to constrain the answer (`response_format`) where its provid
 one that refuses it (its error names ``response_format``) is, from then on, given the
 schema in the prompt only (the caller's messages carry the instruction). Such an
 unconstrained answer is checked and, if it is not valid, asked for once more. Used by
-``ask --schema`` and by batch jobs (several threads may share one).
+``ask --schema``, by batch jobs (several threads may share one) and, through its
+`SchemaPolicy`, by the chat's Fields toggle.
 """
 
 from __future__ import annotations
@@ -19,13 +20,43 @@ T = TypeVar("T")
 REFUSED = "The server does not take response_format; the schema goes in the prompt."
 
 
+class SchemaPolicy:
+    """The one rule for answers as fields, kept per server (ask, batch and the chat share it).
+
+    A server is asked to constrain the answer (`response_format`) where its provider can;
+    once it refuses (its error names ``response_format``) the schema goes in the prompt
+    only. An unconstrained answer that is not valid is asked for once more: two tries.
+    """
+
+    TRIES = 2
+
+    def __init__(self, constrained: bool) -> None:
+        self.constrained = constrained  # False once the server refused
+
+    def refused(self, message: str, forced: bool) -> bool:
+        """Whether an error `message` is the server refusing `response_format` (remembered)."""
+        if forced and "response_format" in message:
+            self.constrained = False
+            return True
+        return False
+
+    def asks_again(self, forced: bool, tries: int) -> bool:
+        """Whether an answer that is not valid after `tries` tries is asked for once more."""
+        return not forced and tries < self.TRIES
+
+
 class StructuredServer:
     """Asks one server for answers checked against a schema; remembers a refusal."""
 
     def __init__(self, settings: ServerSettings, say: Callable[[str], None]) -> None:
         self.settings = settings
-        self.constrained = constrains_json(settings)  # False once the server refused
+        self.policy = SchemaPolicy(constrains_json(settings))
         self._say = say
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the server is asked to constrain answers (False once it refused)."""
+        return self.policy.constrained
 
     def ask(
         self,
@@ -58,9 +89,8 @@ class StructuredServer:
                 json_schema=schema if forced else None,
                 **sampling,
             )
-            if isinstance(final, p.Error) and forced and "response_format" in final.message:
+            if isinstance(final, p.Error) and self.policy.refused(final.message, forced):
                 self._say(REFUSED)
-                self.constrained = False
                 continue
             if not isinstance(final, p.Done):
                 return final
@@ -68,6 +98,6 @@ class StructuredServer:
             try:
                 return check("".join(pieces), final, forced)
             except retry_on as exc:
-                if forced or schema is None or tries >= 2:
+                if schema is None or not self.policy.asks_again(forced, tries):
                     raise
                 on_retry(exc)

@@ -218,6 +218,17 @@ class WorkerClient:
                 if isinstance(event, TERMINAL):
                     return
 
+    def next_event(self, timeout: float) -> p.Message | None:
+        """The next event of any request, or None after `timeout` seconds.
+
+        Only for clients made without `on_event`: a front end that follows several
+        requests at once (a tool loop's steps) hands each to its session.
+        """
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
     @property
     def stderr_tail(self) -> str:
         return "".join(self._stderr_tail)

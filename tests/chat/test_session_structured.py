@@ -64,3 +64,61 @@ def test_an_answer_cut_off_or_not_valid_is_a_failure_with_a_sentence_not_a_resul
     session.retry()
     _play(session, '{"name": "Annabel", "n": 1}')  # a server that did not constrain it
     assert "does not match the schema at name" in log.calls[-1][1]
+
+
+def test_a_server_that_cannot_constrain_gets_the_fields_in_the_prompt_and_one_more_try() -> None:
+    from app.chat.structured_answer import CONSTRAINED_KEY, TRIES_KEY, note_of
+    from app.engines.openai_client import ServerSettings
+
+    engine = FakeEngine()
+    session, log = _session(engine)
+    session.keeps_versions = True
+    session.server = lambda: ServerSettings("http://127.0.0.1:9/v1", "m", preset="transformers")
+    session.send("Who?", [], from_document(SCHEMA))
+    assert engine.asked[-1]["json_schema"] is None  # in the prompt only
+    assert "Answer with one JSON value" in engine.asked[-1]["messages"][-1].text
+    first = session.conversation.messages[-1]
+    _play(session, 'Sure! {"name": "Ann"}')
+    assert len(engine.asked) == 2 and engine.asked[-1]["json_schema"] is None
+    assert first not in session.conversation.messages  # the try before stays a version
+    assert not any(call[0] == "failed" for call in log.calls)
+    _play(session, '{"name": "Ann", "n": 3}')
+    answer = session.conversation.messages[-1]
+    assert answer.status is Status.COMPLETE and value_of(answer.stats) == {"name": "Ann", "n": 3}
+    assert answer.stats[CONSTRAINED_KEY] is False and answer.stats[TRIES_KEY] == 2
+    assert note_of(answer.stats).startswith("Not constrained") and "second try" in note_of(
+        answer.stats
+    )
+    # Two answers that are not valid: a failure, and no third try.
+    session.regenerate(answer.id)
+    _play(session, "no")
+    _play(session, "{}")
+    assert len(engine.asked) == 4
+    assert log.calls[-1][0] == "failed" and "does not match the schema" in log.calls[-1][1]
+
+
+def test_a_server_that_refuses_response_format_is_asked_again_in_the_prompt() -> None:
+    from app.chat.structured_answer import CONSTRAINED_KEY
+    from app.engines.openai_client import ServerSettings
+
+    engine = FakeEngine()
+    session, log = _session(engine)
+    session.server = lambda: ServerSettings("http://127.0.0.1:9/v1", "m")
+    request = from_document(SCHEMA)
+    session.send("Who?", [], request)
+    assert engine.asked[-1]["json_schema"] == request.schema  # a custom server: asked to
+    rid = session.request_id
+    assert rid is not None
+    session.handle(p.Error(rid, "bad_input", "response_format is not supported"))
+    assert engine.asked[-1]["json_schema"] is None and len(engine.asked) == 2
+    _play(session, '{"name": "Bo", "n": 1}')
+    assert session.conversation.messages[-1].stats[CONSTRAINED_KEY] is False
+    session.send("Again?", [], request)  # remembered for this server
+    assert engine.asked[-1]["json_schema"] is None
+    _play(session, '{"name": "Cy", "n": 2}')
+    # The local worker always constrains: the mark says so.
+    session.server = lambda: None
+    session.send("Local?", [], request)
+    assert engine.asked[-1]["json_schema"] == request.schema
+    _play(session, '{"name": "Di", "n": 4}')
+    assert session.conversation.messages[-1].stats[CONSTRAINED_KEY] is True

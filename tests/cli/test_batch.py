@@ -199,3 +199,83 @@ def test_pdfs_as_whole_documents_give_one_valid_row_each(tmp_path: Path, demo_bf
     for document, value in stored:  # the PDF is the store's copy; the answer is valid
         assert Path(document).is_file() and Path(document).parent.name == "documents"
         jsonschema.validate(json.loads(value), schema)
+
+
+def test_resume_runs_on_the_jobs_own_server_with_its_key_header_else_says_why(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.batch.engine_choice import engine_settings
+    from app.batch.inputs import collect
+    from app.batch.jobs import JobStore
+    from app.engines.presets import preset_named
+    from tests.engines.hosted_provider import running
+
+    secret = "sk-batch-resume-4b1d-never-saved"
+    variable = "AZURE_INFERENCE_CREDENTIAL"
+    monkeypatch.delenv(variable, raising=False)
+    with running("azure") as provider, running() as other:
+        # As the Batch window saves a job started on an Azure preset: key header and query.
+        azure = preset_named("azure").settings(base_url=f"{provider.root}/models")
+        items = collect([_images(tmp_path / "in", 3)]).items
+        with JobStore() as store:
+            settings = {**engine_settings(azure, ""), "concurrency": 2, "max_new_tokens": 8}
+            job_id = store.create("in", "Name it.", items, schema=None, settings=settings)
+            local = engine_settings(None, tmp_path / "moved-model")
+            lost_id = store.create("in", "Name it.", items[:1], schema=None, settings=local)
+        proc = _batch("--resume", str(job_id), data=data_dir)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 2 and stderr.startswith(
+            f"maverick-desk batch: job 1 was started on the server {azure.model} at "
+            f"{provider.root}/models, which cannot be used now: the environment variable "
+            f"{variable} that holds its API key is not set. To go on with another engine"
+        )
+        assert not provider.seen
+        monkeypatch.setenv(variable, secret)
+        proc = _batch("--resume", str(job_id), data=data_dir)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and "3 done, 0 failed of 3" in stderr, stderr
+        posts = [seen for seen in provider.seen if seen.method == "POST"]
+        assert len(posts) == 3
+        assert all(seen.headers["api-key"] == secret for seen in posts)
+        assert all("authorization" not in seen.headers for seen in posts)
+        assert all(seen.query == {"api-version": azure.query["api-version"]} for seen in posts)
+
+        # A local job whose model folder is gone says so; named, another engine takes it.
+        proc = _batch("--resume", str(lost_id), data=data_dir)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 2 and "its model folder" in stderr and "is not there" in stderr
+        proc = _batch("--resume", str(lost_id), "--server", f"{other.root}/v1", "--model", "m",
+                      data=data_dir)  # fmt: skip
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        assert f"Job 2 goes on with the server m at {other.root}/v1." in stderr
+        assert len([seen for seen in other.seen if seen.method == "POST"]) == 1
+    for path in (data_dir / "batch").glob("jobs.sqlite*"):
+        assert secret.encode() not in path.read_bytes()
+
+
+def test_password_opens_encrypted_pdfs_and_a_wrong_one_leaves_only_that_pdf_out(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    from tests.documents.long_pdf import write_locked_pdf, write_pdf
+    from tests.engines.hosted_provider import running
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_pdf(folder / "plain.pdf", [["Nothing locked here."]])
+    write_locked_pdf(tmp_path / "locked.pdf", "The code is 4471.", "s3cret").rename(
+        folder / "locked.pdf"
+    )
+    with running() as provider:
+        server = ["--server", f"{provider.root}/v1", "--model", "m", "--prompt", "Code?"]
+        proc = _batch(str(folder), *server, "--password", "wrong", data=data_dir)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        assert "left out: locked.pdf: The password for locked.pdf is wrong." in stderr
+        assert "1 done, 0 failed of 1" in stderr
+        proc = _batch(str(folder), *server, "--pdf-as", "documents", "--password", "s3cret",
+                      data=data_dir)  # fmt: skip
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and "2 done, 0 failed of 2" in stderr, stderr
+    asked = [seen.json()["messages"][-1] for seen in provider.seen if seen.method == "POST"]
+    assert any("The code is 4471." in json.dumps(message) for message in asked)

@@ -43,9 +43,11 @@ class NewJob:
         settings: dict[str, Any],
         recursive: bool = False,
         pdf_as: str = "pages",
+        password: str | None = None,
     ) -> None:
         self.paths, self.prompt, self.schema = paths, prompt, schema
         self.settings, self.recursive, self.pdf_as = settings, recursive, pdf_as
+        self.password = password  # encrypted PDFs': in memory only, never in the job store
 
 
 class BatchRun(QObject):
@@ -132,7 +134,10 @@ class BatchRun(QObject):
             self._inbox.put(("finished", counts))
 
     def _create(self, store: JobStore, new: NewJob) -> int:
-        collected = collect(new.paths, recursive=new.recursive, pdf_as=new.pdf_as)
+        collected = collect(
+            new.paths, recursive=new.recursive, pdf_as=new.pdf_as, password=new.password,
+            password_hint="Start the job again and enter its password when asked.",
+        )  # fmt: skip
         name = ", ".join(Path(p).name for p in new.paths)[:120]
         job_id = store.create(
             name, new.prompt, collected.items, schema=new.schema, settings=new.settings

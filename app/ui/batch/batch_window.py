@@ -2,9 +2,12 @@
 
 Jobs are read from the SQLite job store (app.batch.jobs), so a job a killed app left
 unfinished is listed when the window opens again, and Resume goes on where it stopped
-without running a saved item again. Items are answered by the window's engine: the
+without running a saved item again. A new job is answered by the window's engine: the
 local worker (its requests take turns with the chat's, one item at a time) or the
-server in use, N at a time.
+server in use, N at a time. A job resumes on the engine it was started with, saved with
+it (`app.batch.engine_choice`): its server, whichever engine the window uses now, or its
+local model if the window has it loaded; where that engine cannot be used, a sentence
+says why and offers the window's engine instead.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -28,10 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch.answers import server_answer, worker_answer
+from app.batch.engine_choice import engine_settings, resume_on
 from app.batch.exports import export
+from app.batch.inputs import is_locked, locked_pdfs
 from app.batch.jobs import DONE, FAILED, JobError, JobStore
 from app.batch.runner import Answer, Progress
 from app.batch.shared_worker import SharedWorker
+from app.engines.openai_client import ServerSettings
 from app.storage.errors import StorageError
 from app.ui.batch.batch_run import BatchRun, NewJob
 from app.ui.batch.batch_setup import BatchSetup, SetupError
@@ -67,6 +75,10 @@ class BatchWindow(QWidget):
         self.view.resume_requested.connect(self.resume)
         self.view.cancel_requested.connect(self.cancel)
         self.view.retry_requested.connect(lambda: self.resume(retry_failed=True))
+        self.view.window_engine_wanted.connect(self._on_window_engine_wanted)
+        self._offered_retry = False  # the resume the window's engine was offered for
+        self._passwords: dict[int, str] = {}  # encrypted PDFs' by job, for this session only
+        self._new_password: str | None = None  # the job being made's, until it has an id
         self.view.export_wanted.connect(self._on_export_wanted)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.setup)
@@ -108,12 +120,40 @@ class BatchWindow(QWidget):
             )
         return None
 
-    def _answer_maker(self) -> Callable[[threading.Event, Callable[[str], None]], Answer]:
-        server = self.bridge.server_settings
+    def _answer_maker(
+        self, server: ServerSettings | None, password: str | None = None
+    ) -> Callable[[threading.Event, Callable[[str], None]], Answer]:
+        """Answers from `server`, or from the window's local worker (None)."""
         if server is not None:
-            return lambda _stop, say: server_answer(server, say)
+            return lambda _stop, say: server_answer(server, say, password)
         shared = SharedWorker(self.bridge.client, self.bridge.router)
-        return lambda stop, _say: worker_answer(shared, stop)
+        return lambda stop, _say: worker_answer(shared, stop, password)
+
+    # ------------------------------------------------------------ encrypted PDFs
+    def ask_password(self, names: list[str]) -> str | None:
+        """The password of encrypted PDFs, asked for without echo; None if none is given."""
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        text, ok = QInputDialog.getText(
+            self, "PDF password",
+            f"{shown} {'is' if len(names) == 1 else 'are'} protected by a password. Enter it "
+            "(one for all; kept in memory only, never saved). Without it they are left out.",
+            QLineEdit.EchoMode.Password,
+        )  # fmt: skip
+        return text if ok and text else None
+
+    def _password_for(self, job_id: int) -> str | None:
+        """The password a resumed job's encrypted whole PDFs need: known, or asked for."""
+        if job_id in self._passwords:
+            return self._passwords[job_id]
+        locked = [
+            item.label
+            for item in self.store.items(job_id)
+            if item.document and item.status != DONE and is_locked(Path(item.document))
+        ]
+        password = self.ask_password(locked) if locked else None
+        if password is not None:
+            self._passwords[job_id] = password
+        return password
 
     # ------------------------------------------------------------ jobs
     def refresh_jobs(self) -> None:
@@ -185,17 +225,18 @@ class BatchWindow(QWidget):
         if problem is not None:
             self.setup.show_problem(problem.replace("press Resume", "press Start"))
             return
+        try:
+            locked = locked_pdfs(paths, self.setup.recursive.isChecked())
+        except JobError as exc:
+            self.setup.show_problem(str(exc))
+            return
+        self._new_password = self.ask_password([p.name for p in locked]) if locked else None
         self.setup.show_problem("")
         server = self.bridge.server_settings
         concurrency = self.setup.concurrency.value() if server is not None else 1
         settings: dict[str, Any] = {
-            "engine": "server" if server is not None else "local",
-            "model": server.model if server is not None else str(self.bridge.model_path),
+            **engine_settings(server, self.bridge.model_path),  # resumed on it (never a key)
             "demo_if_missing": False,
-            "server": server.base_url if server is not None else None,
-            "api_key_env": server.api_key_env if server is not None else None,
-            "preset": None,
-            "fill": [],
             "concurrency": concurrency,
             "temperature": 0.0,
             "max_new_tokens": self.setup.max_tokens.value(),
@@ -204,16 +245,21 @@ class BatchWindow(QWidget):
         }
         new = NewJob(
             paths, prompt, structured.schema if structured else None, settings,
-            self.setup.recursive.isChecked(), self.setup.pdf_as.currentData(),
+            self.setup.recursive.isChecked(), self.setup.pdf_as.currentData(), self._new_password,
         )  # fmt: skip
         run = BatchRun(
-            self.store.path, self._answer_maker(), new_job=new, concurrency=concurrency, parent=self
-        )
+            self.store.path, self._answer_maker(server, self._new_password), new_job=new,
+            concurrency=concurrency,
+            parent=self,
+        )  # fmt: skip
         self._start(run)
         self.setup.start_button.setEnabled(False)
 
-    def resume(self, retry_failed: bool = False) -> None:
-        """Go on with the job shown (held by Pause, stopped, or left by a killed app)."""
+    def resume(self, retry_failed: bool = False, window_engine: bool = False) -> None:
+        """Go on with the job shown (held by Pause, stopped, or left by a killed app).
+
+        It runs on the engine it was started with; `window_engine`: on the window's instead.
+        """
         if self.run is not None:
             if self.run.paused and self.run.job_id == (self.view.job and self.view.job.id):
                 self.run.resume()
@@ -221,18 +267,33 @@ class BatchWindow(QWidget):
             return
         if self.view.job is None:
             return
-        problem = self._engine_problem()
+        job = self.store.job(self.view.job.id)
+        now = self.bridge.server_settings
+        if window_engine:
+            changes = {**engine_settings(now, self.bridge.model_path), "demo_if_missing": False}
+            changes["concurrency"] = job.settings.get("concurrency", 1) if now else 1
+            job = self.store.update_settings(job.id, changes)  # it goes on there from now on
+        server, problem = resume_on(job.id, job.settings, now, self.bridge.model_path)
+        if problem is not None:
+            self._offered_retry = retry_failed
+            self.view.offer_window_engine(problem)
+            return
+        problem = self._engine_problem() if server is None else None
         if problem is not None:
             self.view.show_notice(problem)
             return
-        job = self.store.job(self.view.job.id)
-        concurrency = int(job.settings.get("concurrency", 1)) if self.bridge.server_settings else 1
+        concurrency = int(job.settings.get("concurrency", 1)) if server is not None else 1
         self.view.show_notice("")
+        password = self._password_for(job.id)
         run = BatchRun(
-            self.store.path, self._answer_maker(), job_id=job.id, concurrency=concurrency,
+            self.store.path, self._answer_maker(server, password), job_id=job.id,
+            concurrency=concurrency,
             retry_failed=retry_failed, parent=self,
         )  # fmt: skip
         self._start(run)
+
+    def _on_window_engine_wanted(self) -> None:
+        self.resume(retry_failed=self._offered_retry, window_engine=True)
 
     def pause(self) -> None:
         if self.run is not None:
@@ -259,6 +320,8 @@ class BatchWindow(QWidget):
 
     # ------------------------------------------------------------ the run's signals
     def _on_job_created(self, job_id: int, left_out: list[str]) -> None:
+        if self._new_password is not None:
+            self._passwords[job_id] = self._new_password
         self.refresh_jobs()
         self.show_job(job_id)
         self.view.set_running(True, False)
@@ -284,8 +347,7 @@ class BatchWindow(QWidget):
                 f"Job {job_id} {'is paused' if state == 'paused' else 'was cancelled'} with "
                 f"{counts[DONE]} of {total} done; every finished item is saved. Resume goes on."
             )
-        else:
-            self.view.show_notice("")
+        # A finished job keeps what the run said (files left out, "not constrained").
 
     def _on_run_failed(self, sentence: str) -> None:
         self._end_run()

@@ -59,6 +59,7 @@ class JobView(QWidget):
     resume_requested = Signal()
     cancel_requested = Signal()
     retry_requested = Signal()
+    window_engine_wanted = Signal()  # resume on the window's engine, not the job's own
     export_wanted = Signal(str)  # the file chosen; its suffix picks the format
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -83,11 +84,15 @@ class JobView(QWidget):
         self.resume_button.clicked.connect(self.resume_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.retry_button.clicked.connect(self.retry_requested)
+        self.window_engine_button = QPushButton("Resume on the window's engine", self)
+        self.window_engine_button.clicked.connect(self.window_engine_wanted)
+        self.window_engine_button.hide()  # offered when the job's own engine cannot be used
         self.export_buttons: dict[str, QPushButton] = {}
         controls = QHBoxLayout()
         for button in (self.pause_button, self.resume_button, self.cancel_button):
             controls.addWidget(button)
         controls.addWidget(self.retry_button)
+        controls.addWidget(self.window_engine_button)
         controls.addStretch(1)
         for suffix in (".csv", ".jsonl", ".xlsx"):
             button = QPushButton(f"Export {suffix[1:].upper()}…", self)
@@ -156,6 +161,12 @@ class JobView(QWidget):
     def show_notice(self, sentence: str) -> None:
         self.notice.setText(sentence)
         self.notice.setVisible(bool(sentence))
+        self.window_engine_button.hide()
+
+    def offer_window_engine(self, sentence: str) -> None:
+        """Say why the job's own engine cannot be used, and offer the window's."""
+        self.show_notice(sentence)
+        self.window_engine_button.show()
 
     def set_running(self, running: bool, paused: bool) -> None:
         """Which buttons apply: a running job pauses or cancels, a held one resumes."""

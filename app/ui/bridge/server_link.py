@@ -49,6 +49,7 @@ class ServerLink:
             request_id=request.request_id,
             tools=request.tools,
             min_p=request.min_p,
+            json_schema=request.json_schema,
         )
 
     def cancel(self, request_id: str) -> None:

@@ -40,9 +40,10 @@ class AnswerTable(QWidget):
         self.copy_button = QPushButton("Copy CSV", self)
         self.copy_button.setAccessibleName("Copy the table as CSV")
         self.copy_button.clicked.connect(self.copy_csv)
+        self.note = QLabel(note, self)  # checked; "not constrained" where the engine could not
+        self.note.setWordWrap(True)
         bar = QHBoxLayout()
-        bar.addWidget(QLabel(note, self))
-        bar.addStretch(1)
+        bar.addWidget(self.note, 1)
         bar.addWidget(self.copy_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
@@ -252,3 +253,118 @@ def test_pdfs_chosen_as_whole_documents_are_one_row_each(
         ("b.pdf", DONE),
     ]
     assert batch.view.table.rowCount() == 2
+
+
+def test_a_job_resumes_on_the_engine_it_was_started_with_or_offers_the_windows(
+    qtbot: QtBot, unstarted_window: MainWindow, tmp_path: Path
+) -> None:
+    from app.batch.engine_choice import engine_settings
+    from app.batch.inputs import collect
+    from app.batch.jobs import JobStore
+    from app.engines.openai_client import ServerSettings
+    from tests.engines.hosted_provider import running
+
+    with running() as started_on, running() as window_engine:
+        items = collect([_images(tmp_path / "in", 2)]).items
+        own = ServerSettings(f"{started_on.root}/v1", "m")
+        with JobStore() as store:
+            settings = {**engine_settings(own, ""), "max_new_tokens": 4, "concurrency": 2}
+            job_id = store.create("in", "Name it.", items, schema=None, settings=settings)
+            local = {**engine_settings(None, tmp_path / "gone"), "max_new_tokens": 4}
+            lost_id = store.create("in", "Name it.", items, schema=None, settings=local)
+        now = ServerSettings(f"{window_engine.root}/v1", "w")
+        unstarted_window.bridge.use_server(now, start=False)
+        batch = _open(unstarted_window)
+        # Started on a server: it goes on there, whatever the window uses now.
+        batch.show_job(job_id)
+        batch.view.resume_button.click()
+        qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+        assert [i.status for i in batch.store.items(job_id)] == [DONE, DONE]
+        assert len(started_on.seen) == 2 and not window_engine.seen
+        # Started on a local model that is not the window's: a sentence, and the choice.
+        batch.show_job(lost_id)
+        batch.view.resume_button.click()
+        assert batch.run is None and batch.view.window_engine_button.isVisible()
+        notice = batch.view.notice.text()
+        assert notice.startswith("Job 2 was started on the local model gone, which cannot be")
+        assert f"on the window's engine, the server w at {window_engine.root}/v1." in notice
+        batch.view.window_engine_button.click()
+        qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+        assert [i.status for i in batch.store.items(lost_id)] == [DONE, DONE]
+        assert len(window_engine.seen) == 2 and not batch.view.window_engine_button.isVisible()
+        assert batch.store.job(lost_id).settings["server"] == now.base_url  # it goes on there
+
+
+def test_a_server_batch_sends_the_windows_key_for_its_preset_and_never_saves_it(
+    qtbot: QtBot,
+    unstarted_window: MainWindow,
+    tmp_path: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.engines.presets import preset_named
+    from tests.engines.hosted_provider import running
+
+    secret = "sk-window-batch-9f2e-never-saved"
+    with running("azure") as provider:
+        # The window's engine: an Azure preset, its key in the variable the window names.
+        azure = preset_named("azure").settings(base_url=f"{provider.root}/models")
+        monkeypatch.setenv(str(azure.api_key_env), secret)
+        unstarted_window.bridge.use_server(azure, start=False)
+        batch = _open(unstarted_window)
+        batch.setup.add_paths([str(_images(tmp_path / "in", 2))])
+        batch.setup.prompt.setPlainText("Name the colour.")
+        batch.setup.max_tokens.setValue(4)
+        batch.setup.start_button.click()
+        qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+    job = batch.store.jobs()[0][0]
+    assert [i.status for i in batch.store.items(job.id)] == [DONE, DONE]
+    posts = [seen for seen in provider.seen if seen.method == "POST"]
+    assert len(posts) == 2 and all(seen.headers["api-key"] == secret for seen in posts)
+    assert job.settings["server_settings"]["api_key_header"] == "api-key"
+    for path in (data_dir / "batch").glob("jobs.sqlite*"):
+        assert secret.encode() not in path.read_bytes()
+
+
+def test_encrypted_pdfs_are_asked_a_password_and_a_wrong_one_leaves_only_them_out(
+    qtbot: QtBot, unstarted_window: MainWindow, tmp_path: Path, data_dir: Path
+) -> None:
+    import pypdf
+
+    from app.engines.openai_client import ServerSettings
+    from tests.documents.long_pdf import scanned_page, write_pdf
+    from tests.engines.hosted_provider import running
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_pdf(folder / "plain.pdf", [["Nothing locked here."]])
+    writer = pypdf.PdfWriter(clone_from=write_pdf(tmp_path / "s.pdf", [scanned_page("4471")]))
+    writer.encrypt("s3cret", algorithm="RC4-128")
+    with open(folder / "locked.pdf", "wb") as out:
+        writer.write(out)
+    asked: list[list[str]] = []
+    with running() as provider:
+        unstarted_window.bridge.use_server(ServerSettings(f"{provider.root}/v1", "m"), start=False)
+        batch = _open(unstarted_window)
+        for password, pdf_as in (("wrong", 0), ("s3cret", 1)):
+            batch.ask_password = lambda names, p=password: asked.append(names) or p  # type: ignore[method-assign]
+            batch.show_setup()
+            batch.setup.files.clear()
+            batch.setup.add_paths([str(folder)])
+            batch.setup.prompt.setPlainText("Code?")
+            batch.setup.pdf_as.setCurrentIndex(pdf_as)  # pages, then whole documents
+            batch.setup.start_button.click()
+            qtbot.waitUntil(lambda: batch.run is None, timeout=RUN_TIMEOUT_MS)
+            if password == "wrong":
+                assert batch.view.notice.text().startswith(
+                    "Left out: locked.pdf: The password for locked.pdf is wrong."
+                )
+        assert asked == [["locked.pdf"], ["locked.pdf"]]
+        wrong, right = sorted(job.id for job, _ in batch.store.jobs())
+        assert [i.label for i in batch.store.items(wrong)] == ["plain.pdf p. 1"]
+        items = batch.store.items(right)
+        assert [(i.label, i.status) for i in items] == [("locked.pdf", DONE), ("plain.pdf", DONE)]
+        posts = [seen.json() for seen in provider.seen if seen.method == "POST"]
+        assert "image_url" in json.dumps(posts[1])  # the scan page, drawn with the password
+    for path in (data_dir / "batch").glob("jobs.sqlite*"):
+        assert b"s3cret" not in path.read_bytes()
