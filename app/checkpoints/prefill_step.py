@@ -86,11 +86,17 @@ def largest_step(need_bytes: Callable[[int], int], room_bytes: int, window: int 
     return best
 
 
-def describe_step(pinned: int | None) -> str:
-    """What `maverick-desk info` and the preflight say about the setting."""
+def describe_step(pinned: int | None, window: int = 0) -> str:
+    """What `maverick-desk info` says about the setting, for a model with `window`."""
     if pinned is not None:
         return f"{pinned}-token steps ({PREFILL_STEP_ENV}={pinned})"
+    largest = steps_within(window)[-1]
+    if largest == STEPS[0]:
+        return (
+            f"512-token steps: the model's chunked-attention window ({window} tokens) allows "
+            f"no bigger one ({PREFILL_STEP_ENV}=512|...|8192 pins one)"
+        )
     return (
-        f"steps of 512 to {PREFILL_STEP_LIMIT:,} tokens, as large as free memory allows "
+        f"steps of 512 to {largest:,} tokens, as large as free memory allows "
         f"({PREFILL_STEP_ENV}=512 pins the bit-exact 512)"
     )

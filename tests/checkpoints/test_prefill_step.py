@@ -11,6 +11,7 @@ from app.checkpoints.prefill_step import (
     PREFILL_STEP_ENV,
     STEPS,
     PrefillStepError,
+    describe_step,
     largest_step,
     pinned_or_default,
     pinned_step,
@@ -27,6 +28,12 @@ def test_the_setting_pins_a_step_or_is_refused_with_a_sentence() -> None:
         with pytest.raises(PrefillStepError, match="use one of 512, 1024, 2048, 4096, 8192"):
             pinned_step({PREFILL_STEP_ENV: bad})
     assert pinned_or_default({PREFILL_STEP_ENV: "7"}) is None  # the worker refuses it at load
+    assert describe_step(None, 8192) == (
+        "steps of 512 to 8,192 tokens, as large as free memory allows "
+        "(MAVERICK_DESK_PREFILL_STEP=512 pins the bit-exact 512)"
+    )
+    assert describe_step(None, 256).startswith("512-token steps: the model's chunked-attention")
+    assert describe_step(2048) == "2048-token steps (MAVERICK_DESK_PREFILL_STEP=2048)"
 
 
 def test_the_largest_step_that_fits_within_the_window_and_512_when_none_does() -> None:
