@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from app.engines.openai_client import ServerSettings, ask_server, constrains_json
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 T = TypeVar("T")
@@ -34,7 +35,7 @@ class StructuredServer:
         check: Callable[[str, p.Done, bool], T],
         retry_on: type[Exception],
         on_retry: Callable[[Exception], None] = lambda exc: None,
-        **sampling: Any,
+        sampling: Sampling | None = None,
     ) -> T | p.Message:
         """`check(text, done, constrained)`'s value, or the server's `Error` or `Cancelled`.
 
@@ -55,8 +56,8 @@ class StructuredServer:
                 self.settings,
                 messages,
                 on_event,
+                sampling,
                 json_schema=schema if forced else None,
-                **sampling,
             )
             if isinstance(final, p.Error) and forced and "response_format" in final.message:
                 self._say(REFUSED)

@@ -44,6 +44,7 @@ from app.inference.prompt_cache import (
 )
 from app.inference.prompt_inputs import PromptBuilder, file_digest
 from app.inference.template_chat import template_chat
+from app.vocabulary.sampling import Sampling
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +66,8 @@ class ChatMessage:
     tool_calls: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
-class SamplingParams:
-    """How to sample. A temperature of 0 means greedy decoding."""
-
-    max_new_tokens: int = 512
-    temperature: float = 0.6
-    top_p: float = 0.9
-    seed: int | None = None
-    min_p: float = 0.0  # 0: off
+# How to sample (a temperature of 0 is greedy): the app's one vocabulary.
+SamplingParams = Sampling
 
 
 @dataclass
@@ -336,12 +330,9 @@ class Engine:
         With `json_schema`, the answer is constrained to JSON valid for it
         (`app.inference.constrained`).
         """
-        if params.max_new_tokens < 1:
-            raise InputError("max_new_tokens must be at least 1.")
-        if not 0.0 < params.top_p <= 1.0:
-            raise InputError("top_p must be greater than 0 and at most 1.")
-        if params.temperature < 0:
-            raise InputError("temperature must not be negative.")
+        problem = params.problem()
+        if problem:
+            raise InputError(problem)
         started = time.perf_counter()
         prepared = self.prepare(messages, params.max_new_tokens, tools)
         generated: list[int] = []
@@ -360,9 +351,9 @@ class Engine:
         }
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-            kwargs.update(min_p=params.min_p or None)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        kwargs.update(params.generate_kwargs(sampling=params.temperature > 0))
         if json_schema is not None:
             kwargs.update(self._constrained_kwargs(json_schema, params))
         try:

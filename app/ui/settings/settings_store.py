@@ -8,13 +8,13 @@ rewritten.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from app.chat.vocabulary import Sampling
+from app.chat.vocabulary import KNOBS, Sampling
 from app.inference.images import DEFAULT_IMAGE_LIMIT
 from app.paths import data_dir
 from app.storage.versioned import is_newer, newer_version_sentence
@@ -22,9 +22,7 @@ from app.storage.versioned import is_newer, newer_version_sentence
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-FIELDS = (
-    "system_prompt", "temperature", "top_p", "min_p", "max_new_tokens", "seed", "image_limit",
-)  # fmt: skip
+FIELDS = ("system_prompt", *KNOBS, "image_limit")  # every sampling setting is kept
 MODEL_FIELDS = (
     "temperature",
     "top_p",
@@ -47,7 +45,7 @@ class GenerationSettings:
 
     def sampling(self) -> Sampling:
         """The chat's sampling settings these values give."""
-        return Sampling(self.max_new_tokens, self.temperature, self.top_p, self.min_p, self.seed)
+        return Sampling.from_dict(asdict(self))
 
 
 def settings_path() -> Path:
