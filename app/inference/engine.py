@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import RepetitionPenaltyLogitsProcessor, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from app.inference.compiled_decode import DecodeStep, Sampler, prefill_logits
@@ -173,6 +173,12 @@ class _BoundHistory(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         self._bound()
         return torch.zeros((input_ids.shape[0],), dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
+
+
+def _penalty(kwargs: dict[str, Any]) -> list[Any]:
+    """The compiled step's repetition penalty, as `generate` makes it from its kwargs."""
+    penalty = kwargs.get("repetition_penalty")
+    return [RepetitionPenaltyLogitsProcessor(float(penalty))] if penalty else []
 
 
 def _default_top_k(model: Any) -> int | None:
@@ -492,7 +498,8 @@ class Engine:
             top_p=float(kwargs.get("top_p") or 1.0),
             min_p=float(kwargs.get("min_p") or 0.0),
             top_k=int((kwargs["top_k"] if "top_k" in kwargs else _default_top_k(model)) or 0),
-            processors=list(kwargs.get("logits_processor") or []),
+            # generate() applies a repetition penalty before the processors it is given.
+            processors=[*_penalty(kwargs), *(kwargs.get("logits_processor") or [])],
         )
         step.decode(
             cache,

@@ -95,6 +95,14 @@ class Sampling:
              server="extra", transformers="when_sampling"),
     )  # fmt: skip
     seed: int | None = _knob(None, Knob("Seed", "random seed for sampling", step=1))
+    repetition_penalty: float = _knob(
+        1.0,
+        Knob("Repetition penalty",
+             "above 1, tokens already in the conversation are less likely (default 1: off)",
+             low=0, low_open=True, high=2,
+             rule="must be greater than 0 and at most 2 (1 turns it off).", off=1.0,
+             server="extra", transformers="always", step=0.05),
+    )  # fmt: skip
 
     def problem(self, names: Mapping[str, str] | None = None) -> str | None:
         """A sentence saying what is wrong with these settings, or None.

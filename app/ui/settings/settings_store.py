@@ -23,12 +23,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 FIELDS = ("system_prompt", *KNOBS, "image_limit")  # every sampling setting is kept
-MODEL_FIELDS = (
-    "temperature",
-    "top_p",
-    "min_p",
-    "max_new_tokens",
-)  # defaults come from the checkpoint
+# Their defaults come from the checkpoint (or the vocabulary); Reset brings them back.
+MODEL_FIELDS = tuple(name for name in KNOBS if name != "seed")
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,7 @@ class GenerationSettings:
     seed: int | None = None
     image_limit: int = DEFAULT_IMAGE_LIMIT
     min_p: float = 0.0  # 0: off
+    repetition_penalty: float = 1.0  # 1: off
 
     def sampling(self) -> Sampling:
         """The chat's sampling settings these values give."""
