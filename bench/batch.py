@@ -30,11 +30,13 @@ NEW_TOKENS = 8
 
 
 def _loop(client: object, items: list) -> None:
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
     for item in items:
-        rid = client.generate(  # type: ignore[attr-defined]
-            [p.ChatTurn("user", PROMPT, [item.image])], max_new_tokens=NEW_TOKENS, temperature=0.0
+        rid = client.generate(
+            [p.ChatTurn("user", PROMPT, [item.image])],
+            sampling=Sampling(max_new_tokens=NEW_TOKENS, temperature=0.0),
         )
         assert isinstance(list(client.events_for(rid))[-1], p.Done)  # type: ignore[attr-defined]
 
@@ -46,6 +48,7 @@ def main() -> None:
     from app.batch.inputs import collect
     from app.batch.jobs import JobStore
     from app.batch.runner import run_job
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -60,7 +63,9 @@ def main() -> None:
         collected = collect([folder])
         client = _start(0)  # no prompt cache: every request costs the same in both runs
         try:
-            rid = client.generate([p.ChatTurn("user", "Warm up.")], max_new_tokens=2)
+            rid = client.generate(
+                [p.ChatTurn("user", "Warm up.")], sampling=Sampling(max_new_tokens=2)
+            )
             list(client.events_for(rid))
             loop_s = job_s = 0.0
             chunk = 10  # alternate loop and job by chunks, so the machine's load hits both

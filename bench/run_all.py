@@ -225,6 +225,19 @@ NOTES = [
     "sections 4 and 16 are from `bench/run_all.py --only send_turn,ui_smoothness` at "
     "15:23-15:24 UTC, load average about 1: every stall target of section 4 met, the "
     "worst send turn 10.9 ms.",
+    "",
+    "On 2026-12-07 16:02 UTC, same machine (2 cores shared with other work), after the "
+    "tool loop and the sampling settings moved into app/chat and app/vocabulary (branch "
+    "h33-core): `QT_QPA_PLATFORM=offscreen .venv/bin/python bench/send_turn.py --sends "
+    "20` gave median 6.5 ms (target ≤ 16 ms: met), worst 25.0 ms, main-thread CPU 5.2 ms. "
+    "Under cProfile (10 sends, about 7.5 ms each with the profiler's cost) what still "
+    "runs in the send turn on the main thread is the two message views (`UserMessageView` "
+    "about 2.1 ms, `AssistantMessageView` about 1.8 ms, of which each `SafeTextBrowser` "
+    "about 0.75 ms and each `VersionSwitcher`, built while hidden for a message with one "
+    "version, about 0.5 ms), inserting them into the transcript's layout (about 1.1 ms), "
+    "the request written to the worker's pipe (about 0.5 ms) and the context meter's "
+    "update (about 0.5 ms). Building the version switcher only when a message has a "
+    "second version is the next step there.",
 ]
 
 

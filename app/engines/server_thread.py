@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.engines.openai_client import EventCallback, ServerEngine, ServerSettings
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import new_request_id
 
@@ -35,14 +36,22 @@ class ServerOnThread:
         self._thread.start()
 
     def generate(
-        self, messages: Sequence[p.ChatTurn], *, request_id: str | None = None, **options: Any
+        self,
+        messages: Sequence[p.ChatTurn],
+        sampling: Sampling | None = None,
+        *,
+        request_id: str | None = None,
+        tools: Sequence[dict[str, Any]] = (),
+        json_schema: dict[str, Any] | None = None,
     ) -> str:
-        """Start an answer (the words of `ServerEngine.generate`); returns its id at once."""
+        """Start an answer (as `ServerEngine.generate` does); returns its id at once."""
         rid = request_id or new_request_id()
 
         def begin() -> None:
             try:
-                self.engine.generate(messages, request_id=rid, **options)
+                self.engine.generate(
+                    messages, sampling, request_id=rid, tools=tools, json_schema=json_schema
+                )
             except Exception as exc:  # a request that cannot start still ends, with a sentence
                 self._on_event(p.Error(rid, "generation_failed", f"The request failed: {exc}"))
 

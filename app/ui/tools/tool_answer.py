@@ -22,8 +22,9 @@ from PySide6.QtWidgets import QLabel
 from shiboken6 import isValid
 
 from app.chat.conversation import Message
+from app.chat.engine import start
 from app.chat.tool_answer import ToolLoopAnswer
-from app.chat.vocabulary import Request
+from app.chat.vocabulary import Request, Sampling
 from app.tools.tool_loop import Approval, LoopTurn, ProposedCall
 from app.tools.tool_settings import ToolSettings
 from app.ui.bridge.bridge import WorkerBridge
@@ -51,10 +52,17 @@ class _BridgeOnGuiThread:
         self._answer = answer
 
     def generate(
-        self, messages: Sequence[p.ChatTurn], *, request_id: str | None = None, **options: Any
+        self,
+        messages: Sequence[p.ChatTurn],
+        sampling: Sampling | None = None,
+        *,
+        request_id: str | None = None,
+        tools: Sequence[dict[str, Any]] = (),
+        json_schema: dict[str, Any] | None = None,
     ) -> str:
         assert request_id is not None  # the loop names its steps
-        self._answer.posted.emit(lambda: self._answer.start_step(messages, request_id, options))
+        step = Request(request_id, list(messages), sampling or Sampling(), list(tools), json_schema)
+        self._answer.posted.emit(lambda: self._answer.start_step(step))
         return request_id
 
     def cancel(self, request_id: str) -> None:
@@ -143,12 +151,12 @@ class ToolAnswer(QObject):
         if not self.abandoned:  # the window closed: its session and views are gone
             call()
 
-    def start_step(self, messages: Sequence[p.ChatTurn], request_id: str, options: Any) -> None:
+    def start_step(self, step: Request) -> None:
         try:
-            self.bridge.generate(messages, request_id=request_id, **options)
+            start(self.bridge, step)
         except Exception as exc:  # the step still ends, so the loop is not left waiting
             log.exception("a model step of the tools' answer could not start")
-            self._deliver(p.Error(request_id, "generation_failed", f"The step failed: {exc}"))
+            self._deliver(p.Error(step.request_id, "generation_failed", f"The step failed: {exc}"))
 
     def _delivered(self, event: p.Message) -> None:
         self._deliver(event)
