@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.paths import packaged_file
+from app.storage.atomic import atomic_write_text
 
 APP_ID = "io.github.maverickdesk.MaverickDesk"
 DESKTOP_FILE = f"{APP_ID}.desktop"
@@ -76,10 +77,7 @@ def install(data_home: Path | None = None, executable: str | None = None) -> Ins
         files.icon: packaged_text("resources", ICON_FILE),
     }
     for path, text in contents.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, text, "register the app with the desktop")
     return files
 
 

@@ -35,10 +35,12 @@ NEW_TOKENS = 8
 
 
 def _ask(client: object, image: str) -> None:
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
     rid = client.generate(  # type: ignore[attr-defined]
-        [p.ChatTurn("user", PROMPT, [image])], max_new_tokens=NEW_TOKENS, temperature=0.0
+        [p.ChatTurn("user", PROMPT, [image])],
+        sampling=Sampling(max_new_tokens=NEW_TOKENS, temperature=0.0),
     )
     assert isinstance(list(client.events_for(rid))[-1], p.Done)  # type: ignore[attr-defined]
 
@@ -50,6 +52,7 @@ def main() -> None:
     from app.batch.inputs import collect
     from app.batch.jobs import Item, JobStore
     from app.batch.runner import Control, Progress, run_job
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -64,7 +67,9 @@ def main() -> None:
         collected = collect([folder])
         client = _start(0)  # no prompt cache: every request costs the same in both runs
         try:
-            rid = client.generate([p.ChatTurn("user", "Warm up.")], max_new_tokens=2)
+            rid = client.generate(
+                [p.ChatTurn("user", "Warm up.")], sampling=Sampling(max_new_tokens=2)
+            )
             list(client.events_for(rid))
             control = Control()
             saved: queue.SimpleQueue[str] = queue.SimpleQueue()

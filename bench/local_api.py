@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p  # noqa: E402
 from app.workers.client import WorkerClient  # noqa: E402
 from bench.common import ROOT, Result, demo_root, emit, spread  # noqa: E402
@@ -97,7 +98,7 @@ class Paths:
         self.first_token_at = 0.0
         started = time.perf_counter()
         self.worker.generate(
-            [p.ChatTurn("user", QUESTION)], new_tokens, 0.0, 1.0, None, request_id=rid
+            [p.ChatTurn("user", QUESTION)], Sampling(new_tokens, 0.0, 1.0), request_id=rid
         )
         while True:
             event = events.get(timeout=600)

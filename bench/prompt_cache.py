@@ -48,9 +48,10 @@ NEW_TOKENS = 16
 def _ask(
     client: Any, turns: list[Any], new_tokens: int = NEW_TOKENS
 ) -> tuple[float, int, int, str]:
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
-    rid = client.generate(turns, max_new_tokens=new_tokens, temperature=0.0)
+    rid = client.generate(turns, sampling=Sampling(max_new_tokens=new_tokens, temperature=0.0))
     events = list(client.events_for(rid, timeout=900))
     done = events[-1]
     if not isinstance(done, p.Done):

@@ -62,6 +62,7 @@ def main() -> int:
 
     from app.engines.managed_server import free_port
     from app.local_api.serving import LocalApi, ServeOptions
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
     api = LocalApi(ServeOptions(port=free_port()))
@@ -95,7 +96,7 @@ def main() -> int:
                 done.set()
 
             api.router.route(rid, sink)
-            api.client.send(p.Generate(rid, [p.ChatTurn("user", text)], 8))
+            api.client.send(p.Generate(rid, [p.ChatTurn("user", text)], Sampling(8)))
             done.wait(600)
             api.router.drop(rid)
             return getattr(events[-1], "message", events[-1].kind)

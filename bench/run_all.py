@@ -40,6 +40,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
     ("prompt_cache.py", [], "11. follow-up questions from the KV cache (issue 17)"),
     ("moe_launches.py", [], "12. experts at GPU speed: grouped matmuls, no host sync (issue 32)"),
     ("compiled_decode.py", ["--runs", "5"], "12. experts at GPU speed: a compiled decode step"),
+    ("prefill_steps.py", ["--runs", "3"], "12. experts at GPU speed: prefill in bigger steps"),
     ("structured_decoding.py", [], "13. structured answers: constrained decoding (issue 35)"),
     ("documents.py", [], "14. whole documents: index, context, recall (issue 34)"),
     ("documents_cache.py", [], "14. whole documents: index, context, recall (issue 34)"),
@@ -49,6 +50,7 @@ SCRIPTS: list[tuple[str, list[str], str]] = [
         ["--items", "200", "--kills", "20"],
         "15. batch jobs: nothing lost under SIGKILL (issue 35)",
     ),
+    ("send_turn.py", [], "16. the turn in which a question is sent (issue 33)"),
 ]
 
 
@@ -145,6 +147,43 @@ NOTES = [
     "compiled kernels' bf16 rounding can part from eager at a near-tie (README, Models and "
     "precision).",
     "",
+    "The prefill figures, grouped against the loop, are the CPU's and fall short of the "
+    "issue's 3x for reasons neither path changes. A 2,048-token prefill of the wide demo "
+    "(hidden 64) spends about 63 % of its time in "
+    "`aten::_scaled_dot_product_flash_attention_for_cpu`, about 15 % building the chunked "
+    "layers' masks (transformers gives sdpa a dense boolean mask wherever a layer's "
+    "attention is not plainly causal: a chunked window, or keys already in the cache) and "
+    "about 12 % in matmuls; the per-expert loop adds about 10 ms of 140 (profile of "
+    "2026-12-07): the whole-model ratio is capped near 1.1. The MoE layer on its own (the "
+    "row 'MoE layer prefill speed per 512 tokens': router, shared expert and routed experts"
+    " on 512 hidden states, 116 of 128 experts hit) runs 1.7 times as fast grouped: the "
+    "loop's Python, slicing and host syncs are gone, but on the CPU `grouped_mm` is itself "
+    "one `aten::mm` per expert (about 260 a layer with the shared expert, some 20 us each "
+    "at these sizes, about as many as the loop makes), so the matmul time stays. That is "
+    "the part a CUTLASS grouped kernel replaces with one launch on a GPU (launches per 512 "
+    "prompt tokens per MoE layer: 21 instead of 487); `bash scripts/gpu-check.sh` times it "
+    "per kind of layer there. Nothing here is tuned to the demo: gathering each token's "
+    "expert weights into one bmm would win on the CPU at hidden 64 and is impossible at "
+    "Maverick's widths.",
+    "",
+    "`bench/prefill_steps.py` prefills 8,192 random tokens of the same wide demo, given "
+    "Maverick's chunked-attention window of 8,192 (the demo's is 256, on which the engine "
+    "keeps 512-token steps: a step never spans windows), as the engine does "
+    "(`prefill_chunks`, the history bounded after each forward, the last chunk through "
+    "`prefill_logits`), in steps of 512, 2,048 and 8,192 tokens, alternating, one thread; "
+    "`StepPlanner` (`app/inference/prefill.py`) picks 8,192 on this machine. On the CPU "
+    "the difference is attention's, not the per-forward overhead's: profiled once each "
+    "(noisy), the 512-token steps spent about 0.27 s of 1.4 s building masks for their 16 "
+    "forwards and one 8,192-token step about 0.05 s (its one forward from position 0 runs "
+    "sdpa causal, without a mask), matmuls 0.1-0.2 s either way; 2,048-token steps were no "
+    "faster than 512. On a GPU the reason for big steps is another: a 512-token step of "
+    "Maverick hits nearly every expert, so each step reads nearly all 400 GB of weights, "
+    "and bigger steps read them once for more tokens (README, What to expect: an estimate). "
+    "The last logits of the three step sizes were equal here (a cold prefill from 0 on one "
+    "thread); tests/inference/test_prompt_cache.py shows a warm follow-up resuming inside a "
+    "2,048-token step differing from a cold prefill by 0.005 (README, Models and "
+    "precision).",
+    "",
     "## Structured answers: constrained decoding (section 13)",
     "",
     "`bench/structured_decoding.py` asks the demo checkpoint (bf16, in process, one torch "
@@ -206,6 +245,27 @@ NOTES = [
     "median 8.5 ms, worst 39.1 ms, CPU 5.1 ms. The CPU time is the two message views and "
     "the saver's first sync handed to its thread; the worst single sends still follow the "
     "machine's load.",
+    "",
+    "On 2026-12-07 15:21-15:22 UTC, same machine, quiet (load average about 1), the same two "
+    "commands on 0acbd43: `bench/send_turn.py` median 5.9 ms, worst 11.1 ms, CPU 5.6 ms; "
+    "`bench/ui_smoothness.py --runs 3 --new-tokens 300` send turn per run 5.8, 4.2, 4.4 ms. "
+    "Both meet the 16 ms target when the machine is not shared. The table's rows for "
+    "sections 4 and 16 are from `bench/run_all.py --only send_turn,ui_smoothness` at "
+    "15:23-15:24 UTC, load average about 1: every stall target of section 4 met, the "
+    "worst send turn 10.9 ms.",
+    "",
+    "On 2026-12-07 16:02 UTC, same machine (2 cores shared with other work), after the "
+    "tool loop and the sampling settings moved into app/chat and app/vocabulary (branch "
+    "h33-core): `QT_QPA_PLATFORM=offscreen .venv/bin/python bench/send_turn.py --sends "
+    "20` gave median 6.5 ms (target ≤ 16 ms: met), worst 25.0 ms, main-thread CPU 5.2 ms. "
+    "Under cProfile (10 sends, about 7.5 ms each with the profiler's cost) what still "
+    "runs in the send turn on the main thread is the two message views (`UserMessageView` "
+    "about 2.1 ms, `AssistantMessageView` about 1.8 ms, of which each `SafeTextBrowser` "
+    "about 0.75 ms and each `VersionSwitcher`, built while hidden for a message with one "
+    "version, about 0.5 ms), inserting them into the transcript's layout (about 1.1 ms), "
+    "the request written to the worker's pipe (about 0.5 ms) and the context meter's "
+    "update (about 0.5 ms). Building the version switcher only when a message has a "
+    "second version is the next step there.",
 ]
 
 

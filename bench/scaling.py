@@ -42,12 +42,14 @@ def make_photos(folder: Path, count: int) -> list[str]:
 
 
 def measure(client: object, text: str, images: list[str], runs: int) -> tuple[float, float, int]:
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
     ttfts, rates, prompt = [], [], 0
     for _ in range(runs):
-        rid = client.generate(  # type: ignore[attr-defined]
-            [p.ChatTurn("user", text, images)], max_new_tokens=NEW_TOKENS, temperature=0.0
+        rid = client.generate(
+            [p.ChatTurn("user", text, images)],
+            sampling=Sampling(max_new_tokens=NEW_TOKENS, temperature=0.0),
         )
         events = list(client.events_for(rid, timeout=900))  # type: ignore[attr-defined]
         done = events[-1]

@@ -62,6 +62,7 @@ def main() -> int:
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
     from app.ui.bridge.bridge import WorkerBridge
+    from app.vocabulary.sampling import Sampling
     from app.workers import protocol as p
 
     qt = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
@@ -102,7 +103,7 @@ def main() -> int:
             pair = [str(images[number % 5]), str(images[(number + 2) % 5])]
             outcome.clear()
             turns = [p.ChatTurn("user", f"Request {number}: compare these two pictures.", pair)]
-            bridge.generate(turns, args.new_tokens, 0.6, 0.9, number)
+            bridge.generate(turns, Sampling(args.new_tokens, 0.6, 0.9, seed=number))
             wait()
             done = outcome.get("done")
             if isinstance(done, p.Done):

@@ -116,6 +116,7 @@ class ThroughBridge:
         loop.exec()
 
     def run(self, question: str, images: list[Path], new_tokens: int) -> tuple[float, float, int]:
+        from app.vocabulary.sampling import Sampling
         from app.workers import protocol as p
 
         loop = self.loop_cls()
@@ -134,7 +135,8 @@ class ThroughBridge:
         self.bridge.generation_failed.connect(lambda rid, text: loop.quit())
         started = time.perf_counter()
         self.bridge.generate(
-            [p.ChatTurn("user", question, [str(i) for i in images])], new_tokens, 0.0, 1.0, None
+            [p.ChatTurn("user", question, [str(i) for i in images])],
+            Sampling(new_tokens, 0.0, 1.0),
         )
         loop.exec()
         self.bridge.token_received.disconnect(on_token)

@@ -5,9 +5,13 @@
 # --print-wheels here and --wheels DIR there). Writes a random checkpoint at Maverick's
 # real widths (four layers: dense, RoPE MoE, dense, NoPE MoE; compressed-tensors FP8,
 # about 38 GB) to a temporary folder, loads it through the app's loader (FP8 kept FP8 on
-# compute capability >= 8.9), runs decode and a 4,096-token prefill with transformers'
-# dense experts and with the sparse dispatch, and prints and writes gpu-check.json. It
-# took about 8 minutes with two layers; the four-layer run is not yet timed on a GPU.
+# compute capability >= 8.9), runs decode and an 8,192-token prefill (in steps of 512,
+# 2,048 and 8,192 tokens, as the engine prefills) with transformers' dense experts and
+# with the sparse dispatch, times the compiled decode step (CUDA graphs; the whole step,
+# and each kind of layer compiled alone; MAVERICK_DESK_COMPILE=off skips it), each kind
+# of layer apart, and prints and writes gpu-check.json with an extrapolation to
+# Maverick's 48 layers on 8 GPUs, whose arithmetic it prints. It took about 8 minutes
+# with two layers; the four-layer run is not yet timed on a GPU.
 #
 #   bash scripts/gpu-check.sh [--out FILE] [--dir TMPDIR] [--keep]
 #   bash scripts/gpu-check.sh --smoke      # tiny widths on the CPU (the test suite runs it)

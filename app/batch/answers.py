@@ -18,6 +18,7 @@ from app.batch.jobs import Item, Job
 from app.batch.runner import Answer, ItemFailed, Outcome, Stopped
 from app.structured.answer import AnswerError, check_answer
 from app.structured.request import StructuredRequest
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import describe_exit, new_request_id
 
@@ -59,6 +60,11 @@ def _outcome(job: Job, text: str, finish_reason: str, constrained: bool) -> Outc
     return Outcome(text, value, constrained)
 
 
+def _sampling(job: Job) -> Sampling:
+    """The job's sampling settings (greedy unless it says otherwise), its token budget."""
+    return Sampling.from_dict({"temperature": 0.0, **job.settings, "max_new_tokens": _budget(job)})
+
+
 def worker_answer(client: Worker, stop: threading.Event, pdf_password: str | None = None) -> Answer:
     """Answers from a loaded local worker; `stop` cancels the answer in flight.
 
@@ -69,15 +75,7 @@ def worker_answer(client: Worker, stop: threading.Event, pdf_password: str | Non
     def answer(job: Job, item: Item) -> Outcome:
         rid = new_request_id()
         client.send(
-            p.Generate(
-                rid,
-                [_turn(job, item, documents)],
-                _budget(job),
-                float(job.settings.get("temperature", 0.0)),
-                float(job.settings.get("top_p", 0.9)),
-                job.settings.get("seed"),
-                json_schema=job.schema,
-            )
+            p.Generate(rid, [_turn(job, item, documents)], _sampling(job), json_schema=job.schema)
         )
         pieces: list[str] = []
         for event in client.events_for(rid):
@@ -119,10 +117,7 @@ def server_answer(
             job.schema,
             lambda text, done, forced: _outcome(job, text, done.finish_reason, forced),
             ItemFailed,
-            max_new_tokens=_budget(job),
-            temperature=float(job.settings.get("temperature", 0.0)),
-            top_p=float(job.settings.get("top_p", 0.9)),
-            seed=job.settings.get("seed"),
+            sampling=_sampling(job),
         )
         if isinstance(final, Outcome):
             return final

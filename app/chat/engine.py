@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.chat.vocabulary import Request, Turn
+from app.chat.vocabulary import Request, Sampling, Turn
 
 
 class Engine(Protocol):
@@ -20,14 +20,10 @@ class Engine(Protocol):
     def generate(
         self,
         messages: Sequence[Turn],
+        sampling: Sampling | None = ...,
         *,
-        max_new_tokens: int = ...,
-        temperature: float = ...,
-        top_p: float = ...,
-        seed: int | None = ...,
         request_id: str | None = ...,
         tools: Sequence[dict[str, Any]] = ...,
-        min_p: float = ...,
         json_schema: dict[str, Any] | None = ...,
     ) -> str:
         """Start an answer to `messages`; returns its request id (`request_id` if given).
@@ -45,10 +41,10 @@ def start(engine: Engine, request: Request) -> str:
     """Ask `engine` for `request`: the one place a request is spread into `generate`'s words."""
     return engine.generate(
         request.turns,
+        sampling=request.sampling,
         request_id=request.request_id,
         tools=request.tools,
         json_schema=request.json_schema,
-        **request.sampling.engine_kwargs(),
     )
 
 

@@ -289,10 +289,13 @@ class ChatSession:
                 self.fail(event.request_id, event.message, event)
 
     def receive(self, request_id: str, text: str) -> None:
-        """New text of the answer `request_id`."""
+        """New text of the answer `request_id` (or of its strategy's own request)."""
         with self._lock:
             answer = self._answer
-            if not self.owns(request_id) or answer is None:
+            if not self.owns(request_id):
+                self._offer(p.Token(request_id, text, []))
+                return
+            if answer is None:
                 return
             answer.text += text
             for observer in list(self.observers):
@@ -301,7 +304,10 @@ class ChatSession:
     def finish(self, done: p.Done) -> None:
         """The answer is complete; its figures and sampling are kept with it."""
         with self._lock:
-            if not self.owns(done.request_id) or self._answer is None:
+            if not self.owns(done.request_id):
+                self._offer(done)
+                return
+            if self._answer is None:
                 return
             self._answer.stats = {**answer_figures(done), "sampling": self._sampling_used}
             attempt = self._structuring
@@ -325,11 +331,14 @@ class ChatSession:
         with self._lock:
             if self.owns(request_id):
                 self._end(Status.STOPPED, None)
+            else:
+                self._offer(p.Cancelled(request_id, generated))
 
     def fail(self, request_id: str, sentence: str, event: p.Message | None = None) -> None:
         """The answer failed: an empty one leaves the conversation, and observers are told."""
         with self._lock:
             if not self.owns(request_id):
+                self._offer(event or p.Error(request_id, "generation_failed", sentence))
                 return
             without = self._structuring.refused(sentence) if self._structuring else None
             if without is not None:  # the server refused response_format: the prompt only
@@ -342,6 +351,15 @@ class ChatSession:
                 observer.answer_failed(sentence)
 
     # ------------------------------------------------------------ internals
+    def _offer(self, event: p.Message) -> None:
+        """An event of another request: its strategy's own (a tool loop's step), or stale.
+
+        A front end that forwards events one by one (`receive`, `finish`…) reaches the
+        strategy this way, as `handle` does.
+        """
+        if self._strategy is not None:
+            self._strategy.take(event)
+
     def _add(self, message: Message) -> None:
         self.conversation.add(message)
         for observer in list(self.observers):

@@ -11,11 +11,18 @@ To the session the answer looks like any engine's: `deliver` gets `Token`s of it
 then exactly one of `Done` (the last step's figures), `Error` or `Cancelled`, with the
 answer's id. Before that end, the answer's `Message.tool_turns` holds the calls and their
 results (`app.chat.tool_turns`).
+
+This is the one tool loop of the app: the command line's ``ask --tools`` prints what it
+reports and asks on the terminal; the window (`app.ui.tools.tool_answer`) draws it and
+asks on a card. Every call out to a front end (`deliver`, `on_turn`, `on_notice`,
+`on_settings_changed`) goes through `post`, in order: a front end with a thread of its
+own (the window's GUI thread) passes a `post` that queues them there.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import queue
 import threading
@@ -29,8 +36,16 @@ from app.chat.tool_turns import assistant_record, tool_record
 from app.chat.vocabulary import Request
 from app.engines.tool_images import ToolImageFiles
 from app.engines.tool_steps import StepFailed, chat_turns, model_turn
-from app.tools.catalog import ToolCatalog
-from app.tools.tool_loop import Approval, Approver, LoopTurn, ModelTurn, ProposedCall, ToolLoop
+from app.tools.catalog import OfferedTool, ToolCatalog
+from app.tools.tool_loop import (
+    Approval,
+    Approver,
+    LoopOutcome,
+    LoopTurn,
+    ModelTurn,
+    ProposedCall,
+    ToolLoop,
+)
 from app.tools.tool_settings import ToolSettings
 from app.workers import protocol as p
 from app.workers.client import describe_exit, new_request_id
@@ -42,6 +57,11 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0  # for the enabled servers to start (or fail) before the first step
 STOPPED = "The answer was stopped."
+Post = Callable[[Callable[[], None]], None]
+
+
+def _now(call: Callable[[], None]) -> None:
+    call()
 
 
 class ToolLoopAnswer:
@@ -58,8 +78,14 @@ class ToolLoopAnswer:
         on_settings_changed: Callable[[ToolSettings], None] = lambda settings: None,
         on_notice: Callable[[str], None] = lambda sentence: None,
         image_budget: int | None = None,
+        on_turn: Callable[[LoopTurn, dict[str, Any]], None] = lambda turn, record: None,
+        post: Post = _now,
     ) -> None:
-        """`deliver` takes the answer's events (usually `ChatSession.handle`)."""
+        """`deliver` takes the answer's events (usually `ChatSession.handle`).
+
+        `on_turn` hears each turn the loop adds with its record (`app.chat.tool_turns`);
+        `on_notice` a sentence (a server that did not start, the loop's own notices).
+        """
         self._engine = engine
         self._host = host
         self._settings = settings
@@ -69,6 +95,8 @@ class ToolLoopAnswer:
         self._on_settings_changed = on_settings_changed
         self._on_notice = on_notice
         self._image_budget = image_budget
+        self._on_turn = on_turn
+        self._post = post
         self._lock = threading.Lock()
         self._events: queue.SimpleQueue[p.Message | None] = queue.SimpleQueue()
         self._step_id: str | None = None
@@ -79,6 +107,18 @@ class ToolLoopAnswer:
         self._decision = ("", "")  # of the call about to run: the user's, and their reason
         self._message: Message | None = None
         self._thread: threading.Thread | None = None
+        self.outcome: LoopOutcome | None = None  # how the loop ended (not when it failed)
+        self.turns: list[LoopTurn] = []  # every turn the loop added, in order
+        self.steps = 0  # model steps started
+
+    def offered(self, tool_name: str) -> OfferedTool | None:
+        """The tool the model called by `tool_name`, if it was offered."""
+        return self._catalog.get(tool_name)
+
+    @property
+    def stopping(self) -> bool:
+        """Whether `cancel` was called (an approver waiting for a person gives up)."""
+        return self._stopping
 
     # ------------------------------------------------------------ the strategy
     def start(self, request: Request, message: Message) -> str:
@@ -121,14 +161,20 @@ class ToolLoopAnswer:
         answer_id = request.request_id
         last: list[p.Done] = []
         try:
-            self._host.wait_started(START_TIMEOUT_S)
+            for _ in range(int(START_TIMEOUT_S)):  # in slices: Stop is not kept waiting
+                if self._stopping or self._host.wait_started(1.0):
+                    break
+            for state in self._host.states():
+                if state.status != "ready":
+                    sentence = state.error or f"The tool server {state.name!r} did not start."
+                    self._notice(f"{sentence} Its tools are not offered in this answer.")
             self._catalog = ToolCatalog(self._host.tools(), self._settings)
             loop = ToolLoop(
                 self._catalog,
                 self._host.call,
                 self._approve,
                 settings=self._settings,
-                on_settings_changed=self._on_settings_changed,
+                on_settings_changed=self._settings_changed,
                 on_turn=self._record,
                 image_budget=self._image_budget,
             )
@@ -139,7 +185,8 @@ class ToolLoopAnswer:
             tools = self._catalog.definitions()
             outcome = loop.run(lambda turns: self._step(request, turns, tools, last))
         except StepFailed as exc:
-            end: p.Message = self._failed(answer_id, str(exc))
+            kind = exc.event.error_kind if isinstance(exc.event, p.Error) else "generation_failed"
+            end: p.Message = self._failed(answer_id, str(exc), kind)
         except Exception as exc:
             log.exception("the tool loop of %s failed", answer_id)
             end = self._failed(
@@ -148,19 +195,31 @@ class ToolLoopAnswer:
                 "The log has the details; press Retry to ask again.",
             )
         else:
+            self.outcome = outcome
             for notice in outcome.notices:
-                self._on_notice(notice)
+                self._notice(notice)
             if outcome.ended == "stopped" or not last:
                 end = p.Cancelled(answer_id, 0)
             else:
                 end = dataclasses.replace(last[-1], request_id=answer_id)
-        message.tool_turns = list(self.records)
-        self._deliver(end)
+        records = list(self.records)
 
-    def _failed(self, answer_id: str, sentence: str) -> p.Message:
+        def ended() -> None:
+            message.tool_turns = records
+            self._deliver(end)
+
+        self._post(ended)
+
+    def _failed(self, answer_id: str, sentence: str, kind: str = "generation_failed") -> p.Message:
         if self._stopping:
             return p.Cancelled(answer_id, 0)
-        return p.Error(answer_id, "generation_failed", sentence)
+        return p.Error(answer_id, kind, sentence)
+
+    def _notice(self, sentence: str) -> None:
+        self._post(lambda: self._on_notice(sentence))
+
+    def _settings_changed(self, settings: ToolSettings) -> None:
+        self._post(lambda: self._on_settings_changed(settings))
 
     def _step(
         self,
@@ -175,6 +234,7 @@ class ToolLoopAnswer:
             if self._stopping:
                 raise StepFailed(STOPPED)
             self._step_id = step.request_id
+            self.steps += 1
         try:
             start(self._engine, step)
             shown: list[str] = []
@@ -185,7 +245,8 @@ class ToolLoopAnswer:
                 if isinstance(event, p.Token):
                     if event.text:
                         shown.append(event.text)
-                        self._deliver(p.Token(request.request_id, event.text, event.token_ids))
+                        token = p.Token(request.request_id, event.text, event.token_ids)
+                        self._post(functools.partial(self._deliver, token))
                 elif isinstance(event, p.Done):
                     last.append(event)
                     return model_turn("".join(shown), event)
@@ -210,12 +271,13 @@ class ToolLoopAnswer:
         return approval
 
     def _record(self, turn: LoopTurn) -> None:
+        self.turns.append(turn)
         if turn.role == "assistant":
             # The prose so far led to calls: it is kept with them, not as the answer. (Its
-            # tokens were delivered on this thread, before this turn.)
-            self.records.append(assistant_record(turn))
-            if self._message is not None:
-                self._message.text = ""
+            # tokens were posted before this turn, so the front end has them all.)
+            record = assistant_record(turn)
+            self.records.append(record)
+            self._post(lambda: self._took_prose(turn, record))
             return
         offered = self._catalog.get(turn.tool_name)
         decision, reason = self._decision
@@ -224,6 +286,11 @@ class ToolLoopAnswer:
             policy = self._settings.policy_for(offered.server, offered.name)
             decision = "policy" if policy in {"always", "never"} else ""
         server = offered.server if offered else ""
-        self.records.append(
-            tool_record(turn, server, self._images.paths(turn.images), decision, reason)
-        )
+        record = tool_record(turn, server, self._images.paths(turn.images), decision, reason)
+        self.records.append(record)
+        self._post(lambda: self._on_turn(turn, record))
+
+    def _took_prose(self, turn: LoopTurn, record: dict[str, Any]) -> None:
+        self._on_turn(turn, record)  # a front end may take the prose shown first
+        if self._message is not None:
+            self._message.text = ""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,9 @@ from app.checkpoints.checkpoint import (
 )
 from app.checkpoints.model_size import parameters_from_config
 from app.paths import data_dir
+from app.storage.atomic import atomic_write_text
+from app.storage.errors import StorageError
+from app.storage.versioned import is_newer, newer_version_sentence
 
 SETTINGS_NAME = "model_library.json"
 SETTINGS_VERSION = 1
@@ -91,10 +93,9 @@ def load_settings() -> LibrarySettings:
         ) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("format_version"), int):
         raise LibraryError(f"{path} is not a Maverick Desk model library file. Delete it.")
-    if raw["format_version"] > SETTINGS_VERSION:
+    if is_newer(raw["format_version"], SETTINGS_VERSION):
         raise LibraryError(
-            f"{path} was written by a newer Maverick Desk (format {raw['format_version']}); "
-            "update Maverick Desk to use it. It has not been changed."
+            newer_version_sentence(path, raw["format_version"], SETTINGS_VERSION, "format")
         )
     folders = [str(f) for f in raw.get("folders") or [] if isinstance(f, str)]
     chosen = raw.get("chosen_model")
@@ -109,21 +110,11 @@ def save_settings(settings: LibrarySettings) -> None:
         "folders": settings.folders,
         "chosen_model": settings.chosen,
     }
+    text = json.dumps(body, indent=2) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".model_library.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(body, handle, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise LibraryError(f"Cannot save the model library to {path}: {exc}.") from exc
+        atomic_write_text(path, text, "save the model library")
+    except StorageError as exc:
+        raise LibraryError(str(exc)) from exc
 
 
 def _key(folder: Path | str) -> str:

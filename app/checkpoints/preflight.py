@@ -13,8 +13,12 @@ of what transformers 5 allocates:
   cache) at most their window, the kept history and one prefill chunk
   (`app.checkpoints.memory_model`, which the engine obeys); each slot is 2 (K and V)
   x KV heads x head_dim x 2 bytes (bf16).
-- **The prompt pass** runs in chunks of 512 tokens; its largest transient is the last
-  chunk's, whose keys reach back over the whole prompt: the sdpa masks and their
+- **The prompt pass** runs in steps of 512 to 8,192 tokens (`app.checkpoints.prefill_step`:
+  the largest that fits, or ``MAVERICK_DESK_PREFILL_STEP``); the context that fits is
+  worked out with 512-token steps (what the engine falls back to when memory is short,
+  or the pinned step), and `Preflight.prefill_step` says which step fits at that
+  context. Its largest transient is the last step's, whose keys reach back over the
+  whole prompt: the sdpa masks and their
   additive copy (bytes per query x key pair), the key and value heads repeated to the
   query heads, and the chunk's activations
   (`app.checkpoints.memory_model.AttentionShape`). The MLP part per token: with the
@@ -33,6 +37,7 @@ of what transformers 5 allocates:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +55,7 @@ from app.checkpoints.memory_model import (
     chunked_slots,
 )
 from app.checkpoints.model_size import parameters_from_config, text_config
+from app.checkpoints.prefill_step import largest_step, pinned_or_default
 
 GIB = 1024**3
 RESERVE_FIXED = 2 * GIB
@@ -79,7 +85,9 @@ class ModelMemory:
     full_flags: tuple[bool, ...] = ()  # per layer: full attention (else chunked)
     sparse_experts: bool = True  # the prompt pass runs only the routed experts
     history_tokens: int = DEFAULT_HISTORY_TOKENS  # what chunked layers keep past the window
+    # The prefill step the context limit is worked out with: the pinned one, else 512.
     prefill_chunk: int = PREFILL_CHUNK_TOKENS
+    pinned_step: int | None = None  # MAVERICK_DESK_PREFILL_STEP; None: from free memory
     # The compiled decode step's static cache is allocated besides the prompt's: full layers
     # once more for the whole request (a power of two), chunked layers one chunk.
     static_decode: bool = False
@@ -123,6 +131,17 @@ class ModelMemory:
     def prompt_pass_bytes(self, tokens: int, attn: str) -> int:
         """The prompt pass's largest transient on a GPU, for a prompt of `tokens`."""
         return self.attention.prompt_pass_bytes(tokens, attn, self.prefill_chunk)
+
+    def step_bytes(self, tokens: int, attn: str, step: int, gpus: int = 1) -> int:
+        """What prefilling `tokens` in steps of `step` needs on a GPU beyond 512-token steps.
+
+        The step's transient (`prompt_pass_bytes` at that step) and the positions the
+        chunked layers hold beyond one 512-token chunk (`chunked_slots`).
+        """
+        at_step = dataclasses.replace(self, prefill_chunk=step)
+        at_512 = dataclasses.replace(self, prefill_chunk=PREFILL_CHUNK_TOKENS)
+        extra_kv = at_step.kv_cache_bytes(tokens, gpus) - at_512.kv_cache_bytes(tokens, gpus)
+        return at_step.prompt_pass_bytes(tokens, attn) + extra_kv
 
 
 def decode_compiled() -> bool:
@@ -203,6 +222,8 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
         attention=shape,
         full_flags=full_flags,
         sparse_experts=sparse,
+        prefill_chunk=pinned_or_default() or PREFILL_CHUNK_TOKENS,
+        pinned_step=pinned_or_default(),
         static_decode=decode_compiled(),
     )
 
@@ -337,6 +358,30 @@ class Preflight:
         return why + " " + self.advice()
 
     @property
+    def gpu_count(self) -> int:
+        """The GPUs the layers spread over (1 for the CPU)."""
+        return max(1, sum(1 for d in self.devices if d.kind == "gpu"))
+
+    @property
+    def prefill_step(self) -> int:
+        """The prefill step at `context`: pinned, or the largest that fits what is left."""
+        mem = self.memory
+        if mem.pinned_step is not None:
+            return mem.pinned_step
+        gpus = self.gpu_count
+        base = mem.kv_cache_bytes(self.context, gpus)
+
+        def need(step: int) -> int:
+            return gpus * (base + mem.step_bytes(self.context, self.attn, step, gpus))
+
+        return largest_step(need, self.left_bytes, mem.chunk_size)
+
+    @property
+    def prefill_step_bytes(self) -> int:
+        """What the prompt pass needs on each GPU in `prefill_step` steps, at `context`."""
+        return self.memory.step_bytes(self.context, self.attn, self.prefill_step, self.gpu_count)
+
+    @property
     def prompt_limited(self) -> bool:
         """Whether the prompt pass, not the KV cache, caps the context well below memory."""
         return self.kv_only_context > 2 * max(self.fitting_context, 1)
@@ -394,8 +439,14 @@ class Preflight:
             (
                 "prompt pass",
                 f"{human_bytes(mem.prompt_pass_bytes(self.context, self.attn))} on each device "
-                f"at {self.context:,} tokens, in {mem.prefill_chunk}-token chunks: "
-                f"{human_bytes(per_token)} a chunk token of activations"
+                f"at {self.context:,} tokens, in {mem.prefill_chunk}-token chunks"
+                + (
+                    f" (the engine computes {self.prefill_step:,}-token steps, which fit: "
+                    f"{human_bytes(self.prefill_step_bytes)})"
+                    if self.prefill_step != mem.prefill_chunk
+                    else ""
+                )
+                + f": {human_bytes(per_token)} a chunk token of activations"
                 + (
                     f" (all {mem.routed_experts} experts run on every token)"
                     if mem.routed_experts > 1 and not mem.sparse_experts

@@ -263,11 +263,7 @@ def _ask_server(args: argparse.Namespace, messages: list[p.ChatTurn]) -> int:
             settings,
             messages,
             on_event,
-            max_new_tokens=args.max_new_tokens,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            seed=args.seed,
-            min_p=args.min_p,
+            sampling_of(args),
         )
     except KeyboardInterrupt:
         sys.stdout.write("\n")

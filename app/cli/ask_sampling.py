@@ -1,33 +1,37 @@
-"""`ask`'s sampling flags: read into the chat's `Sampling`, checked by its one rule set."""
+"""`ask`'s sampling flags: one per setting of the chat's `Sampling`, checked by its rule set.
+
+The flags are made from the settings' knobs (`app.vocabulary.sampling`): a new setting
+there is a new flag here, with its help.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
-from app.chat.vocabulary import Sampling
+from app.vocabulary.sampling import KNOBS, Sampling
 
-FLAGS = {name: "--" + name.replace("_", "-") for name in Sampling.__dataclass_fields__}
+FLAGS = {name: "--" + name.replace("_", "-") for name in KNOBS}
+ASK_DEFAULTS = {"max_new_tokens": 256}  # a command-line answer is shorter than the window's
 
 
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
-    parser.add_argument(
-        "--temperature", type=float, default=0.6, metavar="T", help="0 for greedy (default 0.6)"
-    )
-    parser.add_argument("--top-p", type=float, default=0.9, metavar="P", help="default 0.9")
-    parser.add_argument(
-        "--min-p",
-        type=float,
-        default=0.0,
-        metavar="P",
-        help="drop tokens less likely than P times the likeliest (default 0: off)",
-    )
-    parser.add_argument("--seed", type=int, metavar="S", help="random seed for sampling")
+    for field in dataclasses.fields(Sampling):
+        knob = KNOBS[field.name]
+        default = ASK_DEFAULTS.get(field.name, field.default)
+        whole = "int" in str(field.type)
+        parser.add_argument(
+            FLAGS[field.name],
+            type=int if whole else float,
+            default=default,
+            metavar="N" if whole else "X",
+            help=knob.help,
+        )
 
 
 def sampling_of(args: argparse.Namespace) -> Sampling:
-    return Sampling(args.max_new_tokens, args.temperature, args.top_p, args.min_p, args.seed)
+    return Sampling(**{name: getattr(args, name) for name in KNOBS})
 
 
 def problem(args: argparse.Namespace) -> str | None:

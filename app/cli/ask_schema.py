@@ -13,10 +13,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from app.cli import ask_ending
 from app.cli.ask_ending import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
+from app.cli.ask_sampling import sampling_of
 from app.structured.answer import AnswerError, check_answer
 from app.structured.bounds import DEFAULTS
 from app.structured.request import StructuredRequest, load_schema_file
@@ -75,10 +77,7 @@ def converse(
         p.Generate(
             rid,
             _with_instruction(messages, request),
-            request.budget,
-            args.temperature,
-            args.top_p,
-            args.seed,
+            replace(sampling_of(args), max_new_tokens=request.budget),
             json_schema=request.schema,
         )
     )
@@ -125,10 +124,7 @@ def ask_server(
             checked,
             AnswerError,
             on_retry=lambda exc: say(f"[{exc} Asking once more.]"),
-            max_new_tokens=request.budget,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            seed=args.seed,
+            sampling=replace(sampling_of(args), max_new_tokens=request.budget),
         )
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

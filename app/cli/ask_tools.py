@@ -10,21 +10,37 @@ servers' process groups (exit status 128 + the signal).
 from __future__ import annotations
 
 import argparse
+import math
+import queue
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app.chat.conversation import Message
+from app.chat.engine import Engine
+from app.chat.session import ChatSession, SessionObserver
+from app.chat.tool_answer import ToolLoopAnswer
+from app.chat.vocabulary import Request
+from app.cli.ask_ending import EXIT_INTERRUPTED, ending_code
 from app.cli.ask_sampling import sampling_of
 from app.tools.config import ConfigError
 from app.tools.stop_signals import StopSignal, stopping_on_signals
-from app.tools.tool_loop import Approval, LoopTurn, ProposedCall, Step
-from app.tools.tool_settings import SettingsError, ToolSettings, save_settings
+from app.tools.tool_loop import Approval, LoopTurn, ProposedCall
+from app.tools.tool_settings import SettingsError, save_settings
 from app.workers import protocol as p
+from app.workers.client import WorkerClient
+
+if TYPE_CHECKING:  # the openai client loads only with --server
+    from app.engines.openai_client import ServerSettings
 
 Say = Callable[[str], None]
 START_TIMEOUT_S = 30.0
+STOP_WAIT_S = 30.0  # for the answer to end once stopped
+EVENT_SLICE_S = 0.2  # Ctrl+C and SIGTERM are heard between waits
 RESULT_PREVIEW = 300
 
 
@@ -82,8 +98,8 @@ def approver_for(args: argparse.Namespace) -> Callable[[ProposedCall], Approval]
     return _ask_on_terminal
 
 
-def _show_turn(say: Say) -> Callable[[LoopTurn], None]:
-    def show(turn: LoopTurn) -> None:
+def _show_turn(say: Say) -> Callable[[LoopTurn, dict[str, Any]], None]:
+    def show(turn: LoopTurn, record: dict[str, Any]) -> None:
         if turn.role == "assistant":
             for call in turn.tool_calls:
                 say(f"[tool call: {call['name']} {call['arguments']}]")
@@ -97,32 +113,73 @@ def _show_turn(say: Say) -> Callable[[LoopTurn], None]:
     return show
 
 
-def run_loop(
+class _Printer(SessionObserver):
+    """Writes the answer's prose to stdout as it streams; notes how it ended."""
+
+    def __init__(self) -> None:
+        self.ended = threading.Event()
+        self.last: p.Message | None = None
+
+    def text_received(self, message: Message, text: str) -> None:
+        _write(text)
+
+    def answer_ended(self, message: Message, event: p.Message | None) -> None:
+        self.last = event
+        self.ended.set()
+
+
+# The next event of any request, or None after the timeout: the engine's queue.
+NextEvent = Callable[[float], "p.Message | None"]
+
+
+def _follow(
+    session: ChatSession, printer: _Printer, next_event: NextEvent, timeout: float | None
+) -> None:
+    """Hand the engine's events to the session until the answer ended (or `timeout` s)."""
+    deadline = time.monotonic() + timeout if timeout is not None else math.inf
+    while not printer.ended.is_set() and time.monotonic() < deadline:
+        event = next_event(EVENT_SLICE_S)
+        if event is not None:
+            session.handle(event)
+
+
+def run_session(
     args: argparse.Namespace,
     say: Say,
-    make_step: Callable[[list[dict[str, Any]], Path], Step],
-    messages: list[p.ChatTurn] | None = None,
-) -> int:
-    """Start the enabled servers and run the tool loop to its answer; the exit code.
+    engine: Engine,
+    messages: list[p.ChatTurn],
+    next_event: NextEvent,
+) -> tuple[int, ToolLoopAnswer | None, p.Done | None]:
+    """Start the enabled servers and answer through the chat session's tool loop.
 
-    Tool images go to the model up to `--max-images` less the images of `messages`.
+    Returns the exit code, the answer's loop and its last `Done`. Tool images go to the
+    model up to `--max-images` less the images of `messages`.
     """
     from app.cli.tools import load_tool_setup
-    from app.engines.tool_steps import StepFailed
     from app.tools.catalog import ToolCatalog
     from app.tools.host import ToolHost
-    from app.tools.tool_loop import ToolLoop
 
     try:
         servers, settings, settings_path = load_tool_setup(args.tools_config)
     except (ConfigError, SettingsError) as exc:
         print(f"maverick-desk ask: {exc}", file=sys.stderr)
-        return 2
+        return 2, None, None
     enabled = [server for server in servers if settings.is_enabled(server)]
+    system = messages[0].text if messages[0].role == "system" else ""
+    session = ChatSession(engine, sampling=lambda: sampling_of(args), system_prompt=lambda: system)
+    printer = _Printer()
+    session.observers.append(printer)
+    approver = approver_for(args)
+    asking = threading.Event()  # a person is being asked on the terminal
 
-    def remember(changed: ToolSettings) -> None:
-        save_settings(changed, settings_path)
+    def approve(proposal: ProposedCall) -> Approval:
+        asking.set()
+        try:
+            return approver(proposal)
+        finally:
+            asking.clear()
 
+    answers: list[ToolLoopAnswer] = []
     host = ToolHost(settings.call_timeout_s, settings.result_limit)
     with (
         stopping_on_signals(),
@@ -131,37 +188,45 @@ def run_loop(
     ):
         host.start(enabled)
         host.wait_started(START_TIMEOUT_S)
-        for state in host.states():
-            if state.status != "ready":
-                say(f"warning: {state.error or f'the tool server {state.name!r} did not start.'}")
         catalog = ToolCatalog(host.tools(), settings)
         if not enabled:
             say("warning: no tool server is enabled (`maverick-desk tools enable NAME`).")
         ready = [state for state in host.states() if state.status == "ready"]
         say(f"[tools: {len(catalog)} from {len(ready)} server(s)]")
-        loop = ToolLoop(
-            catalog,
-            host.call,
-            approver_for(args),
-            settings=settings,
-            on_settings_changed=remember,
-            on_turn=_show_turn(say),
-            image_budget=max(0, args.max_images - sum(len(m.images) for m in messages or [])),
-        )
+
+        def strategy(request: Request) -> ToolLoopAnswer:
+            answer = ToolLoopAnswer(
+                engine,
+                host,
+                settings,
+                approve,
+                session.handle,
+                Path(images),
+                on_settings_changed=lambda changed: save_settings(changed, settings_path),
+                on_notice=lambda sentence: say(f"note: {sentence}"),
+                image_budget=max(0, args.max_images - sum(len(m.images) for m in messages)),
+                on_turn=_show_turn(say),
+            )
+            answers.append(answer)
+            return answer
+
+        session.choose_strategy = strategy
+        question = messages[-1]
+        session.send(question.text, question.images)
         try:
-            outcome = loop.run(make_step(catalog.definitions(), Path(images)))
-        except StepFailed as exc:
-            print(f"maverick-desk ask: {exc}", file=sys.stderr)
-            bad = isinstance(exc.event, p.Error) and exc.event.error_kind == "bad_input"
-            return 2 if bad else 1
+            _follow(session, printer, next_event, None)
         except KeyboardInterrupt:
-            loop.stop()
+            session.stop()
+            if not asking.is_set():  # a prompt on the terminal cannot be taken back
+                _follow(session, printer, next_event, STOP_WAIT_S)
             raise
-    for notice in outcome.notices:
-        say(f"note: {notice}")
-    if outcome.ended == "limit":
-        return 1
-    return 0
+        answers[0].join(STOP_WAIT_S)
+    answer = answers[0]
+    last = printer.last
+    if not isinstance(last, p.Done):
+        return ending_code(last), answer, None
+    limited = answer.outcome is not None and answer.outcome.ended == "limit"
+    return (1 if limited else 0), answer, last
 
 
 def prompt_parts(done: p.Done, folder: Path, base: list[p.ChatTurn], turns: list[LoopTurn]) -> str:
@@ -208,67 +273,57 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def converse(
-    client: Any,
+def _answered(
     args: argparse.Namespace,
+    say: Say,
+    engine: Engine,
     messages: list[p.ChatTurn],
-    say: Any,
+    next_event: NextEvent,
     model: Path | None = None,
 ) -> int:
-    """`ask --tools` with the local worker (loaded already): the loop to its answer."""
-    from app.engines.tool_steps import worker_step
-
-    dones: list[p.Done] = []
-    last_turns: list[LoopTurn] = []
-
-    def make_step(tools: list[dict[str, Any]], images: Path) -> Step:
-        inner = worker_step(client, messages, tools, images, _write, dones.append, **sampling)
-
-        def step(turns: list[LoopTurn]) -> Any:
-            last_turns[:] = turns
-            return inner(turns)
-
-        return step
-
-    sampling = sampling_of(args).engine_kwargs()
     try:
-        code = run_loop(args, say, make_step, messages)
-    except StopSignal as stop:
-        _write("\n")
-        say(f"stopped by {stop.name}; the tool servers were ended.")
-        return stop.exit_code
-    _write("\n")
-    if dones:
-        parts = prompt_parts(dones[-1], model, messages, last_turns) if model else ""
-        say(_stats(dones[-1], len(dones), parts))
-    return code
-
-
-def ask_server(
-    args: argparse.Namespace, settings: Any, messages: list[p.ChatTurn], say: Any
-) -> int:
-    """`ask --server … --tools`: the loop through an OpenAI-compatible server."""
-    from app.engines.tool_steps import server_step
-
-    dones: list[p.Done] = []
-    sampling = sampling_of(args).engine_kwargs()
-    try:
-        code = run_loop(
-            args,
-            say,
-            lambda tools, images: server_step(
-                settings, messages, tools, images, _write, dones.append, **sampling
-            ),
-            messages,
-        )
+        code, answer, done = run_session(args, say, engine, messages, next_event)
     except StopSignal as stop:
         _write("\n")
         say(f"stopped by {stop.name}; the tool servers were ended.")
         return stop.exit_code
     except KeyboardInterrupt:
         _write("\n")
-        return 130  # as ask does on Ctrl+C
+        return EXIT_INTERRUPTED
     _write("\n")
-    if dones:
-        say(_stats(dones[-1], len(dones)))
+    if done is not None and answer is not None:
+        parts = prompt_parts(done, model, messages, answer.turns) if model else ""
+        say(_stats(done, answer.steps, parts))
     return code
+
+
+def converse(
+    client: WorkerClient,
+    args: argparse.Namespace,
+    messages: list[p.ChatTurn],
+    say: Say,
+    model: Path | None = None,
+) -> int:
+    """`ask --tools` with the local worker (loaded already): the session's loop to its answer."""
+    return _answered(args, say, client, messages, client.next_event, model)
+
+
+def ask_server(
+    args: argparse.Namespace, settings: ServerSettings, messages: list[p.ChatTurn], say: Say
+) -> int:
+    """`ask --server … --tools`: the session's loop through an OpenAI-compatible server."""
+    from app.engines.server_thread import ServerOnThread
+
+    events: queue.SimpleQueue[p.Message] = queue.SimpleQueue()
+
+    def next_event(timeout: float) -> p.Message | None:
+        try:
+            return events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    engine = ServerOnThread(settings, events.put)
+    try:
+        return _answered(args, say, engine, messages, next_event)
+    finally:
+        engine.close()

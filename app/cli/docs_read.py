@@ -17,6 +17,7 @@ from app.documents.scan_reader import (
 )
 from app.documents.tiling import ProcessorSettings, TilingError
 from app.paths import default_model
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, describe_exit
 
@@ -54,7 +55,8 @@ def read_scans(doc: DocumentIndex, args: argparse.Namespace) -> int:
             def ask_page(number: int) -> str:
                 image = next(iter(render_pages(pdf, [number], settings)))
                 turn = p.ChatTurn("user", TRANSCRIBE_PROMPT, [str(image.image)])
-                rid = client.generate([turn], max_new_tokens=args.max_new_tokens, temperature=0.0)
+                greedy = Sampling(max_new_tokens=args.max_new_tokens, temperature=0.0)
+                rid = client.generate([turn], greedy)
                 events = list(client.events_for(rid))
                 if not isinstance(events[-1], p.Done):
                     raise ReadError(_describe(events[-1], f"reading page {number}"))

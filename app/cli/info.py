@@ -9,6 +9,7 @@ from typing import Any
 from app.checkpoints.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
 from app.checkpoints.compile_mode import CompileModeError, compile_mode, describe_compile
 from app.checkpoints.experts_mode import ExpertsModeError, describe_mode, experts_mode
+from app.checkpoints.prefill_step import PrefillStepError, describe_step, pinned_step
 from app.paths import default_model
 
 
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         mode = experts_mode()
         compiling = compile_mode()
-    except (ExpertsModeError, CompileModeError) as exc:
+        step = pinned_step()
+    except (ExpertsModeError, CompileModeError, PrefillStepError) as exc:
         print(f"maverick-desk info: {exc}", file=sys.stderr)
         return 1
     text = info.config.get("text_config") or {}
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         ("experts", describe_mode(mode)),
         ("decode", describe_compile(compiling)),
+        ("prefill", describe_step(step, int(text.get("attention_chunk_size") or 0))),
         (
             "vision model",
             f"{vision.get('num_hidden_layers')} layers, hidden {vision.get('hidden_size')}, "

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from app.desktop_integration import install, targets, uninstall
+from app.storage.errors import StorageError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             for path in install().all():
                 print(f"installed {path}")
-    except OSError as exc:
+    except (OSError, StorageError) as exc:
         print(f"maverick-desk install-desktop-entry: {exc}", file=sys.stderr)
         return 1
     updater = shutil.which("update-desktop-database")

@@ -28,6 +28,7 @@ from pathlib import Path
 from app.documents.pdf import PdfError, PdfFile, PdfPasswordError, ShouldStop, looks_like_pdf
 from app.paths import data_dir
 from app.storage.atomic import atomic_write_text, fsync_folder
+from app.storage.versioned import is_newer, newer_version_sentence
 
 INDEX_FORMAT = 1  # bump when the tables change; a newer file is refused
 INDEX_FOLDER = "documents"
@@ -94,13 +95,10 @@ class DocumentIndex:
         self.password = password  # an encrypted PDF's, to draw its pages (kept in memory only)
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.row_factory = sqlite3.Row
-        fmt = int(self._meta("format") or 0)
-        if fmt > INDEX_FORMAT:
+        fmt = self._meta("format")
+        if is_newer(fmt, INDEX_FORMAT):
             self._db.close()
-            raise DocumentError(
-                f"The index {path.name} was written by a newer version of Maverick Desk "
-                f"(format {fmt}); update the app to read it."
-            )
+            raise DocumentError(newer_version_sentence(path, fmt, INDEX_FORMAT, "index format"))
         self.info = DocumentInfo(
             name=self._meta("name") or path.stem,
             sha256=self._meta("sha256") or path.stem,

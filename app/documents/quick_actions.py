@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.paths import data_dir
 from app.storage.atomic import atomic_write_text
+from app.storage.versioned import is_newer, newer_version_sentence
 
 FILE_NAME = "quick_actions.json"
 FILE_FORMAT = "maverick-desk.quick-actions"
@@ -78,11 +79,8 @@ def load_quick_actions(path: Path | None = None) -> list[QuickAction]:
     if not isinstance(body, dict) or body.get("format") != FILE_FORMAT:
         raise QuickActionError(f"{path} is not a Maverick Desk quick actions file.")
     version = body.get("version")
-    if not isinstance(version, int) or version > FILE_VERSION:
-        raise QuickActionError(
-            f"The quick actions in {path} were saved by a newer Maverick Desk (format "
-            f"{version}); update the app to use them. The file is left as it is."
-        )
+    if not isinstance(version, int) or is_newer(version, FILE_VERSION):
+        raise QuickActionError(newer_version_sentence(path, version, FILE_VERSION, "format"))
     actions = body.get("actions")
     if not isinstance(actions, list):
         raise QuickActionError(f"{path} has no list of actions.")

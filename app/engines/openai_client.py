@@ -35,6 +35,7 @@ from app.engines.server_errors import (
 )
 from app.engines.streamed_tool_calls import PartialCalls, absorb_tool_calls, finished_tool_calls
 from app.inference.images import ImageError
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import new_request_id
 
@@ -192,14 +193,11 @@ class ServerEngine:
     def generate(
         self,
         messages: Sequence[p.ChatTurn],
-        max_new_tokens: int = 512,
-        temperature: float = 0.6,
-        top_p: float = 0.9,
-        seed: int | None = None,
+        sampling: Sampling | None = None,
+        *,
         request_id: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
         tools: Sequence[dict[str, Any]] = (),
-        min_p: float = 0.0,
         json_schema: dict[str, Any] | None = None,
     ) -> str:
         """Start a request on the running event loop; its events go to `on_event`.
@@ -209,9 +207,8 @@ class ServerEngine:
         """
         rid = request_id or new_request_id()
         request = p.Generate(
-            rid, list(messages), max_new_tokens, temperature, top_p, seed, list(tools), min_p,
-            json_schema=json_schema,
-        )  # fmt: skip
+            rid, list(messages), sampling or Sampling(), list(tools), json_schema=json_schema
+        )
         deliver = self._on_event or (lambda event: None)
         task = asyncio.get_running_loop().create_task(self.run(request, deliver, extra_body))
         self._tasks[rid] = task
@@ -268,22 +265,21 @@ class ServerEngine:
             except ImageError as exc:
                 return _finish(deliver, p.Error(rid, "bad_input", str(exc)))
             log.info("request %s to %s (%s)", rid, self.settings.base_url, self.settings.model)
+            # The standard parameters, and vLLM's own (min_p…) for extra_body.
+            standard, extras = request.sampling.server_params()
             stream = await self._client.chat.completions.create(
                 model=self.settings.model,
                 messages=cast("list[ChatCompletionMessageParam]", body),
                 stream=True,
                 stream_options={"include_usage": True},
-                max_tokens=request.max_new_tokens,
-                temperature=request.temperature,
-                top_p=request.top_p,
-                seed=openai.omit if request.seed is None else request.seed,
+                **standard,
                 tools=cast("Any", request.tools) if request.tools else openai.omit,
                 response_format=(
                     cast("Any", response_format(request.json_schema))
                     if request.json_schema is not None
                     else openai.omit
                 ),
-                extra_body=_with_min_p(extra_body, request.min_p),
+                extra_body=_with_extras(extra_body, extras),
                 extra_headers=self._request_headers or None,
             )
             async for chunk in stream:
@@ -412,14 +408,11 @@ def ask_server(
     settings: ServerSettings,
     messages: Sequence[p.ChatTurn],
     on_event: EventCallback,
-    max_new_tokens: int = 512,
-    temperature: float = 0.6,
-    top_p: float = 0.9,
-    seed: int | None = None,
+    sampling: Sampling | None = None,
+    *,
     api_key: str | None = None,
     extra_body: Mapping[str, Any] | None = None,
     tools: Sequence[dict[str, Any]] = (),
-    min_p: float = 0.0,
     json_schema: dict[str, Any] | None = None,
 ) -> p.Message:
     """Run one request to the end in a fresh event loop; returns the terminal event.
@@ -435,12 +428,8 @@ def ask_server(
             request = p.Generate(
                 new_request_id(),
                 list(messages),
-                max_new_tokens,
-                temperature,
-                top_p,
-                seed,
-                tools=list(tools),
-                min_p=min_p,
+                sampling or Sampling(),
+                list(tools),
                 json_schema=json_schema,
             )
             return await engine.run(request, on_event, extra_body)
@@ -450,9 +439,12 @@ def ask_server(
     return asyncio.run(main())
 
 
-def _with_min_p(extra_body: Mapping[str, Any] | None, min_p: float) -> dict[str, Any] | None:
-    """The request's extra fields; min_p rides there (vLLM, SGLang and llama.cpp read it)."""
-    body = dict(extra_body or {})
-    if min_p > 0:
-        body.setdefault("min_p", min_p)
+def _with_extras(
+    extra_body: Mapping[str, Any] | None, extras: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The request's extra fields; settings servers take there (vLLM, SGLang, llama.cpp) join.
+
+    A field the caller set in `extra_body` itself wins.
+    """
+    body = {**extras, **(extra_body or {})}
     return body or None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from app.engines.openai_client import ServerSettings, ask_server, constrains_json
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 T = TypeVar("T")
@@ -65,7 +66,7 @@ class StructuredServer:
         check: Callable[[str, p.Done, bool], T],
         retry_on: type[Exception],
         on_retry: Callable[[Exception], None] = lambda exc: None,
-        **sampling: Any,
+        sampling: Sampling | None = None,
     ) -> T | p.Message:
         """`check(text, done, constrained)`'s value, or the server's `Error` or `Cancelled`.
 
@@ -86,8 +87,8 @@ class StructuredServer:
                 self.settings,
                 messages,
                 on_event,
+                sampling,
                 json_schema=schema if forced else None,
-                **sampling,
             )
             if isinstance(final, p.Error) and self.policy.refused(final.message, forced):
                 self._say(REFUSED)

@@ -3,12 +3,15 @@
 Writes a random checkpoint at Maverick's real widths with a dense, a RoPE MoE and a
 NoPE MoE layer (`app.generators.wide_checkpoint`), loads it through the app's own loader
 (FP8 kept FP8 on compute capability 8.9+), then decodes and prefills with
-transformers' dense experts and with the sparse dispatch, and writes one JSON
-file: load time, the expert modules and their weight dtype, tokens/s, prefill
-time, peak memory, whether greedy tokens matched, the FP8 evidence, and an
-extrapolation to Maverick's 48 layers on 8 GPUs (each kind of layer timed apart, plus
-the accelerate hook and device-hop cost it measured). ``--smoke`` does the same at
-tiny widths on the CPU, so the test suite keeps this path alive.
+transformers' dense experts and with the sparse dispatch, times the compiled decode
+step over the sparse experts (unless ``MAVERICK_DESK_COMPILE=off``), and writes one
+JSON file: load time, the expert modules and their weight dtype, decode tokens/s eager
+and compiled, prefill tokens/s in each step size (`STEPS`), all by kind of layer
+(`app.generators.step_timing`), peak memory, whether greedy tokens matched, the FP8
+evidence, and an extrapolation to Maverick's 48 layers on 8 GPUs with its arithmetic
+(`app.generators.maverick_extrapolation`; printed too). ``--smoke`` does the same at
+tiny widths on the CPU, so the test suite keeps this path alive: the same code, on
+the CPU instead of CUDA.
 
 ``--checkpoint DIR`` checks an existing checkpoint instead of writing one.
 
@@ -30,6 +33,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.generators.maverick_extrapolation import extrapolate as extrapolate
+from app.generators.step_timing import (
+    compiled_decode,
+    layer_counts,
+    layer_times,
+    prefill_times,
+    timed,
+)
+
 NEEDED = (
     "torch",
     "transformers",
@@ -39,6 +51,11 @@ NEEDED = (
     "PIL",
     "torchvision",
 )
+
+
+# Prefill step sizes timed (tokens per forward): the engine's reuse granularity, and bigger.
+STEPS = (512, 2048, 8192)
+SMOKE_STEPS = (512, 1024)
 
 
 def missing_packages() -> list[str]:
@@ -62,13 +79,6 @@ def missing_sentence(missing: list[str]) -> str:
     )
 
 
-def _sync() -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 def _peak_reset() -> None:
     import torch
 
@@ -82,84 +92,28 @@ def _peak() -> int:
     return int(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else 0
 
 
-def _timed(run: Any) -> float:
-    _sync()
-    started = time.perf_counter()
-    run()
-    _sync()
-    return time.perf_counter() - started
-
-
-LAYER_KINDS = ("dense", "moe_rope", "moe_nope")
-# Maverick's 48 layers by kind: MoE on every other layer, NoPE on every 4th (all MoE).
-MAVERICK_LAYERS = {"dense": 24, "moe_rope": 12, "moe_nope": 12}
-MAVERICK_HOPS = 7  # device_map="auto" over 8 GPUs: the hidden state moves 7 times a token
-
-
-def layer_kind(layer: Any) -> str:
-    """dense, moe_rope or moe_nope: the kinds of decoder layer Maverick has."""
-    if not layer.is_moe_layer:
-        return "dense"
-    return "moe_rope" if getattr(layer.self_attn, "use_rope", True) else "moe_nope"
-
-
-def _layer_times(model: Any, run: Any) -> tuple[float, dict[str, float]]:
-    """Seconds of `run()` and of each kind of decoder layer in it (mean), by CUDA sync."""
-    times = dict.fromkeys(LAYER_KINDS, 0.0)
-    counts = dict.fromkeys(LAYER_KINDS, 0)
-    starts: dict[int, float] = {}
-    handles = []
-    for index, layer in enumerate(model.language_model.model.layers):
-        kind = layer_kind(layer)
-        counts[kind] += 1
-
-        def before(*_: Any, i: int = index) -> None:
-            _sync()
-            starts[i] = time.perf_counter()
-
-        def after(*_: Any, i: int = index, k: str = kind) -> None:
-            _sync()
-            times[k] += time.perf_counter() - starts[i]
-
-        handles += [layer.register_forward_pre_hook(before), layer.register_forward_hook(after)]
-    try:
-        _sync()
-        started = time.perf_counter()
-        run()
-        _sync()
-        took = time.perf_counter() - started
-        return took, {k: times[k] / counts[k] for k in LAYER_KINDS if counts[k]}
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def _layer_counts(model: Any) -> dict[str, int]:
-    counts = dict.fromkeys(LAYER_KINDS, 0)
-    for layer in model.language_model.model.layers:
-        counts[layer_kind(layer)] += 1
-    return counts
-
-
-def measure(model: Any, prompt: Any, long_ids: Any, new_tokens: int) -> dict[str, Any]:
+def measure(
+    model: Any, prompt: Any, long_ids: Any, new_tokens: int, steps: tuple[int, ...]
+) -> dict[str, Any]:
+    """Eager decode (tokens/s, seconds by layer kind) and the prefill in each step size."""
     import torch
 
     greedy = {"do_sample": False, "max_new_tokens": new_tokens, "min_new_tokens": new_tokens}
     out: dict[str, Any] = {}
     with torch.inference_mode():
         model.generate(prompt, **{**greedy, "max_new_tokens": 2, "min_new_tokens": 2})  # warm-up
-        short = _timed(lambda: model.generate(prompt, **greedy))
-        one = _timed(lambda: model(prompt))
-        step, layers = _layer_times(model, lambda: model(prompt[:, -1:]))
-        out["decode_layer_counts"] = _layer_counts(model)
+        short = timed(lambda: model.generate(prompt, **greedy))
+        one = timed(lambda: model(prompt))
+        _, layers = layer_times(model, lambda: model(prompt[:, -1:]))
+        out["decode_layer_counts"] = layer_counts(model)
         tokens = model.generate(prompt, **greedy)[0, prompt.shape[1] :].tolist()
-        out["decode_tokens_per_s"] = (new_tokens - 1) / max(short - one, 1e-9)
-        out["decode_layer_s"] = layers
-        _peak_reset()
-        took, _ = _layer_times(model, lambda: model(long_ids, logits_to_keep=1))
-        out["prefill_s"] = took
-        out["prefill_peak_bytes"] = _peak()
-        out["greedy_tokens"] = tokens
+    out["decode_tokens_per_s"] = (new_tokens - 1) / max(short - one, 1e-9)
+    out["decode_layer_s"] = layers
+    _peak_reset()
+    out["prefill"] = [prefill_times(model, long_ids, step) for step in steps]
+    out["prefill_s"] = out["prefill"][0]["prefill_s"]
+    out["prefill_peak_bytes"] = _peak()
+    out["greedy_tokens"] = tokens
     return out
 
 
@@ -206,44 +160,15 @@ def hook_and_hop_s(model: Any, repeats: int = 50) -> dict[str, float]:
 
     with torch.inference_mode():
         steps()
-        bare = _timed(steps) / repeats
+        bare = timed(steps) / repeats
         add_hook_to_module(layer.feed_forward, AlignDevicesHook(execution_device=param.device))
         try:
-            hooked = _timed(steps) / repeats
+            hooked = timed(steps) / repeats
         finally:
             remove_hook_from_module(layer.feed_forward)
         # One CPU has nothing to hop to.
-        hop = _timed(hops) / repeats if param.device.type == "cuda" else 0.0
+        hop = timed(hops) / repeats if param.device.type == "cuda" else 0.0
     return {"hook_s": max(hooked - bare, 0.0), "hop_s": hop}
-
-
-def extrapolate(
-    sparse: dict[str, Any], dense: dict[str, Any], overhead: dict[str, float]
-) -> dict[str, Any]:
-    """An extrapolation, not a measurement: decode tokens/s for Maverick's 48 layers on 8 GPUs.
-
-    Each kind of layer as measured here (24 dense, 12 RoPE MoE, 12 NoPE MoE), plus a
-    measured accelerate hook on each of the 48 layers and 7 measured device hops; the
-    embedding, final norm and lm_head counted once as measured. device_map runs the
-    layers in turn, so 8 GPUs add hops, not bandwidth.
-    """
-    result: dict[str, Any] = {
-        "note": "an extrapolation from the layers measured on this one GPU, not a measurement",
-        "layers": MAVERICK_LAYERS,
-        **overhead,
-    }
-    extra = len(MAVERICK_LAYERS) and (
-        sum(MAVERICK_LAYERS.values()) * overhead["hook_s"] + MAVERICK_HOPS * overhead["hop_s"]
-    )
-    for name, run in (("sparse", sparse), ("dense", dense)):
-        per = run["decode_layer_s"]
-        here = run["decode_layer_counts"]
-        rest = 1 / run["decode_tokens_per_s"] - sum(per[k] * here[k] for k in per)
-        layers = sum(
-            MAVERICK_LAYERS[k] * per.get(k, per.get("moe_rope", 0.0)) for k in MAVERICK_LAYERS
-        )
-        result[f"{name}_tokens_per_s_48_layers_8_gpus"] = 1 / (layers + extra + max(rest, 0.0))
-    return result
 
 
 def fp8_evidence(loaded: Any) -> dict[str, Any]:
@@ -306,10 +231,16 @@ def failures(result: dict[str, Any]) -> list[str]:
 
 
 def run_check(
-    folder: Path, smoke: bool, new_tokens: int, prefill: int, write: bool = True
+    folder: Path,
+    smoke: bool,
+    new_tokens: int,
+    prefill: int,
+    steps: tuple[int, ...],
+    write: bool = True,
 ) -> dict[str, Any]:
     import torch
 
+    from app.checkpoints.compile_mode import COMPILE_ENV, compile_mode
     from app.checkpoints.experts_mode import EXPERTS_ENV
     from app.generators.wide_checkpoint import SMOKE, Widths, write_wide_fp8_checkpoint
     from app.inference.loader import load_model
@@ -321,23 +252,33 @@ def run_check(
         write_wide_fp8_checkpoint(folder, widths)
     written = time.perf_counter() - started
     os.environ[EXPERTS_ENV] = "dense"
+    # The compiled step is timed below, over the sparse experts; not compiled at load.
+    timing_compiled = compile_mode() != "off"
+    os.environ[COMPILE_ENV] = "off"
     started = time.perf_counter()
     loaded = load_model(folder)
     load_s = time.perf_counter() - started
     model = loaded.model
     evidence = fp8_evidence(loaded)
     device = next(model.parameters()).device
+    if device.type == "cpu":  # a shared CPU: two threads' small matmuls wait on each other
+        torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(16)
     vocab = min(model.config.get_text_config().vocab_size, len(loaded.processor.tokenizer)) - 20
     prompt = torch.randint(0, vocab, (1, 32), generator=gen).to(device)
     long_ids = torch.randint(0, vocab, (1, prefill), generator=gen).to(device)
-    dense = measure(model, prompt, long_ids, new_tokens)
+    dense = measure(model, prompt, long_ids, new_tokens, steps)
     report = apply_sparse_experts(model, "sparse")
-    sparse = measure(model, prompt, long_ids, new_tokens)
+    sparse = measure(model, prompt, long_ids, new_tokens, steps)
+    compiled: dict[str, Any] | None = None
+    if timing_compiled:
+        compiled = compiled_decode(model, prompt, new_tokens)
+        compiled["greedy_tokens_match_eager"] = compiled["greedy_tokens"] == sparse["greedy_tokens"]
     return {
         "mode": "smoke (tiny widths, CPU)" if smoke else "Maverick widths",
         "widths": widths.__dict__,
         "device": loaded.devices,
+        "cpu_threads": torch.get_num_threads(),
         "quantisation": loaded.quantisation,
         "checkpoint_bytes": loaded.info.size_bytes,
         "write_s": written,
@@ -348,10 +289,15 @@ def run_check(
         "prefill_tokens": prefill,
         "dense": {k: v for k, v in dense.items() if k != "greedy_tokens"},
         "sparse": {k: v for k, v in sparse.items() if k != "greedy_tokens"},
+        "compiled": (
+            {k: v for k, v in compiled.items() if k != "greedy_tokens"}
+            if compiled is not None
+            else f"not timed: {COMPILE_ENV}=off"
+        ),
         "decode_speedup": sparse["decode_tokens_per_s"] / dense["decode_tokens_per_s"],
         "prefill_time_ratio": sparse["prefill_s"] / dense["prefill_s"],
         "greedy_tokens_match": sparse["greedy_tokens"] == dense["greedy_tokens"],
-        "extrapolation": extrapolate(sparse, dense, hook_and_hop_s(model)),
+        "extrapolation": extrapolate(sparse, dense, hook_and_hop_s(model), compiled),
     }
 
 
@@ -380,13 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(missing_sentence(missing), file=sys.stderr)
         return 2
-    new_tokens, prefill = (8, 256) if args.smoke else (64, 4096)
+    new_tokens, prefill = (8, 1024) if args.smoke else (64, 8192)
+    steps = SMOKE_STEPS if args.smoke else STEPS
     if args.checkpoint is not None:
-        result = run_check(args.checkpoint, args.smoke, new_tokens, prefill, write=False)
+        result = run_check(args.checkpoint, args.smoke, new_tokens, prefill, steps, write=False)
     else:
         folder = args.dir or Path(tempfile.mkdtemp(prefix="maverick-gpu-check-"))
         try:
-            result = run_check(folder / "checkpoint", args.smoke, new_tokens, prefill)
+            result = run_check(folder / "checkpoint", args.smoke, new_tokens, prefill, steps)
         finally:
             if not args.keep:
                 shutil.rmtree(folder / "checkpoint", ignore_errors=True)
@@ -395,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.write_text(text + "\n", encoding="utf-8")
     print(f"gpu-check: wrote {args.out}", file=sys.stderr)
+    for name, sentence in result["extrapolation"]["arithmetic"].items():
+        print(f"gpu-check: {name}: {sentence}", file=sys.stderr)
     for sentence in result["failures"]:
         print(f"gpu-check: FAILED: {sentence}", file=sys.stderr)
     return 1 if result["failures"] else 0

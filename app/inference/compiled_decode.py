@@ -78,6 +78,19 @@ class Sampler:
         return int(scores[0].argmax())
 
 
+def compile_options(device_type: str) -> dict[str, Any]:
+    """The inductor options for a decode step (or one layer of it) on `device_type`.
+
+    Rounding to bf16 where eager rounds keeps the greedy tokens eager's (without it
+    inductor keeps float32 between fused ops, and the demo's answers drift after a few
+    tokens); on CUDA the whole step replays as CUDA graphs.
+    """
+    options: dict[str, Any] = {"emulate_precision_casts": True}
+    if device_type == "cuda":
+        options["triton.cudagraphs"] = True
+    return options
+
+
 class DecodeStep:
     """The forward of one decoded token over a static cache, compiled or eager."""
 
@@ -90,13 +103,7 @@ class DecodeStep:
         fn: Callable[..., torch.Tensor] = self._step
         if compiled:
             install_real_rope(model)
-            # Rounding to bf16 where eager rounds keeps the greedy tokens eager's (without
-            # it inductor keeps float32 between fused ops, and the demo's answers drift
-            # after a few tokens); on CUDA the whole step replays as CUDA graphs.
-            options: dict[str, Any] = {"emulate_precision_casts": True}
-            if model.device.type == "cuda":
-                options["triton.cudagraphs"] = True
-            fn = torch.compile(fn, fullgraph=True, options=options)
+            fn = torch.compile(fn, fullgraph=True, options=compile_options(model.device.type))
         self._fn = fn
 
     def _step(self, token: torch.Tensor, position: torch.Tensor, cache: Any) -> torch.Tensor:

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import RepetitionPenaltyLogitsProcessor, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from app.inference.compiled_decode import DecodeStep, Sampler, prefill_logits
 from app.inference.images import DEFAULT_IMAGE_LIMIT, ImageError, check_image_count
 from app.inference.loader import LoadedModel
 from app.inference.prefill import (
+    StepPlanner,
     encoder_outputs,
     exact_length,
     image_rows,
@@ -44,6 +45,7 @@ from app.inference.prompt_cache import (
 )
 from app.inference.prompt_inputs import PromptBuilder, file_digest
 from app.inference.template_chat import template_chat
+from app.vocabulary.sampling import Sampling
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +67,8 @@ class ChatMessage:
     tool_calls: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
-class SamplingParams:
-    """How to sample. A temperature of 0 means greedy decoding."""
-
-    max_new_tokens: int = 512
-    temperature: float = 0.6
-    top_p: float = 0.9
-    seed: int | None = None
-    min_p: float = 0.0  # 0: off
+# How to sample (a temperature of 0 is greedy): the app's one vocabulary.
+SamplingParams = Sampling
 
 
 @dataclass
@@ -181,6 +176,12 @@ class _BoundHistory(StoppingCriteria):
         return torch.zeros((input_ids.shape[0],), dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
 
 
+def _penalty(kwargs: dict[str, Any]) -> list[Any]:
+    """The compiled step's repetition penalty, as `generate` makes it from its kwargs."""
+    penalty = kwargs.get("repetition_penalty")
+    return [RepetitionPenaltyLogitsProcessor(float(penalty))] if penalty else []
+
+
 def _default_top_k(model: Any) -> int | None:
     """The top-k `generate` samples with when a request sets none (transformers' default: 50)."""
     from transformers import GenerationConfig
@@ -199,6 +200,7 @@ class Engine:
         loaded: LoadedModel,
         image_limit: int = DEFAULT_IMAGE_LIMIT,
         prompt_cache: PromptCache | None = None,
+        prefill_step: int | None = None,
     ) -> None:
         self.loaded = loaded
         self.image_limit = image_limit
@@ -209,6 +211,9 @@ class Engine:
                 reserve_bytes=prefill_reserve(devices),
             )
         self.prompt_cache = prompt_cache
+        # Prompt tokens a prefill forward computes: `prefill_step`, else the setting, else
+        # as many as free memory allows (`app.inference.prefill.StepPlanner`).
+        self.prefill_steps = StepPlanner.for_model(loaded, prefill_step)
         processor: Any = loaded.processor
         self._processor = processor
         self._prompt = PromptBuilder(processor)
@@ -336,12 +341,9 @@ class Engine:
         With `json_schema`, the answer is constrained to JSON valid for it
         (`app.inference.constrained`).
         """
-        if params.max_new_tokens < 1:
-            raise InputError("max_new_tokens must be at least 1.")
-        if not 0.0 < params.top_p <= 1.0:
-            raise InputError("top_p must be greater than 0 and at most 1.")
-        if params.temperature < 0:
-            raise InputError("temperature must not be negative.")
+        problem = params.problem()
+        if problem:
+            raise InputError(problem)
         started = time.perf_counter()
         prepared = self.prepare(messages, params.max_new_tokens, tools)
         generated: list[int] = []
@@ -360,9 +362,9 @@ class Engine:
         }
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-            kwargs.update(min_p=params.min_p or None)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        kwargs.update(params.generate_kwargs(sampling=params.temperature > 0))
         if json_schema is not None:
             kwargs.update(self._constrained_kwargs(json_schema, params))
         try:
@@ -453,9 +455,10 @@ class Engine:
         with torch.inference_mode():
             rows = image_rows(model, prepared.pixels)
             rows = rows[prepared.skip_rows :] if rows is not None else None
+            prefill_step = self.prefill_steps.step_for(len(prepared.ids))
             reached, rows = prefill_chunks(
                 model, input_ids, entry.cache, prepared.cached_tokens, last, rows,
-                self._patch_id, chunk, should_stop, bound,
+                self._patch_id, prefill_step, should_stop, bound,
             )  # fmt: skip
             if reached == last:
                 if params.seed is not None:
@@ -501,7 +504,8 @@ class Engine:
             top_p=float(kwargs.get("top_p") or 1.0),
             min_p=float(kwargs.get("min_p") or 0.0),
             top_k=int((kwargs["top_k"] if "top_k" in kwargs else _default_top_k(model)) or 0),
-            processors=list(kwargs.get("logits_processor") or []),
+            # generate() applies a repetition penalty before the processors it is given.
+            processors=[*_penalty(kwargs), *(kwargs.get("logits_processor") or [])],
         )
         step.decode(
             cache,

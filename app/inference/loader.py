@@ -30,6 +30,7 @@ from app.checkpoints.checkpoint import CheckpointInfo, human_bytes, inspect_chec
 from app.checkpoints.compile_mode import EAGER_LABEL, compile_mode
 from app.checkpoints.devices import Device
 from app.checkpoints.experts_mode import DENSE_LABEL, experts_mode
+from app.checkpoints.prefill_step import pinned_step
 from app.checkpoints.preflight import (
     ATTENTION_IMPLEMENTATIONS,
     max_memory_plan,
@@ -209,6 +210,7 @@ def load_model(
     stop = should_stop or (lambda: False)
     mode = experts_mode()  # a bad MAVERICK_DESK_EXPERTS fails before minutes of loading
     compile_mode()  # and so does a bad MAVERICK_DESK_COMPILE
+    pinned_step()  # and a bad MAVERICK_DESK_PREFILL_STEP
     if attn_implementation not in ATTENTION_IMPLEMENTATIONS:
         raise ValueError(
             f"Unknown attention implementation {attn_implementation!r}: use one of "

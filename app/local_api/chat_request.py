@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.local_api.errors import ApiError, bad_request
+from app.vocabulary.sampling import KNOBS
 from app.workers.json_depth import deeper_than, depth_sentence
 
 ROLES = {
@@ -67,8 +68,9 @@ class ChatRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
-    min_p: float | None = None  # vLLM's extra parameter (openai: extra_body)
     seed: int | None = None
+    # vLLM's own sampling parameters (openai: extra_body), by the app's names: min_p…
+    extra: dict[str, Any] = field(default_factory=dict)
     stop: tuple[str, ...] = ()
     stream: bool = False
     include_usage: bool = False
@@ -106,7 +108,7 @@ def parse_chat_request(body: Any, limits: RequestLimits) -> ChatRequest:
         max_tokens=_max_tokens(body),
         temperature=_number(body, "temperature", 0.0, 2.0, low_open=False),
         top_p=_number(body, "top_p", 0.0, 1.0, low_open=True),
-        min_p=_min_p(body),
+        extra=_extra_sampling(body),
         seed=_integer(body, "seed", -(2**63), 2**63 - 1),
         stop=_stop(body.get("stop")),
         stream=stream,
@@ -391,11 +393,16 @@ def _integer(body: dict[str, Any], name: str, low: int, high: int) -> int | None
     return value
 
 
-def _min_p(body: dict[str, Any]) -> float | None:
-    value = _number(body, "min_p", 0.0, 1.0, low_open=False)
-    if value == 1.0:
-        raise bad_request("`min_p` must be at least 0 and less than 1 (0 turns it off).", "min_p")
-    return value
+def _extra_sampling(body: dict[str, Any]) -> dict[str, Any]:
+    """The sampling settings OpenAI lacks and vLLM takes in the body (min_p…), checked."""
+    extra: dict[str, Any] = {}
+    for name, knob in KNOBS.items():
+        if knob.server != "extra" or body.get(name) is None:
+            continue
+        if not knob.allows(body[name]):
+            raise bad_request(f"`{name}` {knob.rule}", name)
+        extra[name] = body[name]
+    return extra
 
 
 def _number(

@@ -109,7 +109,7 @@ class _Endpoints:
             folder.cleanup()
             raise
         sampling = Sampling(
-            asked.max_tokens, asked.temperature, asked.top_p, asked.seed, asked.min_p
+            asked.max_tokens, asked.temperature, asked.top_p, asked.seed, asked.extra
         )
         answer = self.shared.answer(
             turns,

@@ -15,14 +15,15 @@ import collections
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.local_api.errors import ApiError
 from app.local_api.event_router import EventRouter
 from app.local_api.scheduler import Lane, QueueFull, Scheduler, Ticket
 from app.local_api.stop_text import StopMatcher
+from app.vocabulary.sampling import Sampling as Settings
 from app.workers import protocol as p
 from app.workers.client import (
     TERMINAL,
@@ -37,13 +38,28 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Sampling:
-    """How to sample one answer; None takes the loaded model's default."""
+    """How a client asked to sample one answer; None takes the loaded model's default.
+
+    OpenAI's own parameters by name; `extra`: the other settings it sent (vLLM's, in
+    extra_body: min_p…), by their name in the app's vocabulary (`app.vocabulary.sampling`).
+    """
 
     max_new_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     seed: int | None = None
-    min_p: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def given(self) -> dict[str, Any]:
+        """The settings the client sent, by their vocabulary names."""
+        named = {
+            "max_new_tokens": self.max_new_tokens or None,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            **self.extra,
+        }
+        return {name: value for name, value in named.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -185,18 +201,10 @@ class SharedModel:
         self.ready = None
         self.unavailable = f"The model worker stopped ({describe_exit(event.exit_code)})."
 
-    def sampling_for(self, asked: Sampling) -> p.Generate:
-        """The worker request's sampling fields: what was asked, else the model's defaults."""
+    def sampling_for(self, asked: Sampling) -> Settings:
+        """The worker request's sampling: what was asked, else the model's defaults."""
         defaults = self.ready.generation_defaults if self.ready else {}
-        return p.Generate(
-            request_id="",
-            messages=[],
-            max_new_tokens=asked.max_new_tokens or int(defaults.get("max_new_tokens", 512)),
-            temperature=_first(asked.temperature, defaults.get("temperature"), 0.6),
-            top_p=_first(asked.top_p, defaults.get("top_p"), 0.9),
-            seed=asked.seed,
-            min_p=_first(asked.min_p, defaults.get("min_p"), 0.0),
-        )
+        return Settings.from_dict({**defaults, **asked.given()})
 
     async def answer(
         self,
@@ -252,13 +260,11 @@ class SharedModel:
         try:
             await ticket.wait_async()
             self.router.route(rid, run)
-            asked = self.sampling_for(sampling)
+            settings = self.sampling_for(sampling)
             try:
                 self.client.send(
-                    p.Generate(rid, list(turns), asked.max_new_tokens, asked.temperature,
-                               asked.top_p, asked.seed, tools=list(tools),
-                               json_schema=json_schema, min_p=asked.min_p)
-                )  # fmt: skip
+                    p.Generate(rid, list(turns), settings, list(tools), json_schema=json_schema)
+                )
             except WorkerUnavailable as exc:
                 raise ApiError(503, str(exc), code="model_not_loaded") from exc
             sent = True
@@ -341,13 +347,6 @@ def _sentence(event: p.Message) -> str:
     if isinstance(event, p.Cancelled):
         return "the request was cancelled on the server."
     return f"unexpected {event.kind} from the worker."
-
-
-def _first(*values: object) -> float:
-    for value in values:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    return 0.0
 
 
 __all__ = ["Delta", "Finish", "Sampling", "SharedModel", "Ticket"]

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.storage.versioned import is_newer, newer_version_sentence
 from app.structured.schema import SchemaError, check_schema, where
 
 FIELDS_FORMAT = "maverick-desk.fields"
@@ -140,10 +141,9 @@ def fields_from_json(body: dict[str, Any]) -> list[Field]:
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise SchemaError("The field list has no version number.")
-    if version > FIELDS_VERSION:
+    if is_newer(version, FIELDS_VERSION):
         raise SchemaError(
-            f"The field list is version {version}, written by a newer Maverick Desk "
-            f"(this one reads up to {FIELDS_VERSION}); update the app to use it."
+            newer_version_sentence("The field list", version, FIELDS_VERSION, "version")
         )
     raw = body.get("fields")
     if not isinstance(raw, list):

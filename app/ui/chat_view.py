@@ -20,7 +20,9 @@ from app.ui.markdown.markdown_html import FindCitations
 from app.ui.structured.answer_table import AnswerTable
 from app.ui.tools.saved_turns import saved_turn_blocks
 from app.ui.transcript.assistant_message_view import AssistantMessageView
+from app.ui.transcript.earlier_messages_button import EarlierMessagesButton
 from app.ui.transcript.error_block import ErrorBlock
+from app.ui.transcript.scroll_anchor import ScrollAnchor
 from app.ui.transcript.transcript_view import TranscriptView
 from app.ui.transcript.user_message_view import UserMessageView
 from app.workers import protocol as p
@@ -45,6 +47,9 @@ class ChatView(QObject):
         self.transcript = transcript
         self.first_shown = 0  # index of the first message with a view
         self.views: dict[str, QWidget] = {}
+        self.anchor: ScrollAnchor | None = None  # keeps a view in place while others change
+        self.earlier_button: EarlierMessagesButton | None = None
+        self.earlier_page = 40  # views built a click on "Show earlier messages"
         # Before the renderer: an answer's pages are known when its view is made.
         self.cited_pages = CitedPages(
             lambda: [doc.info.name for doc in session.documents.documents]
@@ -70,6 +75,36 @@ class ChatView(QObject):
             self.transcript.insert(index, view)
         self.first_shown = start
         return views
+
+    def offer_earlier(self) -> None:
+        """Put "Show earlier messages (N more)" on top if messages are left unbuilt."""
+        hidden = self.first_shown
+        if hidden:
+            self.earlier_button = EarlierMessagesButton(hidden)
+            self.earlier_button.requested.connect(self._on_earlier_requested)
+            self.transcript.insert(0, self.earlier_button)
+
+    def _on_earlier_requested(self) -> None:
+        """Build a page of earlier messages, keeping the message that was on top in place."""
+        button = self.earlier_button
+        items = self.transcript.items()
+        if button is None or button not in items:
+            return
+        was_top = items[1] if len(items) > 1 else None
+        self.transcript.remove(button)
+        self.earlier_button = None
+        self.show_earlier(self.earlier_page)
+        self.offer_earlier()
+        if was_top is not None:
+            self.keep_in_place(was_top)
+
+    def keep_in_place(self, view: QWidget) -> ScrollAnchor:
+        """Scroll to `view` and hold it there while the views around it are laid out."""
+        self.anchor = ScrollAnchor(self.transcript, view)
+        return self.anchor
+
+    def scroll_to_bottom(self) -> None:
+        self.transcript.scroll_to_bottom()
 
     def view_of(self, message: Message) -> QWidget:
         """A new view of `message`, its buttons wired to this object's signals."""

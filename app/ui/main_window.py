@@ -27,7 +27,6 @@ from app.ui.model_watch import ModelWatch
 from app.ui.settings.settings_panel import SettingsPanel
 from app.ui.settings.settings_store import SettingsStore
 from app.ui.settings.theme_controller import ThemeController
-from app.ui.tool_strategy import ToolAnswer
 from app.ui.tools.tools_dialog import ToolsDialog
 from app.ui.tools.window_tools import WindowTools
 from app.ui.transcript.assistant_message_view import AssistantMessageView
@@ -111,8 +110,8 @@ class MainWindow(QMainWindow):
         self.warm_up = RenderWarmUp(self)
         QTimer.singleShot(WARM_UP_DELAY_MS, self.warm_up.start)
 
-    def _follow(self, engine: WorkerBridge | WindowTools) -> None:
-        """Hand an engine's answer signals to the session."""
+    def _follow(self, engine: WorkerBridge) -> None:
+        """Hand the engine's answer signals to the session (a tool loop's steps too)."""
         engine.token_received.connect(self.session.receive)
         engine.generation_finished.connect(self.session.finish)
         engine.generation_failed.connect(self.session.fail)
@@ -127,7 +126,6 @@ class MainWindow(QMainWindow):
     def use_tools(self, tools: WindowTools) -> None:
         """Answer through the tool loop while `tools` has servers enabled."""
         self.tools = self.dialogs.tools = tools
-        self._follow(tools)
         tools.tools_offered.connect(self.composer.set_tools)  # the meter counts them
         self.composer.set_tools(tools.offered())
 
@@ -135,7 +133,7 @@ class MainWindow(QMainWindow):
         answer = self.session.answer
         view = self.chat_view.answer_view(answer) if answer is not None else None
         if self.tools is not None and self.tools.active and view is not None:
-            return ToolAnswer(self.tools, view, self._image_limit())
+            return self.tools.answer_for(view, self.session.handle, self._image_limit())
         return PlainAnswer(self.bridge)
 
     def _build_actions(self) -> None:

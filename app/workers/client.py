@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 log = logging.getLogger(__name__)
@@ -164,29 +165,18 @@ class WorkerClient:
     def generate(
         self,
         messages: Sequence[p.ChatTurn],
-        max_new_tokens: int = 512,
-        temperature: float = 0.6,
-        top_p: float = 0.9,
-        seed: int | None = None,
+        sampling: Sampling | None = None,
+        *,
         request_id: str | None = None,
         tools: Sequence[dict[str, Any]] = (),
-        min_p: float = 0.0,
         json_schema: dict[str, Any] | None = None,
     ) -> str:
         """Ask for an answer (constrained to `json_schema` if given); returns its request id."""
         rid = request_id or new_request_id()
         self.send(
             p.Generate(
-                rid,
-                list(messages),
-                max_new_tokens,
-                temperature,
-                top_p,
-                seed,
-                list(tools),
-                min_p,
-                json_schema=json_schema,
-            )  # fmt: skip
+                rid, list(messages), sampling or Sampling(), list(tools), json_schema=json_schema
+            )
         )
         return rid
 
@@ -217,6 +207,17 @@ class WorkerClient:
                 yield event
                 if isinstance(event, TERMINAL):
                     return
+
+    def next_event(self, timeout: float) -> p.Message | None:
+        """The next event of any request, or None after `timeout` seconds.
+
+        Only for clients made without `on_event`: a front end that follows several
+        requests at once (a tool loop's steps) hands each to its session.
+        """
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
     @property
     def stderr_tail(self) -> str:

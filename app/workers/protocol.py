@@ -23,7 +23,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from app.vocabulary.sampling import KNOBS, Sampling
 from app.workers.json_depth import MAX_JSON_DEPTH, deeper_than, depth_sentence
+
+SAMPLING_FIELDS = tuple(KNOBS)
 
 PROTOCOL_VERSION = 1
 
@@ -83,15 +86,13 @@ class Generate(Message):
     kind: ClassVar[str] = "generate"
     request_id: str
     messages: list[ChatTurn]
-    max_new_tokens: int = 512
-    temperature: float = 0.6
-    top_p: float = 0.9
-    seed: int | None = None
+    # On the wire its fields sit in the message itself (max_new_tokens, temperature,
+    # top_p, seed, min_p, …), as they always did; a field an older peer did not send
+    # takes its default.
+    sampling: Sampling = field(default_factory=Sampling)
     # Tool definitions for the chat template: {"type": "function", "function": {name,
     # description, parameters}}; empty for a plain chat.
     tools: list[dict[str, Any]] = field(default_factory=list)
-    # Drop tokens less likely than min_p times the likeliest one (0: off); when sampling.
-    min_p: float = 0.0
     # A JSON Schema (bounded by app.structured) the answer is constrained to; None: free text.
     json_schema: dict[str, Any] | None = None
 
@@ -295,6 +296,8 @@ def encode(message: Message) -> bytes:
     if where:
         raise ProtocolError(f"{message.kind}: " + depth_sentence(where))
     body = {"v": PROTOCOL_VERSION, "kind": message.kind, **dataclasses.asdict(message)}
+    if isinstance(message, Generate):
+        body.update(body.pop("sampling"))  # the wire format keeps them flat
     return (json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
@@ -316,6 +319,8 @@ def decode(line: bytes | str) -> Message:
     if cls is None:
         raise ProtocolError(f"unknown message kind {kind!r}")
     names = {f.name for f in dataclasses.fields(cls)}
+    if cls is Generate:
+        names = (names - {"sampling"}) | set(SAMPLING_FIELDS)
     unknown = set(body) - names
     if unknown:
         raise ProtocolError(f"{kind}: unknown fields {sorted(unknown)}")
@@ -324,6 +329,11 @@ def decode(line: bytes | str) -> Message:
             body["messages"] = [ChatTurn(**turn) for turn in body.get("messages", [])]
         except TypeError as exc:
             raise ProtocolError(f"generate: malformed messages: {exc}") from exc
+        given = {name: body.pop(name) for name in SAMPLING_FIELDS if name in body}
+        try:
+            body["sampling"] = Sampling(**given)
+        except TypeError as exc:
+            raise ProtocolError(f"generate: malformed sampling: {exc}") from exc
     try:
         return cls(**body)
     except TypeError as exc:

@@ -208,7 +208,7 @@ class Worker:
         problem = size_problem(
             (turn.text for turn in job.messages),
             [job.tools, *(turn.tool_calls for turn in job.messages)],
-            job.max_new_tokens,
+            job.sampling.max_new_tokens,
             self._engine.context_length,
         )
         if problem is None:
@@ -223,7 +223,7 @@ class Worker:
             return request_id in self._cancelled
 
     def _generate(self, job: p.Generate) -> None:
-        from app.inference.engine import ChatMessage, ImageError, InputError, SamplingParams
+        from app.inference.engine import ChatMessage, ImageError, InputError
 
         rid = job.request_id
         if self._engine is None:
@@ -251,15 +251,15 @@ class Worker:
         messages = [
             ChatMessage(t.role, t.text, tuple(t.images), tuple(t.tool_calls)) for t in job.messages
         ]
-        if not 0 <= job.min_p < 1:
-            self._send(p.Error(rid, "bad_input", "min_p must be at least 0 and less than 1."))
+        problem = job.sampling.problem()
+        if problem:
+            self._send(p.Error(rid, "bad_input", problem))
             return
-        params = SamplingParams(job.max_new_tokens, job.temperature, job.top_p, job.seed, job.min_p)
         end: p.Message
         try:
             result = self._engine.generate(
                 messages,
-                params,
+                job.sampling,
                 on_tokens,
                 lambda: self._is_cancelled(rid),
                 tools=job.tools,

@@ -86,7 +86,7 @@ def test_send_streams_and_finishes_with_the_settings_it_used(
     asked = engine.asked[0]
     assert [t.role for t in asked["messages"]] == ["system", "user"]
     assert asked["messages"][1].images == ["a.png"]
-    assert (asked["max_new_tokens"], asked["min_p"]) == (7, 0.05)
+    assert (asked["sampling"].max_new_tokens, asked["sampling"].min_p) == (7, 0.05)
     assert session.send("again") is None  # one answer at a time
     session.handle(p.Token("someone-else", "x", []))  # another request's events are ignored
     answer(session, "Hel", "lo")
@@ -227,7 +227,7 @@ def test_sampling_says_what_is_wrong() -> None:
 def test_a_request_maps_to_the_protocol_and_back() -> None:
     request = Request("r1", [p.ChatTurn("user", "Hi")], Sampling(min_p=0.2, seed=1), [])
     wire = p.decode(p.encode(request.to_generate()))
-    assert isinstance(wire, p.Generate) and wire.min_p == 0.2
+    assert isinstance(wire, p.Generate) and wire.sampling.min_p == 0.2
     assert Request.from_generate(wire) == request
 
 

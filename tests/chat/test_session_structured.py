@@ -39,7 +39,7 @@ def test_the_engine_is_asked_with_the_schema_its_budget_and_no_tools() -> None:
     session.send("Who is it?", [], request)
     asked = engine.asked[-1]
     assert asked["json_schema"] == request.schema and asked["tools"] == []
-    assert asked["max_new_tokens"] == request.budget != 7
+    assert asked["sampling"].max_new_tokens == request.budget != 7
     assert asked["messages"][-1].text.startswith("Who is it?\n\nAnswer with one JSON value")
     _play(session, '{"name": "Ann", "n": 3}')
     answer = session.conversation.messages[-1]
@@ -50,7 +50,7 @@ def test_the_engine_is_asked_with_the_schema_its_budget_and_no_tools() -> None:
     _play(session, '{"name": "Bo", "n": 1}')
     session.send("And now in words?")
     assert engine.asked[-1]["json_schema"] is None and engine.asked[-1]["tools"]
-    assert engine.asked[-1]["max_new_tokens"] == 7
+    assert engine.asked[-1]["sampling"].max_new_tokens == 7
 
 
 def test_an_answer_cut_off_or_not_valid_is_a_failure_with_a_sentence_not_a_result() -> None:

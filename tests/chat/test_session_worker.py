@@ -92,7 +92,7 @@ def test_a_setting_the_worker_refuses_is_a_sentence(client: WorkerClient) -> Non
     session.send("Hi")
     events = pump(client, session)
     assert isinstance(events[-1], p.Error) and events[-1].error_kind == "bad_input"
-    assert heard.failures == ["min_p must be at least 0 and less than 1."]
+    assert heard.failures == ["Min p must be at least 0 and less than 1 (0 turns it off)."]
     assert [m.text for m in session.conversation.messages] == ["Hi"]  # the empty answer left
 
 

@@ -142,9 +142,9 @@ def test_a_newer_settings_file_is_refused_and_left_alone(data_dir: Path, tmp_pat
     path = data_dir / library.SETTINGS_NAME
     text = json.dumps({"format_version": 2, "folders": ["/x"], "chosen_model": None})
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(library.LibraryError, match="newer Maverick Desk"):
+    with pytest.raises(library.LibraryError, match="newer version of Maverick Desk"):
         library.load_settings()
-    with pytest.raises(library.LibraryError, match="newer Maverick Desk"):
+    with pytest.raises(library.LibraryError, match="newer version of Maverick Desk"):
         library.add_folder(tmp_path)
     assert path.read_text(encoding="utf-8") == text
     path.write_text("{not json", encoding="utf-8")

@@ -20,7 +20,7 @@ from torch.profiler import ProfilerActivity, profile
 from app.checkpoints.checkpoint import inspect_checkpoint
 from app.checkpoints.preflight import model_memory
 from app.inference.loader import load_model
-from app.inference.prefill import PREFILL_CHUNK_TOKENS, prefill_chunks
+from app.inference.prefill import prefill_chunks
 from app.inference.prompt_cache import cache_bytes, new_cache, trim
 
 HISTORY = 128  # tokens past the window: small, so 4x the window goes past it
@@ -46,12 +46,12 @@ def _peak_bytes(prof: Any) -> int:
     return max(total for _, total, _ in allocations) - start
 
 
-@pytest.mark.parametrize("windows", [1, 2, 4])
+@pytest.mark.parametrize(("windows", "step"), [(1, 512), (2, 512), (4, 512), (8, 1024)])
 def test_preflight_within_ten_percent_of_the_demos_cache_and_prefill(
-    loaded: Any, demo_bf16: Path, windows: int
+    loaded: Any, demo_bf16: Path, windows: int, step: int
 ) -> None:
     memory = dataclasses.replace(
-        model_memory(inspect_checkpoint(demo_bf16)), history_tokens=HISTORY
+        model_memory(inspect_checkpoint(demo_bf16)), history_tokens=HISTORY, prefill_chunk=step
     )
     tokens = windows * memory.chunk_size
     model = loaded.model
@@ -67,9 +67,7 @@ def test_preflight_within_ten_percent_of_the_demos_cache_and_prefill(
         torch.inference_mode(),
         profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof,
     ):
-        prefill_chunks(
-            model, ids, cache, 0, tokens, None, -1, PREFILL_CHUNK_TOKENS, lambda: False, bound
-        )
+        prefill_chunks(model, ids, cache, 0, tokens, None, -1, step, lambda: False, bound)
     kv_measured = max(held)  # the cache at its largest: after a chunk, before the bound
     kv_expected = memory.kv_cache_bytes(tokens)
     assert abs(kv_measured - kv_expected) <= 0.1 * kv_measured, (kv_measured, kv_expected)

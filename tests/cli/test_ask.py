@@ -95,6 +95,7 @@ def test_info(demo_bf16: Path, demo_fp8: Path) -> None:
     assert "demo: random weights" in result.stdout
     assert "5 safetensors shard(s)" in result.stdout
     assert "sparse: only the routed expert runs" in result.stdout
+    assert "512-token steps (MAVERICK_DESK_PREFILL_STEP=512)" in result.stdout  # conftest
     fp8 = run("info", "--model", str(demo_fp8))
     assert "fp8 (compressed-tensors)" in fp8.stdout
 

@@ -61,7 +61,7 @@ def test_newer_file_is_refused_and_left_alone() -> None:
     path.parent.mkdir(parents=True)
     text = json.dumps({"format": "maverick-desk.quick-actions", "version": 2, "actions": []})
     path.write_text(text)
-    with pytest.raises(QuickActionError, match="saved by a newer Maverick Desk"):
+    with pytest.raises(QuickActionError, match="newer version of Maverick Desk"):
         load_quick_actions()
     assert path.read_text() == text
 

@@ -21,6 +21,7 @@ from app.engines.managed_server import (
     group_alive,
 )
 from app.engines.openai_client import ServerSettings, ask_server
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 PY = sys.executable
@@ -78,7 +79,12 @@ def test_transformers_serve_lifecycle(demo_bf16: Path, tmp_path: Path) -> None:
         print(f"transformers serve ready in {ready_s:.1f} s")
         assert progress and progress == sorted(progress)
         settings = ServerSettings(server.base_url, str(demo_bf16))
-        final = ask_server(settings, [p.ChatTurn("user", "Hi")], lambda e: None, max_new_tokens=3)
+        final = ask_server(
+            settings,
+            [p.ChatTurn("user", "Hi")],
+            lambda e: None,
+            sampling=Sampling(max_new_tokens=3),
+        )
         assert isinstance(final, p.Done)
     finally:
         code = server.stop()

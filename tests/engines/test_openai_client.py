@@ -16,6 +16,7 @@ import pytest
 from app.engines.managed_server import TEMPLATES, ManagedServer, free_port, group_alive
 from app.engines.openai_client import ServerEngine, ServerSettings, ask_server, list_server_models
 from app.engines.server_errors import ServerError
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 # transformers serve takes a whole generation config as an extension field; this one
@@ -47,7 +48,7 @@ def text_of(events: list[p.Message]) -> str:
 def test_streams_text_with_figures(demo_server: Any) -> None:
     settings = settings_for(demo_server)
     turns = [p.ChatTurn("user", "Hello, who are you?")]
-    events, done = ask(settings, turns, max_new_tokens=12, temperature=0)
+    events, done = ask(settings, turns, sampling=Sampling(max_new_tokens=12, temperature=0))
     assert isinstance(done, p.Done), done
     tokens = [e for e in events if isinstance(e, p.Token)]
     assert len(tokens) >= 2 and all(t.token_ids == [] for t in tokens)
@@ -56,15 +57,19 @@ def test_streams_text_with_figures(demo_server: Any) -> None:
     assert done.prompt_tokens > 5
     assert 0 < done.time_to_first_token_s < 30 and done.tokens_per_s > 0
     # Greedy decoding on the same server gives the same words again.
-    again, _ = ask(settings, turns, max_new_tokens=12, temperature=0)
+    again, _ = ask(settings, turns, sampling=Sampling(max_new_tokens=12, temperature=0))
     assert text_of(again) == text_of(events)
 
 
 def test_images_reach_the_model(demo_server: Any, images: dict[str, Path]) -> None:
     settings = settings_for(demo_server)
-    _, plain = ask(settings, [p.ChatTurn("user", "Describe.")], max_new_tokens=3, temperature=0)
+    _, plain = ask(
+        settings,
+        [p.ChatTurn("user", "Describe.")],
+        sampling=Sampling(max_new_tokens=3, temperature=0),
+    )
     turn = p.ChatTurn("user", "Describe.", [str(images["wide"]), str(images["tall"])])
-    events, with_images = ask(settings, [turn], max_new_tokens=3, temperature=0)
+    events, with_images = ask(settings, [turn], sampling=Sampling(max_new_tokens=3, temperature=0))
     assert isinstance(plain, p.Done) and isinstance(with_images, p.Done), with_images
     # The demo spends 16 tokens a tile and at least one tile an image.
     assert with_images.prompt_tokens >= plain.prompt_tokens + 2 * 16
@@ -73,7 +78,7 @@ def test_images_reach_the_model(demo_server: Any, images: dict[str, Path]) -> No
 
 def test_a_bad_image_is_refused_before_sending(demo_server: Any, images: dict[str, Path]) -> None:
     turn = p.ChatTurn("user", "Describe.", [str(images["truncated"])])
-    _, final = ask(settings_for(demo_server), [turn], max_new_tokens=3)
+    _, final = ask(settings_for(demo_server), [turn], sampling=Sampling(max_new_tokens=3))
     assert isinstance(final, p.Error) and final.error_kind == "bad_input"
     assert "truncated.png is damaged or truncated" in final.message
 
@@ -96,9 +101,10 @@ def test_stop_keeps_the_partial_answer(demo_server: Any) -> None:
         events: list[p.Message] = []
         engine = ServerEngine(settings, on_event=events.append)
         rid = engine.generate(
-            [p.ChatTurn("user", "Talk.")], max_new_tokens=4000, temperature=0,
+            [p.ChatTurn("user", "Talk.")],
+            sampling=Sampling(max_new_tokens=4000, temperature=0),
             extra_body=LONG_ANSWER,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 60
         while sum(isinstance(e, p.Token) for e in events) < 5:
             assert time.monotonic() < deadline, events
@@ -108,7 +114,9 @@ def test_stop_keeps_the_partial_answer(demo_server: Any) -> None:
         assert await engine.wait(rid) is None
         await asyncio.sleep(0.5)
         after_stop = await busy(demo_server.pid)
-        rid2 = engine.generate([p.ChatTurn("user", "Hi")], max_new_tokens=3, temperature=0)
+        rid2 = engine.generate(
+            [p.ChatTurn("user", "Hi")], sampling=Sampling(max_new_tokens=3, temperature=0)
+        )
         final = await asyncio.wait_for(engine.wait(rid2), timeout=60)
         await engine.aclose()
         return events, while_generating, after_stop, final
@@ -142,9 +150,12 @@ def test_server_killed_mid_answer(demo_bf16: Path, tmp_path: Path) -> None:
 
         events: list[p.Message] = []
         final = ask_server(
-            settings, [p.ChatTurn("user", "Talk.")], on_event, max_new_tokens=4000,
-            temperature=0, extra_body=LONG_ANSWER,
-        )  # fmt: skip
+            settings,
+            [p.ChatTurn("user", "Talk.")],
+            on_event,
+            sampling=Sampling(max_new_tokens=4000, temperature=0),
+            extra_body=LONG_ANSWER,
+        )
     finally:
         server.stop()
     assert isinstance(final, p.Error), final
@@ -156,7 +167,7 @@ def test_server_killed_mid_answer(demo_bf16: Path, tmp_path: Path) -> None:
 
 def test_wrong_model_name(demo_server: Any) -> None:
     settings = settings_for(demo_server, model="meta-llama/Nope-17B")
-    events, final = ask(settings, [p.ChatTurn("user", "Hi")], max_new_tokens=3)
+    events, final = ask(settings, [p.ChatTurn("user", "Hi")], sampling=Sampling(max_new_tokens=3))
     assert isinstance(final, p.Error) and final.error_kind == "unknown_model"
     assert "“meta-llama/Nope-17B”" in final.message and "Test connection" in final.message
     assert events == [final]
@@ -186,10 +197,10 @@ def test_api_key_never_in_logs_or_messages(
     monkeypatch.setenv("MAVERICK_TEST_KEY", SECRET)
     caplog.set_level(logging.DEBUG)
     settings = settings_for(demo_server, api_key_env="MAVERICK_TEST_KEY")
-    events, done = ask(settings, [p.ChatTurn("user", "Hi")], max_new_tokens=3)
+    events, done = ask(settings, [p.ChatTurn("user", "Hi")], sampling=Sampling(max_new_tokens=3))
     assert isinstance(done, p.Done)
     wrong = ServerSettings(settings.base_url, "no-such-model", "MAVERICK_TEST_KEY")
-    _, error = ask(wrong, [p.ChatTurn("user", "Hi")], max_new_tokens=3)
+    _, error = ask(wrong, [p.ChatTurn("user", "Hi")], sampling=Sampling(max_new_tokens=3))
     assert isinstance(error, p.Error)
     assert "httpx" in caplog.text or "openai" in caplog.text  # the libraries did log
     assert SECRET not in caplog.text

@@ -24,6 +24,7 @@ from app.storage.json_export import export_json
 from app.storage.markdown_export import export_markdown
 from app.storage.records import MessageStatus
 from app.storage.store import ConversationStore
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from tests.engines.hosted_provider import Answer, error_json, running
 
@@ -68,8 +69,12 @@ def test_the_key_is_in_no_log_settings_file_or_export(
                 turn = p.ChatTurn("user", f"Describe this for {preset.title}.",
                                   [str(images["wide"])])  # fmt: skip
                 events: list[p.Message] = []
-                done = ask_server(settings, [turn], events.append, max_new_tokens=8)
-                failed = ask_server(settings, [turn], events.append, max_new_tokens=8)
+                done = ask_server(
+                    settings, [turn], events.append, sampling=Sampling(max_new_tokens=8)
+                )
+                failed = ask_server(
+                    settings, [turn], events.append, sampling=Sampling(max_new_tokens=8)
+                )
             assert isinstance(done, p.Done) and isinstance(failed, p.Error), failed
             assert failed.error_kind == "unauthorized" and SECRET not in failed.message
             # The provider did get the key: it is in memory, and sent, and nowhere else.

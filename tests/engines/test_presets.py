@@ -20,6 +20,7 @@ from PIL import Image
 from app.engines.openai_client import ServerSettings, ask_server, list_server_models
 from app.engines.presets import PRESETS, Preset, preset_named
 from app.engines.server_errors import ServerError
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from tests.engines.hosted_provider import (
     ANSWER_TEXT,
@@ -63,7 +64,9 @@ def local(preset: Preset, provider: Provider, **extra: Any) -> ServerSettings:
 
 def ask(settings: ServerSettings, turns: list[p.ChatTurn]) -> tuple[str, p.Message]:
     events: list[p.Message] = []
-    final = ask_server(settings, turns, events.append, max_new_tokens=64, temperature=0.2)
+    final = ask_server(
+        settings, turns, events.append, sampling=Sampling(max_new_tokens=64, temperature=0.2)
+    )
     return "".join(e.text for e in events if isinstance(e, p.Token)), final
 
 

@@ -1,4 +1,4 @@
-"""The server engine's tool loop against a scripted OpenAI-compatible server on 127.0.0.1.
+"""The server engine's tool steps against a scripted OpenAI-compatible server on 127.0.0.1.
 
 The server answers the first request with streamed `tool_calls` deltas (the way vLLM's
 llama4_pythonic parser streams them: id and name first, then the arguments in pieces),
@@ -8,18 +8,24 @@ and the next with text. The tool runs on a real MCP server.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from app.chat.conversation import Message
+from app.chat.session import ChatSession, SessionObserver
+from app.chat.tool_answer import ToolLoopAnswer
+from app.chat.vocabulary import Sampling, Status
 from app.engines.openai_client import ServerSettings, ask_server
+from app.engines.server_thread import ServerOnThread
 from app.engines.tool_images import ToolImageFiles
-from app.engines.tool_steps import chat_turns, server_step
-from app.tools.catalog import ToolCatalog
+from app.engines.tool_steps import chat_turns
 from app.tools.host import ToolHost
 from app.tools.results import ToolImage
-from app.tools.tool_loop import Approval, LoopTurn, ToolLoop
+from app.tools.tool_loop import Approval, LoopTurn
+from app.tools.tool_settings import ToolSettings
 from app.workers import protocol as p
 from tests.scripted_openai import Scripted, scripted_server, text_reply, tool_call_reply
 from tests.tools.conftest import stdio_config
@@ -62,6 +68,7 @@ def test_arguments_that_are_not_json_are_a_sentence(scripted: tuple[Scripted, st
 def test_tool_loop_through_the_server_engine(
     scripted: tuple[Scripted, str], host: ToolHost, tmp_path: Path
 ) -> None:
+    """The session's tool loop drives a server from its own thread (`ServerOnThread`)."""
     state, url = scripted
     host.start([stdio_config()])
     assert host.wait_ready(30)
@@ -70,20 +77,43 @@ def test_tool_loop_through_the_server_engine(
         tool_call_reply("red_square", '{"size": 4}', call_id="call_img"),
         text_reply("The sum is 42 and the square is red."),
     ]
-    catalog = ToolCatalog(host.tools())
-    shown: list[str] = []
-    step = server_step(
-        ServerSettings(url, "m"),
-        [p.ChatTurn("user", "Add 19 and 23, then draw.")],
-        catalog.definitions(),
-        tmp_path / "images",
-        shown.append,
-        max_new_tokens=64,
-    )
-    outcome = ToolLoop(catalog, host.call, lambda proposal: Approval("run")).run(step)
-    assert outcome.ended == "answered"
-    assert outcome.text == "The sum is 42 and the square is red."
-    assert "".join(shown) == outcome.text
+    ended = threading.Event()
+    session = ChatSession(None)  # type: ignore[arg-type]  # the engine is set below
+    engine = ServerOnThread(ServerSettings(url, "m"), session.handle)
+    session.engine = engine
+    session.sampling = lambda: Sampling(max_new_tokens=64)
+    answers: list[ToolLoopAnswer] = []
+
+    def strategy(request: object) -> ToolLoopAnswer:
+        answers.append(
+            ToolLoopAnswer(
+                engine,
+                host,
+                ToolSettings(),
+                lambda proposal: Approval("run"),
+                session.handle,
+                tmp_path / "images",
+            )
+        )
+        return answers[0]
+
+    class Ended(SessionObserver):
+        def answer_ended(self, message: Message, event: p.Message | None) -> None:
+            ended.set()
+
+    session.choose_strategy = strategy
+    session.observers.append(Ended())
+    try:
+        session.send("Add 19 and 23, then draw.")
+        assert ended.wait(30)
+        answers[0].join(10)
+    finally:
+        engine.close()
+    reply = session.conversation.messages[-1]
+    assert answers[0].outcome is not None and answers[0].outcome.ended == "answered"
+    assert reply.status is Status.COMPLETE
+    assert reply.text == "The sum is 42 and the square is red."
+    assert answers[0].steps == 3
     # The first request offered the MCP tools.
     assert {t["function"]["name"] for t in state.bodies[0]["tools"]} >= {"add", "echo"}
     # The second carried the call and its result, matched by id.

@@ -38,8 +38,43 @@ def test_smoke_runs_through_the_loader_dense_and_sparse(tmp_path: Path) -> None:
     assert report["extrapolation"]["sparse_tokens_per_s_48_layers_8_gpus"] > 0
     assert "extrapolation" in report["extrapolation"]["note"]
     # The smoke checkpoint has each kind of layer Maverick has, timed separately.
-    assert set(report["sparse"]["decode_layer_s"]) == {"dense", "moe_rope", "moe_nope"}
+    kinds = {"dense", "moe_rope", "moe_nope"}
+    assert set(report["sparse"]["decode_layer_s"]) == kinds
+    # The prefill runs as the engine's does, in each step size, timed by kind of layer.
+    steps = report["sparse"]["prefill"]
+    assert [step["step_tokens"] for step in steps] == [512, 1024]
+    assert all(set(step["prefill_layer_s"]) == kinds for step in steps)
+    assert all(step["prefill_tokens_per_s"] > 0 for step in steps)
+    # tests/conftest.py turns compiling off; test_compiled_timing_... compiles.
+    assert report["compiled"] == "not timed: MAVERICK_DESK_COMPILE=off"
+    arithmetic = report["extrapolation"]["arithmetic"]
+    key = "sparse_prefill_tokens_per_s_48_layers_8_gpus_step_1024"
+    assert arithmetic[key].startswith("1024 tokens / (24 × ") and "12 × " in arithmetic[key]
+    assert f"gpu-check: {key}: 1024 tokens / (24 × " in result.stderr
     assert not (tmp_path / "checkpoint").exists()  # the checkpoint is removed afterwards
+
+
+def test_compiled_timing_compiles_the_step_and_one_layer_once_each(demo_bf16: Path) -> None:
+    import torch
+    from torch._dynamo.utils import counters
+
+    from app.generators.step_timing import compiled_decode, layer_counts
+    from app.inference.compiled_decode import check_prompt
+    from app.inference.loader import load_model
+
+    model = load_model(demo_bf16).model
+    prompt = check_prompt(model)
+    with torch.inference_mode():
+        expected = model.generate(prompt, do_sample=False, max_new_tokens=4, min_new_tokens=4)
+    graphs = counters["stats"]["unique_graphs"]
+    got = compiled_decode(model, prompt, 4, kinds=("dense",))
+    # Two graphs (the whole step, one dense layer), none again while timed: the times
+    # are of compiled runs, not of compiling.
+    assert counters["stats"]["unique_graphs"] - graphs == 2
+    assert got["greedy_tokens"] == expected[0, prompt.shape[1] :].tolist()
+    assert got["layer_counts"] == layer_counts(model) == {"dense": 4, "moe_rope": 2, "moe_nope": 2}
+    assert set(got["decode_layer_s"]) == {"dense"} and got["decode_layer_s"]["dense"] > 0
+    assert set(got["eager_layer_s"]) == {"dense"} and got["decode_tokens_per_s"] > 0
 
 
 def test_missing_package_names_it_and_exits_2(tmp_path: Path) -> None:
@@ -103,10 +138,33 @@ def test_extrapolation_times_each_kind_of_layer_and_adds_hooks_and_hops() -> Non
     per = {"dense": 0.01, "moe_rope": 0.04, "moe_nope": 0.05}
     counts = {"dense": 2, "moe_rope": 1, "moe_nope": 1}
     # 0.2 s a token: 0.11 in the four layers, 0.09 elsewhere (embedding, lm_head).
-    run = {"decode_tokens_per_s": 5.0, "decode_layer_s": per, "decode_layer_counts": counts}
-    got = extrapolate(run, run, {"hook_s": 0.001, "hop_s": 0.002})
+    prefill = {  # 1,024 tokens in 2 steps of 512: 2 s, of which 1.1 in the four layers
+        "step_tokens": 512,
+        "prefill_s": 2.0,
+        "prefill_tokens_per_s": 512.0,
+        "prefill_layer_s": {k: 10 * v for k, v in per.items()},
+    }
+    run = {
+        "decode_tokens_per_s": 5.0,
+        "decode_layer_s": per,
+        "decode_layer_counts": counts,
+        "prefill": [prefill],
+    }
+    compiled = {"decode_tokens_per_s": 10.0, "decode_layer_s": per, "layer_counts": counts}
+    got = extrapolate(run, run, {"hook_s": 0.001, "hop_s": 0.002}, compiled)
     token = 24 * 0.01 + 12 * 0.04 + 12 * 0.05 + 48 * 0.001 + 7 * 0.002 + 0.09
     assert abs(got["sparse_tokens_per_s_48_layers_8_gpus"] - 1 / token) < 1e-9
+    # Each prefill step adds the hooks and the hops once.
+    steps = 10 * (24 * 0.01 + 12 * 0.04 + 12 * 0.05) + 2 * (48 * 0.001 + 7 * 0.002) + 0.9
+    key = "sparse_prefill_tokens_per_s_48_layers_8_gpus_step_512"
+    assert abs(got[key] - 1024 / steps) < 1e-6
+    # The compiled step has no hook inside its graph: hops only; its rest is 0.1 - 0.11 < 0.
+    compiled_token = 24 * 0.01 + 12 * 0.04 + 12 * 0.05 + 7 * 0.002
+    assert abs(got["compiled_tokens_per_s_48_layers_8_gpus"] - 1 / compiled_token) < 1e-9
+    assert got["arithmetic"]["compiled_tokens_per_s_48_layers_8_gpus"] == (
+        "1 / (24 × 10 ms (dense) + 12 × 40 ms (moe_rope) + 12 × 50 ms (moe_nope) + "
+        "14 ms hooks and hops + 0 ms rest = 1334 ms) = 0.7496 tokens/s"
+    )
     assert "extrapolation" in got["note"] and got["layers"]["moe_nope"] == 12
 
 

@@ -11,10 +11,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from app.inference.compiled_decode import prefill_logits
 from app.inference.engine import ChatMessage, Engine, SamplingParams
 from app.inference.loader import LoadedModel, load_model
-from app.inference.prefill import PREFILL_CHUNK_TOKENS, exact_length
-from app.inference.prompt_cache import PromptCache
+from app.inference.prefill import PREFILL_CHUNK_TOKENS, exact_length, prefill_chunks
+from app.inference.prompt_cache import PromptCache, new_cache
 
 GREEDY = SamplingParams(max_new_tokens=12, temperature=0.0)
 LONG = "Summarise the table on this page and compare it with the chart. " * 16  # 434 tokens
@@ -26,14 +27,15 @@ def loaded(demo_bf16: Path) -> LoadedModel:
     return load_model(demo_bf16)
 
 
+# 512-token prefill steps: a reused cache is bit-exact, the answers the same (README).
 @pytest.fixture(scope="module")
 def cold(loaded: LoadedModel) -> Engine:
-    return Engine(loaded, prompt_cache=PromptCache(max_entries=0))
+    return Engine(loaded, prompt_cache=PromptCache(max_entries=0), prefill_step=CHUNK)
 
 
 @pytest.fixture
 def warm(loaded: LoadedModel) -> Engine:
-    return Engine(loaded, prompt_cache=PromptCache())
+    return Engine(loaded, prompt_cache=PromptCache(), prefill_step=CHUNK)
 
 
 @pytest.fixture
@@ -137,6 +139,48 @@ def test_follow_ups_reuse_the_cache_and_skip_cached_images(
         assert set(images) <= set(redone)
         assert tokens == _answer(cold, messages)[0]
         prompt = cold.prepare(messages).ids
+
+
+def test_bigger_steps_reuse_at_512_boundaries_equal_up_to_rounding(loaded: LoadedModel) -> None:
+    """2,048-token steps: the cache is still reused at 512, the follow-up computes the rest
+    of its step in another shape than a cold prefill (1,024..2,048 alone, not 0..2,048)."""
+    warm = Engine(loaded, prompt_cache=PromptCache(), prefill_step=2048)
+    cold = Engine(loaded, prompt_cache=PromptCache(max_entries=0), prefill_step=2048)
+    forwards: list[int] = []
+
+    def record(module: Any, args: Any, kwargs: Any) -> None:
+        forwards.append(int(kwargs["input_ids"].shape[1]))
+
+    model: Any = loaded.model
+    handle = model.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        first = [ChatMessage("user", LONG + LONG + LONG)]
+        tokens, cached = _answer(warm, first)
+        length = len(warm.prepare(first, use_cache=False).ids)
+        assert cached == 0 and forwards[0] == exact_length(length, CHUNK) == 1024  # one forward
+        follow = [
+            *first,
+            ChatMessage("assistant", _text(warm, tokens)),
+            ChatMessage("user", "Question 2: " + LONG + LONG),
+        ]
+        forwards.clear()
+        again, cached = _answer(warm, follow)
+        assert cached == 1024 and forwards[0] == 2048 - 1024  # to the step's end, at 2,048
+        forwards.clear()
+        assert again == _answer(cold, follow)[0]
+        assert forwards[0] == 2048  # a cold prefill: one step from 0
+    finally:
+        handle.remove()
+    # What "up to rounding" means here: the same prompt's last logits, computed both ways.
+    ids = torch.tensor([cold.prepare(follow, use_cache=False).ids])
+    logits = []
+    for resume in (0, 1024):
+        cache = new_cache(model.config)
+        with torch.inference_mode():
+            prefill_chunks(model, ids, cache, 0, resume, None, -1, 2048, lambda: False)
+            prefill_chunks(model, ids, cache, resume, 2048, None, -1, 2048, lambda: False)
+            logits.append(prefill_logits(model, ids, cache, 2048).float())
+    assert float((logits[0] - logits[1]).abs().max()) < 0.02  # bf16 eps: 0.0078
 
 
 def test_same_size_other_image_is_not_taken_from_the_cache(

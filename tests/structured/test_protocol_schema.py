@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 
 def test_a_schema_travels_in_a_generate_request_and_old_requests_still_decode() -> None:
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
-    request = p.Generate("r1", [p.ChatTurn("user", "Hi")], 64, json_schema=schema)
+    request = p.Generate("r1", [p.ChatTurn("user", "Hi")], Sampling(64), json_schema=schema)
     decoded = p.decode(p.encode(request))
     assert isinstance(decoded, p.Generate) and decoded.json_schema == schema
     old = json.loads(p.encode(p.Generate("r2", [p.ChatTurn("user", "Hi")])))

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.structured.answer import check_answer
 from app.structured.request import from_document
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, new_request_id
 
@@ -25,7 +26,7 @@ def _ask(
 ) -> tuple[str, p.Message]:
     rid = new_request_id()
     turn = p.ChatTurn("user", "Describe the product in one JSON object.")
-    client.send(p.Generate(rid, [turn], budget, json_schema=schema, **sampling))
+    client.send(p.Generate(rid, [turn], Sampling(budget, **sampling), json_schema=schema))
     events = list(client.events_for(rid, timeout=240))
     text = "".join(e.text for e in events if isinstance(e, p.Token))
     return text, events[-1]
@@ -61,5 +62,7 @@ def test_cut_off_and_uncompilable_schemas_end_in_a_sentence(worker: WorkerClient
     assert isinstance(end, p.Error) and end.error_kind == "bad_input"
     assert "cannot turn this schema into a constraint" in end.message
     # The worker still answers afterwards, unconstrained too.
-    rid = worker.generate([p.ChatTurn("user", "Hi")], max_new_tokens=3, temperature=0.0)
+    rid = worker.generate(
+        [p.ChatTurn("user", "Hi")], sampling=Sampling(max_new_tokens=3, temperature=0.0)
+    )
     assert isinstance(list(worker.events_for(rid, timeout=60))[-1], p.Done)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 SAMPLES: list[p.Message] = [
@@ -13,10 +14,7 @@ SAMPLES: list[p.Message] = [
     p.Generate(
         "r2",
         [p.ChatTurn("system", "Be brief."), p.ChatTurn("user", "مرحبا 😀", ["/tmp/a.png"])],
-        64,
-        0.0,
-        1.0,
-        7,
+        Sampling(64, 0.0, 1.0, seed=7),
     ),
     p.Cancel("r2"),
     p.Shutdown(),
@@ -74,3 +72,19 @@ def test_done_from_an_older_worker_decodes_with_nothing_cached() -> None:
     )
     done = p.decode(line)
     assert isinstance(done, p.Done) and done.cached_prompt_tokens == 0
+
+
+def test_generate_keeps_its_sampling_flat_on_the_wire() -> None:
+    """The vocabulary's `Sampling` travels as the fields it always was (protocol v1)."""
+    message = p.Generate("r1", [p.ChatTurn("user", "Hi")], Sampling(8, 0.0, 1.0, 0.1, 3))
+    body = json.loads(p.encode(message))
+    assert "sampling" not in body
+    assert {k: body[k] for k in ("max_new_tokens", "temperature", "top_p", "min_p", "seed")} == {
+        "max_new_tokens": 8, "temperature": 0.0, "top_p": 1.0, "min_p": 0.1, "seed": 3,
+    }  # fmt: skip
+    # A peer that sends fewer sampling fields: the rest take their defaults.
+    del body["min_p"], body["seed"]
+    again = p.decode(json.dumps(body))
+    assert isinstance(again, p.Generate) and again.sampling == Sampling(8, 0.0, 1.0)
+    with pytest.raises(p.ProtocolError, match="malformed sampling|unknown"):
+        p.decode(json.dumps({**body, "temperature": {"hot": 1}, "top_k": 3}))

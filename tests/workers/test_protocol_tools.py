@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 
 
@@ -52,12 +53,14 @@ def test_the_worker_answers_after_a_tool_call_and_its_image_result(
         p.ChatTurn("assistant", "", tool_calls=[{"id": "1", "name": "snapshot", "arguments": {}}]),
         p.ChatTurn("tool", "Here it is.", [str(images["wide"])], tool_call_id="1"),
     ]
-    rid = worker.generate(turns, max_new_tokens=3, temperature=0, tools=tools)
+    rid = worker.generate(turns, sampling=Sampling(max_new_tokens=3, temperature=0), tools=tools)
     events = list(worker.events_for(rid, timeout=120))
     done = events[-1]
     assert isinstance(done, p.Done), done
     assert done.image_tokens > 0 and done.generated_tokens == 3
-    plain = worker.generate([p.ChatTurn("user", "Take a picture.")], max_new_tokens=1)
+    plain = worker.generate(
+        [p.ChatTurn("user", "Take a picture.")], sampling=Sampling(max_new_tokens=1)
+    )
     plain_done = list(worker.events_for(plain, timeout=120))[-1]
     assert isinstance(plain_done, p.Done)
     assert done.prompt_tokens > plain_done.prompt_tokens + done.image_tokens

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import WorkerClient
 from app.workers.request_size import (
@@ -43,12 +44,16 @@ def test_worker_refuses_oversized_requests_then_serves(worker: WorkerClient) -> 
         ([p.ChatTurn("user", "Hi")], [tool], 8),
         ([p.ChatTurn("user", "Hi")], [], 10**7),
     ]:
-        rid = worker.generate(turns, max_new_tokens=new, temperature=0.0, tools=tools)
+        rid = worker.generate(
+            turns, sampling=Sampling(max_new_tokens=new, temperature=0.0), tools=tools
+        )
         events = list(worker.events_for(rid, timeout=60))
         assert len(events) == 1, events  # refused before a single token
         error = events[0]
         assert isinstance(error, p.Error) and error.error_kind == "bad_input", error
         assert "context" in error.message and "prompt tokens" not in error.message
-    rid = worker.generate([p.ChatTurn("user", "Hi")], max_new_tokens=2, temperature=0.0)
+    rid = worker.generate(
+        [p.ChatTurn("user", "Hi")], sampling=Sampling(max_new_tokens=2, temperature=0.0)
+    )
     done = list(worker.events_for(rid, timeout=120))[-1]
     assert isinstance(done, p.Done) and done.generated_tokens == 2, done

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import WorkerClient, new_request_id
 from app.workers.event_writer import EventWriter
@@ -135,8 +136,7 @@ def test_the_real_worker_sends_a_call_it_wrote_as_a_structured_call(worker: obje
         p.Generate(
             rid,
             [p.ChatTurn("user", "Weather in LA?")],
-            max_new_tokens=120,
-            temperature=0.0,
+            Sampling(max_new_tokens=120, temperature=0.0),
             tools=[WEATHER],
             json_schema=CALL_SCHEMA,
         )

@@ -14,6 +14,7 @@ import pytest
 import torch
 from transformers import AutoProcessor, Llama4ForConditionalGeneration
 
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers import worker as worker_module
 from app.workers.client import WorkerClient
@@ -45,7 +46,7 @@ def _collect(client: WorkerClient, rid: str, timeout: float = 120) -> list[p.Mes
 
 def _greedy(client: WorkerClient, text: str, images: list[Path], max_new: int = MAX_NEW) -> str:
     turn = p.ChatTurn("user", text, [str(i) for i in images])
-    return client.generate([turn], max_new_tokens=max_new, temperature=0.0)
+    return client.generate([turn], sampling=Sampling(max_new_tokens=max_new, temperature=0.0))
 
 
 @pytest.mark.parametrize("with_images", [False, True], ids=["text", "two-images"])

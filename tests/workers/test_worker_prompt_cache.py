@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from transformers import AutoProcessor
 
 from app.inference.prefill import PREFILL_CHUNK_TOKENS, exact_length
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import WorkerClient
 
@@ -66,7 +67,7 @@ def pictures(tmp_path: Path) -> dict[str, str]:
 def _ask(
     client: WorkerClient, turns: list[p.ChatTurn], max_new: int = 10
 ) -> tuple[list[int], str, p.Done]:
-    rid = client.generate(turns, max_new_tokens=max_new, temperature=0.0)
+    rid = client.generate(turns, sampling=Sampling(max_new_tokens=max_new, temperature=0.0))
     events = list(client.events_for(rid, timeout=180))
     done = events[-1]
     assert isinstance(done, p.Done), done
@@ -155,7 +156,7 @@ def test_cancelled_request_leaves_a_usable_cache(
     warm: WorkerClient, cold: WorkerClient, processor: Any, pictures: dict[str, str]
 ) -> None:
     turns = [p.ChatTurn("user", "Tell me a long story. " + LONG, [pictures["wide"]])]
-    rid = warm.generate(turns, max_new_tokens=500, temperature=0.0)
+    rid = warm.generate(turns, sampling=Sampling(max_new_tokens=500, temperature=0.0))
     streamed: list[int] = []
     text = ""
     for event in warm.events_for(rid, timeout=120):

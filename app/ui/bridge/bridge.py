@@ -192,13 +192,10 @@ class WorkerBridge(QObject):
     def generate(
         self,
         messages: Sequence[p.ChatTurn],
-        max_new_tokens: int = 512,
-        temperature: float = 0.6,
-        top_p: float = 0.9,
-        seed: int | None = None,
+        sampling: Sampling | None = None,
+        *,
         request_id: str | None = None,
         tools: Sequence[dict[str, Any]] = (),
-        min_p: float = 0.0,
         json_schema: dict[str, Any] | None = None,
     ) -> str:
         """Queue a generation; returns its request id. Restarts a dead worker first.
@@ -206,9 +203,8 @@ class WorkerBridge(QObject):
         With `tools` (function definitions), the answer's `Done` may carry tool calls.
         The bridge is an `app.chat.engine.Engine`: its events come as its signals.
         """
-        sampling = Sampling(max_new_tokens, temperature, top_p, min_p, seed)
         rid = request_id or new_request_id()
-        request = Request(rid, list(messages), sampling, list(tools), json_schema)
+        request = Request(rid, list(messages), sampling or Sampling(), list(tools), json_schema)
         self._running = request.request_id
         engine_up = self._server is not None or self._client.alive
         if self._ready is not None and engine_up:
@@ -323,10 +319,10 @@ class WorkerBridge(QObject):
         try:
             self._client.generate(
                 request.turns,
+                request.sampling,
                 request_id=request.request_id,
                 tools=request.tools,
                 json_schema=request.json_schema,
-                **request.sampling.engine_kwargs(),
             )
         except WorkerUnavailable as exc:
             self._running = None

@@ -42,13 +42,9 @@ class ServerLink:
         """Stream an answer: `Token`s, then `Done`, `Error` or `Cancelled`."""
         self.engine.generate(
             request.messages,
-            max_new_tokens=request.max_new_tokens,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            seed=request.seed,
+            request.sampling,
             request_id=request.request_id,
             tools=request.tools,
-            min_p=request.min_p,
             json_schema=request.json_schema,
         )
 

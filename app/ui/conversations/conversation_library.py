@@ -22,13 +22,11 @@ from app.ui.conversations.conversation_versions import ConversationVersions
 from app.ui.conversations.session_changes import SessionChanges
 from app.ui.conversations.stored_conversation import window_conversation
 from app.ui.main_window import MainWindow
-from app.ui.transcript.earlier_messages_button import EarlierMessagesButton
 from app.ui.transcript.scroll_anchor import ScrollAnchor
 
 log = logging.getLogger(__name__)
 
 SHOWN_AT_OPEN = 40  # messages built when a conversation opens; the rest on request
-EARLIER_PAGE = 40
 REFRESH_RETRY_MS = 300
 
 
@@ -49,7 +47,6 @@ class ConversationLibrary(QObject):
         self.saver = ConversationSaver(window, store) if store is not None else None
         self.current: int | None = None  # stored id of the conversation in the window
         self.anchor: ScrollAnchor | None = None
-        self.earlier_button: EarlierMessagesButton | None = None
 
         sidebar = self.sidebar
         sidebar.conversations.conversation_chosen.connect(self._on_conversation_chosen)
@@ -130,11 +127,12 @@ class ConversationLibrary(QObject):
         """
         if self.store is None or self.saver is None:
             return False
-        if cid == self.current and self.window.conversation.messages and not reload:
+        chat = self.window.chat_view
+        if cid == self.current and self.window.session.conversation.messages and not reload:
             shown = self._view_of(message_id) if message_id is not None else None
             if message_id is None or shown is not None:  # already on screen: no rebuild
                 if shown is not None:
-                    self.anchor = ScrollAnchor(self.window.transcript, shown)
+                    self.anchor = chat.keep_in_place(shown)
                 return True
         if cid == self.current:
             self.saver.flush()  # what the writer still holds of it is in the store first
@@ -152,47 +150,22 @@ class ConversationLibrary(QObject):
         same = reload and cid == self.current
         views = self.window.open_conversation(conversation, first, keep_answer=same)
         self._set_current(cid)
-        self._place_earlier_button()
+        chat.offer_earlier()
         if message_id is not None and message_id in ids:
             target = views.get(conversation.messages[ids.index(message_id)].id)
             if target is not None:
-                self.anchor = ScrollAnchor(self.window.transcript, target)
+                self.anchor = chat.keep_in_place(target)
                 if focus:  # once the new view is shown (a hidden widget takes no focus)
                     QTimer.singleShot(0, target, target.setFocus)
         elif views:
-            self.window.transcript.scroll_to_bottom()
+            chat.scroll_to_bottom()
         self.conversation_opened.emit(cid)
         return True
 
     def _view_of(self, message_id: int) -> QWidget | None:
         """The view of a stored message in the window, if it has one."""
         window_id = self.saver.window_id(message_id) if self.saver is not None else None
-        for widget in self.window.transcript.items():
-            message = getattr(widget, "message", None)
-            if window_id is not None and message is not None and message.id == window_id:
-                return widget
-        return None
-
-    def _place_earlier_button(self) -> None:
-        hidden = self.window.chat_view.first_shown
-        if hidden:
-            self.earlier_button = EarlierMessagesButton(hidden)
-            self.earlier_button.requested.connect(self._on_earlier_requested)
-            self.window.transcript.insert(0, self.earlier_button)
-
-    def _on_earlier_requested(self) -> None:
-        """Build a page of earlier messages, keeping the message that was on top in place."""
-        button = self.earlier_button
-        items = self.window.transcript.items()
-        if button is None or button not in items:
-            return
-        was_top = items[1] if len(items) > 1 else None
-        self.window.transcript.remove(button)
-        self.earlier_button = None
-        self.window.show_earlier(EARLIER_PAGE)
-        self._place_earlier_button()
-        if was_top is not None:
-            self.anchor = ScrollAnchor(self.window.transcript, was_top)
+        return self.window.chat_view.views.get(window_id) if window_id is not None else None
 
     def _set_current(self, cid: int | None) -> None:
         if cid == self.current or self.store is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -17,10 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.chat.vocabulary import KNOBS, Knob
 from app.ui.settings.appearance_settings import AppearanceSettings
 from app.ui.settings.settings_store import MODEL_FIELDS, GenerationSettings, SettingsStore
 
 NO_SEED = -1
+EXTRA_KNOBS = {name: knob for name, knob in KNOBS.items() if knob.server == "extra"}
 
 
 class SettingsPanel(QWidget):
@@ -46,8 +49,8 @@ class SettingsPanel(QWidget):
         self.system_prompt.setFixedHeight(96)
         self.temperature = self._double(0.0, 2.0, 0.05, "Temperature (0 is greedy)")
         self.top_p = self._double(0.01, 1.0, 0.05, "Top p")
-        self.min_p = self._double(0.0, 0.99, 0.01, "Min p (0 is off)")
-        self.min_p.setSpecialValueText("off")
+        # The settings servers take as extras (min_p…): a box each, from its knob.
+        self.extras = {name: self._knob_box(name, knob) for name, knob in EXTRA_KNOBS.items()}
         self.max_new_tokens = QSpinBox(self)
         self.max_new_tokens.setRange(1, 131072)
         self.max_new_tokens.setSingleStep(64)
@@ -71,7 +74,8 @@ class SettingsPanel(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Temperature", self.temperature)
         form.addRow("Top p", self.top_p)
-        form.addRow("Min p", self.min_p)
+        for name, box in self.extras.items():
+            form.addRow(EXTRA_KNOBS[name].label, box)
         form.addRow("Max new tokens", self.max_new_tokens)
         form.addRow("Seed", self.seed)
         form.addRow("Images per request", self.image_limit)
@@ -93,7 +97,8 @@ class SettingsPanel(QWidget):
         self.system_prompt.textChanged.connect(lambda: self._on_edited("system_prompt"))
         self.temperature.valueChanged.connect(lambda _: self._on_edited("temperature"))
         self.top_p.valueChanged.connect(lambda _: self._on_edited("top_p"))
-        self.min_p.valueChanged.connect(lambda _: self._on_edited("min_p"))
+        for name, box in self.extras.items():
+            box.valueChanged.connect(functools.partial(self._on_knob_edited, name))
         self.max_new_tokens.valueChanged.connect(lambda _: self._on_edited("max_new_tokens"))
         self.seed.valueChanged.connect(lambda _: self._on_edited("seed"))
         self.image_limit.valueChanged.connect(lambda _: self._on_edited("image_limit"))
@@ -104,7 +109,7 @@ class SettingsPanel(QWidget):
             system_prompt=self.system_prompt.toPlainText(),
             temperature=round(self.temperature.value(), 4),
             top_p=round(self.top_p.value(), 4),
-            min_p=round(self.min_p.value(), 4),
+            **{name: round(box.value(), 4) for name, box in self.extras.items()},
             max_new_tokens=self.max_new_tokens.value(),
             seed=None if seed == NO_SEED else seed,
             image_limit=self.image_limit.value(),
@@ -138,6 +143,16 @@ class SettingsPanel(QWidget):
         box.setAccessibleName(accessible)
         return box
 
+    def _knob_box(self, name: str, knob: Knob) -> QDoubleSpinBox:
+        low = (knob.low or 0.0) + (knob.step if knob.low_open else 0.0)
+        high = (knob.high or 100.0) - (knob.step if knob.high_open else 0.0)
+        off = f" ({knob.off:g} is off)" if knob.off is not None else ""
+        box = self._double(low, high, knob.step, f"{knob.label}{off}")
+        if knob.off is not None and knob.off == low:
+            box.setSpecialValueText("off")
+        setattr(self, name, box)  # as the other settings: `set_value(name, …)` finds it
+        return box
+
     def _show(self, values: GenerationSettings) -> None:
         self._loading = True
         try:
@@ -145,12 +160,16 @@ class SettingsPanel(QWidget):
                 self.system_prompt.setPlainText(values.system_prompt)
             self.temperature.setValue(values.temperature)
             self.top_p.setValue(values.top_p)
-            self.min_p.setValue(values.min_p)
+            for name, box in self.extras.items():
+                box.setValue(getattr(values, name))
             self.max_new_tokens.setValue(values.max_new_tokens)
             self.seed.setValue(NO_SEED if values.seed is None else values.seed)
             self.image_limit.setValue(values.image_limit)
         finally:
             self._loading = False
+
+    def _on_knob_edited(self, name: str, _value: float) -> None:
+        self._on_edited(name)
 
     def _on_edited(self, name: str) -> None:
         if self._loading:

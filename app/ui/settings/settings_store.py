@@ -8,13 +8,13 @@ rewritten.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from app.chat.vocabulary import Sampling
+from app.chat.vocabulary import KNOBS, Sampling
 from app.inference.images import DEFAULT_IMAGE_LIMIT
 from app.paths import data_dir
 from app.storage.versioned import is_newer, newer_version_sentence
@@ -22,15 +22,9 @@ from app.storage.versioned import is_newer, newer_version_sentence
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-FIELDS = (
-    "system_prompt", "temperature", "top_p", "min_p", "max_new_tokens", "seed", "image_limit",
-)  # fmt: skip
-MODEL_FIELDS = (
-    "temperature",
-    "top_p",
-    "min_p",
-    "max_new_tokens",
-)  # defaults come from the checkpoint
+FIELDS = ("system_prompt", *KNOBS, "image_limit")  # every sampling setting is kept
+# Their defaults come from the checkpoint (or the vocabulary); Reset brings them back.
+MODEL_FIELDS = tuple(name for name in KNOBS if name != "seed")
 
 
 @dataclass(frozen=True)
@@ -44,10 +38,11 @@ class GenerationSettings:
     seed: int | None = None
     image_limit: int = DEFAULT_IMAGE_LIMIT
     min_p: float = 0.0  # 0: off
+    repetition_penalty: float = 1.0  # 1: off
 
     def sampling(self) -> Sampling:
         """The chat's sampling settings these values give."""
-        return Sampling(self.max_new_tokens, self.temperature, self.top_p, self.min_p, self.seed)
+        return Sampling.from_dict(asdict(self))
 
 
 def settings_path() -> Path:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.chat.vocabulary import Sampling
 from app.documents.doc_index import DocumentError, DocumentIndex
 from app.documents.page_cache import render_pages
 from app.documents.pdf import PdfError, PdfFile
@@ -105,7 +106,7 @@ class ScanReading(QObject):
         self._pieces = []
         turn = p.ChatTurn("user", TRANSCRIBE_PROMPT, [str(image.image)])
         self.request_id = self.engine.generate(
-            [turn], max_new_tokens=self.max_new_tokens, temperature=0.0
+            [turn], Sampling(max_new_tokens=self.max_new_tokens, temperature=0.0)
         )
 
     def _on_token_received(self, request_id: str, text: str) -> None:

@@ -1,63 +1,79 @@
-"""One answer with tools: the tool loop off the GUI thread, its model steps through the bridge.
+"""One answer with tools in the window: the chat's `ToolLoopAnswer`, drawn in the answer's view.
 
-`ToolLoop` is blocking, so it runs as a `PoolJob` on a pool thread of its own. Everything
-it needs from the window it asks for with `job.report`, queued to the GUI thread, and it
-waits for the reply on a queue: a model step (`BridgeSteps`: the bridge streams it), and
-the user's decision on an `ApprovalCard`. Results and notices are added to the answer's
-view as they come.
-
-The answer looks like the bridge to the window: `token_received`, then exactly one of
-`generation_finished`, `generation_failed` or `generation_cancelled`, with its own id.
+The loop itself is `app.chat.tool_answer.ToolLoopAnswer` (the command line runs the same
+one); it runs on a thread of its own. This is the session's strategy while tools are
+enabled: it hands the loop a `post` that queues each call out (tokens, turns, notices,
+the end) to the GUI thread in order, an engine that starts the loop's model steps on
+the GUI thread through the bridge, and an approver that shows an `ApprovalCard` and waits
+for the user's decision. It draws what the loop reports: the prose that led to calls,
+each result, notices.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel
 from shiboken6 import isValid
 
-from app.chat.tool_turns import assistant_record, tool_record
-from app.engines.tool_images import ToolImageFiles
-from app.engines.tool_steps import StepFailed, chat_turns
-from app.tools.catalog import ToolCatalog
-from app.tools.tool_loop import Approval, LoopOutcome, LoopTurn, ModelTurn, ProposedCall, ToolLoop
+from app.chat.conversation import Message
+from app.chat.engine import start
+from app.chat.tool_answer import ToolLoopAnswer
+from app.chat.vocabulary import Request, Sampling
+from app.tools.tool_loop import Approval, LoopTurn, ProposedCall
 from app.tools.tool_settings import ToolSettings
-from app.ui.background.pool_job import PoolJob
 from app.ui.bridge.bridge import WorkerBridge
 from app.ui.tools.approval_card import ApprovalCard
-from app.ui.tools.bridge_steps import BridgeSteps
 from app.ui.tools.tool_notice import ToolNotice
 from app.ui.tools.tool_result_view import ToolResultView
 from app.ui.transcript.assistant_message_view import AssistantMessageView
 from app.workers import protocol as p
-from app.workers.client import new_request_id
 
 if TYPE_CHECKING:  # the MCP SDK loads with the host, not with the window
     from app.tools.host import ToolHost
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT_S = 30.0
 WAIT_SLICE_S = 0.2
-_T = TypeVar("_T")
 STOPPED = "The user stopped the answer before deciding."
 _HOW = {"run": "", "always": " (always allowed now)", "policy": " (allowed in Settings)"}
+_TERMINAL = (p.Done, p.Error, p.Cancelled)
+
+
+class _BridgeOnGuiThread:
+    """The bridge as the loop's engine: its model steps start on the GUI thread."""
+
+    def __init__(self, answer: ToolAnswer) -> None:
+        self._answer = answer
+
+    def generate(
+        self,
+        messages: Sequence[p.ChatTurn],
+        sampling: Sampling | None = None,
+        *,
+        request_id: str | None = None,
+        tools: Sequence[dict[str, Any]] = (),
+        json_schema: dict[str, Any] | None = None,
+    ) -> str:
+        assert request_id is not None  # the loop names its steps
+        step = Request(request_id, list(messages), sampling or Sampling(), list(tools), json_schema)
+        self._answer.posted.emit(lambda: self._answer.start_step(step))
+        return request_id
+
+    def cancel(self, request_id: str) -> None:
+        self._answer.posted.emit(lambda: self._answer.bridge.cancel(request_id))
 
 
 class ToolAnswer(QObject):
-    """Runs one answer through the tool loop; `stop` ends it (a running call is cancelled)."""
+    """Answers one request through the tool loop; `stop` ends it (a running call is cancelled)."""
 
-    token_received = Signal(str, str)  # answer id, text
-    generation_finished = Signal(object)  # protocol.Done (the last step's, with the answer id)
-    generation_failed = Signal(str, str)  # answer id, a sentence
-    generation_cancelled = Signal(str, int)  # answer id, tokens generated
+    posted = Signal(object)  # a call from the loop's thread, run on the GUI thread in order
+    ended = Signal()  # the answer's last event reached the session
 
     def __init__(
         self,
@@ -66,141 +82,89 @@ class ToolAnswer(QObject):
         settings: ToolSettings,
         remember: Callable[[ToolSettings], None],
         view: AssistantMessageView,
-        base: list[p.ChatTurn],
-        sampling: dict[str, Any],
+        deliver: Callable[[p.Message], None],
         image_dir: Path,
-        pool: QThreadPool,
+        image_limit: int,
         parent: QObject | None = None,
-        image_budget: int | None = None,
     ) -> None:
+        """`deliver` takes the answer's events (the session's `handle`)."""
         super().__init__(parent)
-        self._image_budget = image_budget
-        self.request_id = new_request_id()
-        self._bridge = bridge
+        self.bridge = bridge
         self._host = host
         self._settings = settings
         self._remember = remember
         self.view = view
-        self.message = view.message
-        self._base = base
-        self._sampling = sampling
-        # One file per image: the model's steps and the answer's record share it.
-        self._images = ToolImageFiles(image_dir)
-        self._stopping = False
+        self._deliver = deliver
+        self._image_dir = image_dir
+        self._image_limit = image_limit
+        self.request_id = ""
         self.abandoned = False  # set when the window closes mid-answer
-        self._loop: ToolLoop | None = None
-        self._catalog = ToolCatalog(())
-        self._steps = BridgeSteps(bridge, self._on_text, self)
+        self.loop: ToolLoopAnswer | None = None
         self._card: ApprovalCard | None = None
         self._card_reply: queue.SimpleQueue[Approval] | None = None
-        self._decision: tuple[str, str] | None = None  # of the call about to run
-        self.records: list[dict[str, Any]] = []
         self.cards: list[ApprovalCard] = []
         self.results: list[ToolResultView] = []
-        # Every error ends the answer: a bug in the loop must not leave the window waiting.
-        self._job = PoolJob(self._work, errors=(Exception,))
-        self._job.signals.reported.connect(self._on_reported)
-        self._job.signals.succeeded.connect(self._on_succeeded)
-        self._job.signals.failed.connect(self._on_failed)
-        self._job.start_on(pool)
+        self.posted.connect(self._run_posted, Qt.ConnectionType.QueuedConnection)
 
-    # ------------------------------------------------------------ the window's side
+    # ------------------------------------------------------------ the strategy
+    def start(self, request: Request, message: Message) -> str:
+        images = sum(len(turn.images) for turn in request.turns)  # earlier tool images too
+        self.loop = ToolLoopAnswer(
+            _BridgeOnGuiThread(self),
+            self._host,
+            self._settings,
+            self._approve,
+            self._delivered,
+            self._image_dir,
+            on_settings_changed=self._remember,
+            on_notice=lambda sentence: self._add(ToolNotice(sentence)),
+            image_budget=max(0, self._image_limit - images),
+            on_turn=self._on_turn,
+            post=self.posted.emit,
+        )
+        self.request_id = self.loop.start(request, message)
+        return self.request_id
+
+    def cancel(self, request_id: str) -> None:
+        self.stop()
+
+    def take(self, event: p.Message) -> bool:
+        return self.loop is not None and self.loop.take(event)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The answer's tool turns so far (`app.chat.tool_turns`)."""
+        return list(self.loop.records) if self.loop is not None else []
+
     def stop(self) -> None:
         """Stop: the model step, a running call and a waiting card all end; no step follows."""
-        self._stopping = True
-        if self._loop is not None:
-            self._loop.stop()
-        self._steps.cancel()
+        if self.loop is not None:
+            self.loop.cancel(self.request_id)
         self._answer_card(Approval("deny", reason=STOPPED), STOPPED)
 
-    def _on_text(self, text: str) -> None:
-        self.token_received.emit(self.request_id, text)
+    def join(self, timeout: float) -> None:
+        if self.loop is not None:
+            self.loop.join(timeout)
 
-    # ------------------------------------------------------------ the pool thread's side
-    def _work(self, job: PoolJob) -> LoopOutcome:
-        for _ in range(int(START_TIMEOUT_S)):  # in slices, so that Stop is not kept waiting
-            if self._stopping or self._host.wait_started(1.0):
-                break
-        catalog = ToolCatalog(self._host.tools(), self._settings)
-        job.report(("catalog", catalog))
-        self._loop = ToolLoop(
-            catalog,
-            self._host.call,
-            self._approve,
-            settings=self._settings,
-            on_settings_changed=lambda settings: job.report(("settings", settings)),
-            on_turn=lambda turn: job.report(("turn", turn)),
-            image_budget=self._image_budget,
-        )
-        if self._stopping:
-            self._loop.stop()
-        definitions = catalog.definitions()
-        return self._loop.run(lambda turns: self._step(job, turns, definitions))
+    # ------------------------------------------------------------ on the GUI thread
+    def _run_posted(self, call: Callable[[], None]) -> None:
+        if not self.abandoned:  # the window closed: its session and views are gone
+            call()
 
-    def _step(self, job: PoolJob, turns: list[LoopTurn], tools: list[dict[str, Any]]) -> ModelTurn:
-        messages = chat_turns(self._base, turns, self._images)
-        reply: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        job.report(("generate", messages, tools, reply))
-        kind, value = self._wait(reply, ("stopped", "The answer was stopped."))
-        if kind == "turn":
-            turn: ModelTurn = value
-            return turn
-        raise StepFailed(str(value))
+    def start_step(self, step: Request) -> None:
+        try:
+            start(self.bridge, step)
+        except Exception as exc:  # the step still ends, so the loop is not left waiting
+            log.exception("a model step of the tools' answer could not start")
+            self._deliver(p.Error(step.request_id, "generation_failed", f"The step failed: {exc}"))
 
-    def _approve(self, proposal: ProposedCall) -> Approval:
-        reply: queue.SimpleQueue[Approval] = queue.SimpleQueue()
-        self._job.report(("approve", proposal, reply))
-        return self._wait(reply, Approval("deny", reason=STOPPED))
+    def _delivered(self, event: p.Message) -> None:
+        self._deliver(event)
+        if isinstance(event, _TERMINAL) and getattr(event, "request_id", None) == self.request_id:
+            self._answer_card(Approval("deny", reason=STOPPED), STOPPED)
+            self.ended.emit()
 
-    def _wait(self, reply: queue.SimpleQueue[_T], if_stopped: _T) -> _T:
-        """The GUI thread's reply, or `if_stopped` once Stop came first.
-
-        The window may be closing: its GUI thread then no longer answers.
-        """
-        while True:
-            try:
-                return reply.get(timeout=WAIT_SLICE_S)
-            except queue.Empty:
-                if self._stopping:
-                    return if_stopped
-
-    # ------------------------------------------------------------ what the loop reports
-    def _on_reported(self, piece: tuple[Any, ...]) -> None:
-        if self.abandoned:
-            return  # the window closed: its folders and views are gone
-        handler = getattr(self, f"_handle_{piece[0]}")
-        handler(*piece[1:])
-
-    def _handle_catalog(self, catalog: ToolCatalog) -> None:
-        self._catalog = catalog
-        for state in self._host.states():
-            if state.status != "ready":
-                sentence = state.error or f"The tool server {state.name!r} did not start."
-                self._add(ToolNotice(f"{sentence} Its tools are not offered in this answer."))
-
-    def _handle_settings(self, settings: ToolSettings) -> None:
-        self._remember(settings)
-
-    def _handle_generate(
-        self, messages: list[p.ChatTurn], tools: list[dict[str, Any]], reply: Any
-    ) -> None:
-        if self._stopping:
-            reply.put(("stopped", "The answer was stopped."))
-            return
-        self._steps.start(messages, tools, self._sampling, reply)
-
-    def _handle_approve(self, proposal: ProposedCall, reply: Any) -> None:
-        if self._stopping:
-            reply.put(Approval("deny", reason=STOPPED))
-            return
-        card = ApprovalCard(proposal)
-        card.decided.connect(self._on_card_decided)
-        card.destroyed.connect(self._on_card_destroyed)
-        self._card, self._card_reply = card, reply
-        self.cards.append(card)
-        self._add(card)
-
-    def _handle_turn(self, turn: LoopTurn) -> None:
+    def _on_turn(self, turn: LoopTurn, record: dict[str, Any]) -> None:
         if turn.role == "assistant":
             # The text streamed so far led to calls: it is not the final answer.
             prose = self.view.restart_text().strip() if isValid(self.view) else ""
@@ -210,65 +174,48 @@ class ToolAnswer(QObject):
                 label.setWordWrap(True)
                 label.setObjectName("toolProse")
                 self._add(label)
-            self.records.append(assistant_record(turn))
             return
-        offered = self._catalog.get(turn.tool_name)
-        server = offered.server if offered else ""
-        decision, reason = self._decision or ("", "")
-        self._decision = None
-        if not decision and offered is not None:
-            policy = self._settings.policy_for(offered.server, offered.name)
-            decision = "policy" if policy in {"always", "never"} else ""
-        images = self._images.paths(turn.images)
-        self.records.append(tool_record(turn, server, images, decision, reason))
+        decision = record["decision"]
         if decision == "deny":
             return  # the card says so already
+        offered = self.loop.offered(turn.tool_name) if self.loop is not None else None
         view = ToolResultView(
             offered.name if offered else turn.tool_name,
-            server,
+            record["server"],
             turn.text,
-            images,
+            record["images"],
             turn.is_error,
             _HOW.get(decision, ""),
         )
         self.results.append(view)
         self._add(view)
 
-    # ------------------------------------------------------------ the loop's end
-    def _on_succeeded(self, _key: object, outcome: LoopOutcome) -> None:
-        for notice in outcome.notices:
-            self._add(ToolNotice(notice))
-        self._end()
-        done = self._steps.last_done
-        if outcome.ended == "stopped" or done is None:
-            self.generation_cancelled.emit(self.request_id, 0)
+    # ------------------------------------------------------------ approval
+    def _approve(self, proposal: ProposedCall) -> Approval:
+        """On the loop's thread: a card on the GUI thread, and the user's decision."""
+        reply: queue.SimpleQueue[Approval] = queue.SimpleQueue()
+        self.posted.emit(lambda: self._show_card(proposal, reply))
+        while True:  # the window may be closing: its GUI thread then no longer answers
+            try:
+                return reply.get(timeout=WAIT_SLICE_S)
+            except queue.Empty:
+                if self.loop is None or self.loop.stopping or self.abandoned:
+                    return Approval("deny", reason=STOPPED)
+
+    def _show_card(self, proposal: ProposedCall, reply: queue.SimpleQueue[Approval]) -> None:
+        if self.loop is None or self.loop.stopping:
+            reply.put(Approval("deny", reason=STOPPED))
             return
-        self.generation_finished.emit(dataclasses.replace(done, request_id=self.request_id))
+        card = ApprovalCard(proposal)
+        card.decided.connect(self._on_card_decided)
+        card.destroyed.connect(self._on_card_destroyed)
+        self._card, self._card_reply = card, reply
+        self.cards.append(card)
+        self._add(card)
 
-    def _on_failed(self, _key: object, error: Exception) -> None:
-        self._end()
-        if self._stopping or self._steps.cancelled:
-            self.generation_cancelled.emit(self.request_id, 0)
-        elif isinstance(error, StepFailed):
-            self.generation_failed.emit(self.request_id, str(error))
-        else:
-            log.error("the tool loop failed", exc_info=error)
-            self.generation_failed.emit(
-                self.request_id,
-                f"The answer with tools failed ({type(error).__name__}: {error}). "
-                "The log has the details; press Retry to ask again.",
-            )
-
-    def _end(self) -> None:
-        self._steps.close()
-        self._answer_card(Approval("deny", reason=STOPPED), STOPPED)
-        self.message.tool_turns = list(self.records)
-
-    # ------------------------------------------------------------ cards
     def _on_card_decided(self, approval: Approval) -> None:
         if self._card is not None:
             self._card.destroyed.disconnect(self._on_card_destroyed)
-        self._decision = (approval.decision, approval.reason)
         self._reply_card(approval)
 
     def _on_card_destroyed(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +51,6 @@ RELOAD_DELAY_MS = 300  # a save is a rename and a write or two: read once it set
 class WindowTools(QObject):
     """Tools for the window's answers: `active` says whether an answer should use them."""
 
-    token_received = Signal(str, str)  # answer id, text
-    generation_finished = Signal(object)  # protocol.Done
-    generation_failed = Signal(str, str)  # answer id, a sentence
-    generation_cancelled = Signal(str, int)  # answer id, tokens generated
     host_changed = Signal()  # the host was (re)started or stopped, or its servers changed
     answer_started = Signal(object)  # ToolAnswer
     tools_offered = Signal(list)  # the definitions the model is offered now
@@ -78,7 +75,7 @@ class WindowTools(QObject):
         self._server_changed.connect(self._offer)  # queued: emitted on the host's thread
         self._reload_waiting = False
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # one answer at a time
+        self._pool.setMaxThreadCount(1)  # closing a host
         self._image_dir: Path | None = None  # made for the first answer with tools
         self._watcher = QFileSystemWatcher(self)
         self._watcher.fileChanged.connect(self._on_file_changed)
@@ -117,49 +114,27 @@ class WindowTools(QObject):
         return self.answer is not None and self.answer.request_id == request_id
 
     # ------------------------------------------------------------ answers
-    def generate(
-        self,
-        view: AssistantMessageView,
-        messages: list[p.ChatTurn],
-        image_budget: int | None = None,
-        **sampling: Any,
-    ) -> str:
-        """Answer into `view` through the tool loop; returns the answer's id.
+    def answer_for(
+        self, view: AssistantMessageView, deliver: Callable[[p.Message], None], image_limit: int
+    ) -> ToolAnswer:
+        """The session's strategy for an answer through the tool loop, drawn into `view`.
 
-        `image_budget`: how many tool images may still go to the model in this answer.
+        `deliver` takes its events (the session's `handle`); `image_limit`: how many
+        images the request may carry, tool images included.
         """
-        assert self.host is not None, "generate is for when tools are active"
+        assert self.host is not None, "answers with tools are for when tools are active"
         if self._image_dir is None:
             self._image_dir = Path(tempfile.mkdtemp(prefix="maverick-tool-images-"))
         answer = ToolAnswer(
-            self._bridge,
-            self.host,
-            self.settings,
-            self._save,
-            view,
-            list(messages),
-            sampling,
-            self._image_dir,
-            self._pool,
-            self,
-            image_budget=image_budget,
-        )
-        answer.token_received.connect(self.token_received)
-        answer.generation_finished.connect(self._on_answer_ended)
-        answer.generation_failed.connect(self._on_answer_ended)
-        answer.generation_cancelled.connect(self._on_answer_ended)
-        answer.generation_finished.connect(self.generation_finished)
-        answer.generation_failed.connect(self.generation_failed)
-        answer.generation_cancelled.connect(self.generation_cancelled)
+            self._bridge, self.host, self.settings, self._save, view, deliver,
+            self._image_dir, image_limit, self,
+        )  # fmt: skip
+        answer.ended.connect(self._on_answer_ended)
         self.answer = answer
         self.answer_started.emit(answer)
-        return answer.request_id
+        return answer
 
-    def cancel(self, request_id: str) -> None:
-        if self.owns(request_id) and self.answer is not None:
-            self.answer.stop()
-
-    def _on_answer_ended(self, *args: object) -> None:
+    def _on_answer_ended(self) -> None:
         answer = self.sender()
         if answer is self.answer:
             self.answer = None
@@ -257,6 +232,7 @@ class WindowTools(QObject):
         if self.answer is not None:
             self.answer.abandoned = True
             self.answer.stop()
+            self.answer.join(15.0)
         self._pool.waitForDone(15_000)
         self._stop_host(wait=True)
         if self._image_dir is not None:

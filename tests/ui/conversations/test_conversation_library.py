@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QFileDialog, QLin
 
 from app.storage import ConversationStore, MessageStatus
 from app.ui.conversations.conversation_library import (
-    EARLIER_PAGE,
     SHOWN_AT_OPEN,
     ConversationLibrary,
     attach_conversations,
@@ -309,7 +308,7 @@ def test_a_long_conversation_opens_with_its_end_and_shows_earlier_messages_on_re
     window = library.window
     library.open(cid)
     assert len(window.conversation.messages) == 120  # all of it is in context
-    button = library.earlier_button
+    button = window.chat_view.earlier_button
     assert button is not None and button.button.text() == "↑  Show earlier messages (80 more)"
     items = window.transcript.items()
     assert items[0] is button and len(items) == 1 + SHOWN_AT_OPEN
@@ -318,16 +317,17 @@ def test_a_long_conversation_opens_with_its_end_and_shows_earlier_messages_on_re
 
     qtbot.mouseClick(button.button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     items = window.transcript.items()
-    assert len(items) == 1 + SHOWN_AT_OPEN + EARLIER_PAGE
+    assert len(items) == 1 + SHOWN_AT_OPEN + window.chat_view.earlier_page
     assert (
-        items[0] is library.earlier_button and "(40 more)" in library.earlier_button.button.text()
+        items[0] is window.chat_view.earlier_button
+        and "(40 more)" in window.chat_view.earlier_button.button.text()
     )
     bar = window.transcript.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() > 0)  # type: ignore[attr-defined]
     top = first.mapTo(window.transcript.viewport(), first.rect().topLeft()).y()
     assert 0 <= top < window.transcript.viewport().height()  # where the reader was
 
-    qtbot.mouseClick(library.earlier_button.button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.mouseClick(window.chat_view.earlier_button.button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     items = window.transcript.items()
-    assert len(items) == 120 and library.earlier_button is None
+    assert len(items) == 120 and window.chat_view.earlier_button is None
     assert isinstance(items[0], UserMessageView) and items[0].message.text == "Question 0"

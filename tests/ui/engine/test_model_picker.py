@@ -15,6 +15,7 @@ from app.ui.app import build_window, resolve_model
 from app.ui.engine.engine_store import EngineStore
 from app.ui.main_window import MainWindow
 from app.ui.settings.settings_store import SettingsStore
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from tests.ui.conftest import LOAD_TIMEOUT_MS
 
@@ -186,7 +187,7 @@ def test_free_empties_the_workers_kept_caches_and_says_how_much(
 
     def answer() -> p.Done:
         with qtbot.waitSignal(bridge.generation_finished, timeout=LOAD_TIMEOUT_MS) as done:  # type: ignore[attr-defined]
-            bridge.generate(question, 2, 0.0, 1.0, None)
+            bridge.generate(question, Sampling(2, 0.0, 1.0))
         result: p.Done = done.args[0]
         return result
 

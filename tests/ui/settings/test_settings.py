@@ -16,6 +16,7 @@ def test_edits_persist_and_model_defaults_fill_the_rest(qtbot: object, data_dir:
     panel.set_value("seed", 1234)
     panel.set_value("system_prompt", "Answer in French.")
     panel.set_value("min_p", 0.05)
+    panel.set_value("repetition_penalty", 1.15)
 
     again = SettingsPanel(SettingsStore(path))
     qtbot.addWidget(again)  # type: ignore[attr-defined]
@@ -26,10 +27,12 @@ def test_edits_persist_and_model_defaults_fill_the_rest(qtbot: object, data_dir:
     assert values.system_prompt == "Answer in French."
     assert values.top_p == 0.5 and values.max_new_tokens == 77  # from the checkpoint
     assert values.sampling().min_p == 0.05  # what the session sends
+    assert values.sampling().repetition_penalty == 1.15
 
     again.reset_button.click()
     assert again.values().temperature == 0.9
     assert again.values().min_p == 0.0  # a sampling field: back to off
+    assert again.values().repetition_penalty == 1.0
     assert SettingsStore(path).load(GenerationSettings()).seed == 1234  # not a model field
 
 

@@ -20,9 +20,12 @@ def test_the_local_worker_answers_with_the_tools_offered(qtbot: Any, window: Mai
     assert tools.host is not None and tools.host.wait_ready(30)
     window.settings_panel.set_value("max_new_tokens", 8)
     window.settings_panel.set_value("temperature", 0.0)
-    with qtbot.waitSignal(tools.generation_finished, timeout=ANSWER_TIMEOUT_MS) as done:
+    steps: list[Any] = []  # the model steps' ends, as the bridge hands them to the session
+    window.bridge.generation_finished.connect(steps.append)
+    with qtbot.waitSignal(window.answer_ended, timeout=ANSWER_TIMEOUT_MS) as ended:
         assert window.send("What is 19 + 23?")
-    assert done.args[0].tool_tokens > 0  # the definitions went into the prompt
+    assert ended.args == ["complete"]
+    assert steps and steps[-1].tool_tokens > 0  # the definitions went into the prompt
     view = window.assistant_views()[-1]
     assert view.message.status is Status.COMPLETE and not window.generating
     assert view.message.text and tools.answer is None
