@@ -201,6 +201,34 @@ def test_pdfs_as_whole_documents_give_one_valid_row_each(tmp_path: Path, demo_bf
         jsonschema.validate(json.loads(value), schema)
 
 
+def test_pdfs_as_whole_documents_on_a_real_transformers_serve(
+    tmp_path: Path, demo_server: object
+) -> None:
+    from tests.documents.long_pdf import write_pdf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    scan = Image.new("RGB", (120, 160), (200, 210, 220))  # no text layer: sent as an image
+    write_pdf(folder / "invoice.pdf", [["Invoice 17 from Acme.", "Total: 40 EUR."], scan])
+    write_pdf(folder / "receipt.pdf", [["Receipt 3."], ["Paid in cash."]])
+    out = tmp_path / "results.jsonl"
+    proc = _batch(
+        str(folder), "--pdf-as", "documents", "--prompt", "Describe the document.",
+        "--server", demo_server.base_url, "--model", demo_server.argv[2],  # type: ignore[attr-defined]
+        "--concurrency", "2", "--max-new-tokens", "4", "--out", str(out),
+        data=tmp_path / "data",
+    )  # fmt: skip
+    _, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    assert "2 done, 0 failed of 2" in stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["item"] for r in rows] == ["invoice.pdf", "receipt.pdf"]
+    assert all(r["status"] == "done" and r["result"] for r in rows)
+    with sqlite3.connect(tmp_path / "data" / "batch" / "jobs.sqlite") as db:
+        documents = [d for (d,) in db.execute("SELECT document FROM items ORDER BY idx")]
+    assert all(Path(d).is_file() and Path(d).parent.name == "documents" for d in documents)
+
+
 def test_resume_runs_on_the_jobs_own_server_with_its_key_header_else_says_why(
     tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
