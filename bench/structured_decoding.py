@@ -47,10 +47,11 @@ def main() -> None:
     import torch
 
     from app.inference import constrained
-    from app.inference.engine import ChatMessage, Engine, SamplingParams
+    from app.inference.engine import ChatMessage, Engine
     from app.inference.loader import load_model
     from app.structured.answer import check_answer
     from app.structured.request import from_document
+    from app.vocabulary.sampling import Sampling
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=21)
@@ -76,18 +77,18 @@ def main() -> None:
     constrained_ms: list[float] = []
     tokens: list[int] = []
     # A first constrained answer compiles the grammar and warms both paths up.
-    engine.generate(question, SamplingParams(request.budget, 0.6, 0.9, seed=0), lambda ids: None,
+    engine.generate(question, Sampling(request.budget, 0.6, 0.9, seed=0), lambda ids: None,
                     json_schema=request.schema)  # fmt: skip
     inside.clear()
     for run in range(args.runs):
-        params = SamplingParams(request.budget, 0.6, 0.9, seed=100 + run)
+        params = Sampling(request.budget, 0.6, 0.9, seed=100 + run)
         result = engine.generate(question, params, lambda ids: None, json_schema=request.schema)
         text = engine.decoder()
         check_answer(text.push(result.token_ids) + text.flush(), request.schema,
                      result.finish_reason, request.budget)  # fmt: skip
         free = engine.generate(
             question,
-            SamplingParams(result.generated_tokens, 0.6, 0.9, seed=100 + run),
+            Sampling(result.generated_tokens, 0.6, 0.9, seed=100 + run),
             lambda ids: None,
         )
         constrained_ms.append(1000 / result.tokens_per_s)

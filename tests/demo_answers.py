@@ -28,7 +28,8 @@ LONG_ANSWER_MIN_TOKENS = 1200
 _FIND = """
 import sys
 from pathlib import Path
-from app.inference.engine import ChatMessage, Engine, SamplingParams
+from app.inference.engine import ChatMessage, Engine
+from app.vocabulary.sampling import Sampling
 from app.inference.loader import load_model
 
 engine = Engine(load_model(Path(sys.argv[1])))
@@ -36,7 +37,7 @@ wanted = int(sys.argv[2])
 for question in sys.argv[3:]:
     result = engine.generate(
         [ChatMessage("user", question)],
-        SamplingParams(max_new_tokens=wanted, temperature=0.0),
+        Sampling(max_new_tokens=wanted, temperature=0.0),
         lambda ids: None,
     )
     print(f"{result.finish_reason} {result.generated_tokens} {question}", flush=True)

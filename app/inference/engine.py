@@ -67,10 +67,6 @@ class ChatMessage:
     tool_calls: tuple[dict[str, Any], ...] = ()
 
 
-# How to sample (a temperature of 0 is greedy): the app's one vocabulary.
-SamplingParams = Sampling
-
-
 @dataclass
 class PreparedInputs:
     """Tensors for `generate`, with the token counts the status bar shows."""
@@ -330,7 +326,7 @@ class Engine:
     def generate(
         self,
         messages: Sequence[ChatMessage],
-        params: SamplingParams,
+        params: Sampling,
         on_tokens: TokenCallback,
         should_stop: Callable[[], bool] = lambda: False,
         tools: Sequence[dict[str, Any]] = (),
@@ -404,7 +400,7 @@ class Engine:
             freed += self._decode_step.release()
         return freed
 
-    def _constrained_kwargs(self, schema: dict[str, Any], params: SamplingParams) -> dict[str, Any]:
+    def _constrained_kwargs(self, schema: dict[str, Any], params: Sampling) -> dict[str, Any]:
         from app.inference.constrained import ConstraintError, JsonConstraints, vocab_size
 
         if self._constraints is None:
@@ -421,7 +417,7 @@ class Engine:
     def _run(
         self,
         prepared: PreparedInputs,
-        params: SamplingParams,
+        params: Sampling,
         kwargs: dict[str, Any],
         on_ids: Callable[[list[int]], None],
         should_stop: Callable[[], bool],
@@ -520,7 +516,7 @@ class Engine:
     def _without_caches(
         self,
         messages: Sequence[ChatMessage],
-        params: SamplingParams,
+        params: Sampling,
         failed: PreparedInputs,
         tools: Sequence[dict[str, Any]],
     ) -> PreparedInputs:
@@ -545,5 +541,4 @@ __all__ = [
     "IncrementalDecoder",
     "InputError",
     "PreparedInputs",
-    "SamplingParams",
 ]

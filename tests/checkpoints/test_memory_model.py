@@ -103,8 +103,9 @@ def test_the_prompt_cache_budget_counts_every_gpu_the_model_is_on(
 def test_a_long_answer_keeps_the_chunked_layers_within_window_and_history(
     loaded: Any, long_question: str
 ) -> None:
-    from app.inference.engine import ChatMessage, Engine, SamplingParams
+    from app.inference.engine import ChatMessage, Engine
     from app.inference.prompt_cache import PromptCache
+    from app.vocabulary.sampling import Sampling
 
     engine = Engine(loaded, prompt_cache=PromptCache(history_tokens=HISTORY))
     prepare = engine.prepare
@@ -125,7 +126,7 @@ def test_a_long_answer_keeps_the_chunked_layers_within_window_and_history(
     window = loaded.model.config.get_text_config().attention_chunk_size
     result = engine.generate(
         [ChatMessage("user", long_question)],
-        SamplingParams(max_new_tokens=window + HISTORY + 64, temperature=0.0),
+        Sampling(max_new_tokens=window + HISTORY + 64, temperature=0.0),
         on_tokens,
     )
     total = result.prompt_tokens + result.generated_tokens

@@ -22,12 +22,13 @@ from app.inference.compiled_decode import (
     prepare_decode,
     self_check,
 )
-from app.inference.engine import ChatMessage, Engine, SamplingParams
+from app.inference.engine import ChatMessage, Engine
 from app.inference.loader import LoadedModel, load_model
 from app.inference.prompt_cache import PromptCache, new_cache
 from app.inference.static_cache import decode_masks
+from app.vocabulary.sampling import Sampling
 
-GREEDY = SamplingParams(max_new_tokens=12, temperature=0.0)
+GREEDY = Sampling(max_new_tokens=12, temperature=0.0)
 # 764 prompt tokens: the cache keeps 512 of them exact, the 12 decoded tokens cross the
 # demo's attention-chunk boundary at 768, and all fit the self-check's 1,024-position cache.
 ASK = "Compare the two tables on this page, row by row. " * 26 + "Please go on now, thanks."
@@ -161,7 +162,7 @@ def test_sampled_and_constrained_answers_run_through_the_compiled_step(
     engine = Engine(compiled, prompt_cache=PromptCache(max_entries=0))
     reference = Engine(eager, prompt_cache=PromptCache(max_entries=0))
     short = [ChatMessage("user", "Hello there, " * 70)]
-    seeded = SamplingParams(max_new_tokens=8, temperature=0.8, top_p=0.9, seed=3)
+    seeded = Sampling(max_new_tokens=8, temperature=0.8, top_p=0.9, seed=3)
     # Over the static cache without compiling, the sampler draws what generate draws
     # (temperature, generate's default top-k of 50, top-p, in its order, one multinomial).
     sampled = reference.generate(short, seeded, lambda ids: None).token_ids
@@ -179,7 +180,7 @@ def test_sampled_and_constrained_answers_run_through_the_compiled_step(
         "required": ["ok"],
         "additionalProperties": False,
     }
-    budget = SamplingParams(max_new_tokens=40, temperature=0.0)
+    budget = Sampling(max_new_tokens=40, temperature=0.0)
     answer = engine.generate(short, budget, lambda ids: None, json_schema=schema)
     assert answer.finish_reason == "stop"
     text = engine.decoder()

@@ -11,12 +11,12 @@ from app.inference.engine import (
     Engine,
     IncrementalDecoder,
     InputError,
-    SamplingParams,
 )
 from app.inference.loader import load_model
+from app.vocabulary.sampling import Sampling
 from tests.demo_answers import LONG_ANSWER_MIN_TOKENS
 
-GREEDY = SamplingParams(max_new_tokens=24, temperature=0.0)
+GREEDY = Sampling(max_new_tokens=24, temperature=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def fp8_engine(demo_fp8: Path) -> Engine:
     return Engine(load_model(demo_fp8))
 
 
-def _run(engine: Engine, messages: list[ChatMessage], params: SamplingParams = GREEDY) -> list[int]:
+def _run(engine: Engine, messages: list[ChatMessage], params: Sampling = GREEDY) -> list[int]:
     return engine.generate(messages, params, lambda ids: None).token_ids
 
 
@@ -66,7 +66,7 @@ def test_the_long_question_gets_a_long_greedy_answer_in_process_too(
     # was found in a child process, and must run long in this one too.
     result = bf16_engine.generate(
         [ChatMessage("user", long_question)],
-        SamplingParams(max_new_tokens=LONG_ANSWER_MIN_TOKENS, temperature=0.0),
+        Sampling(max_new_tokens=LONG_ANSWER_MIN_TOKENS, temperature=0.0),
         lambda ids: None,
     )
     assert result.finish_reason == "length", (
@@ -82,7 +82,7 @@ def test_stop_takes_effect_within_one_token(bf16_engine: Engine) -> None:
 
     result = bf16_engine.generate(
         [ChatMessage("user", "Tell me a long story.")],
-        SamplingParams(max_new_tokens=200, temperature=0.0),
+        Sampling(max_new_tokens=200, temperature=0.0),
         on_tokens,
         should_stop=lambda: len(seen) >= 5,
     )

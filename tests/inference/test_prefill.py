@@ -12,10 +12,11 @@ import torch
 from app.checkpoints.checkpoint import inspect_checkpoint
 from app.checkpoints.prefill_step import PREFILL_STEP_ENV
 from app.checkpoints.preflight import model_memory
-from app.inference.engine import ChatMessage, Engine, SamplingParams
+from app.inference.engine import ChatMessage, Engine
 from app.inference.loader import load_model
 from app.inference.prefill import StepPlanner
 from app.inference.prompt_cache import PREFILL_RESERVE_BYTES, PromptCache
+from app.vocabulary.sampling import Sampling
 
 
 def _windowed(memory: Any, window: int) -> Any:
@@ -58,7 +59,7 @@ def test_unset_the_engine_keeps_to_the_demos_window(
     handle = model.register_forward_pre_hook(record, with_kwargs=True)
     try:
         question = [ChatMessage("user", "Compare the two tables, row by row. " * 115)]
-        result = engine.generate(question, SamplingParams(max_new_tokens=2), lambda ids: None)
+        result = engine.generate(question, Sampling(max_new_tokens=2), lambda ids: None)
     finally:
         handle.remove()
     # Gigabytes are free, but the demo's chunked-attention window is 256 tokens: a bigger

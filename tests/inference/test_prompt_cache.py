@@ -12,12 +12,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from app.inference.compiled_decode import prefill_logits
-from app.inference.engine import ChatMessage, Engine, SamplingParams
+from app.inference.engine import ChatMessage, Engine
 from app.inference.loader import LoadedModel, load_model
 from app.inference.prefill import PREFILL_CHUNK_TOKENS, exact_length, prefill_chunks
 from app.inference.prompt_cache import PromptCache, new_cache
+from app.vocabulary.sampling import Sampling
 
-GREEDY = SamplingParams(max_new_tokens=12, temperature=0.0)
+GREEDY = Sampling(max_new_tokens=12, temperature=0.0)
 LONG = "Summarise the table on this page and compare it with the chart. " * 16  # 434 tokens
 CHUNK = PREFILL_CHUNK_TOKENS
 
@@ -220,7 +221,7 @@ def test_a_cache_that_cannot_be_cut_back_exactly_falls_back(
 
 
 def test_seeded_sampling_is_unchanged(warm: Engine, cold: Engine, pictures: dict[str, str]) -> None:
-    sampled = SamplingParams(max_new_tokens=12, temperature=0.9, top_p=0.9, seed=11)
+    sampled = Sampling(max_new_tokens=12, temperature=0.9, top_p=0.9, seed=11)
     messages = [ChatMessage("user", LONG, (pictures["wide"],))]
     first = warm.generate(messages, sampled, lambda ids: None)
     follow = [*messages, ChatMessage("assistant", "Yes."), ChatMessage("user", "Why?")]

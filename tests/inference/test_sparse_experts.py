@@ -14,11 +14,12 @@ from torch import nn
 
 from app.checkpoints.experts_mode import DENSE_LABEL, EXPERTS_ENV, ExpertsModeError, experts_mode
 from app.generators.demo_wide import build_wide
-from app.inference.engine import ChatMessage, Engine, SamplingParams
+from app.inference.engine import ChatMessage, Engine
 from app.inference.loader import load_model
 from app.inference.sparse_experts import apply_sparse_experts, is_sparse
+from app.vocabulary.sampling import Sampling
 
-GREEDY = SamplingParams(max_new_tokens=24, temperature=0.0)
+GREEDY = Sampling(max_new_tokens=24, temperature=0.0)
 
 
 def _moes(model: nn.Module) -> list[Any]:

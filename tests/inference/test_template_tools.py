@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app.inference.engine import ChatMessage, Engine, SamplingParams
+from app.inference.engine import ChatMessage, Engine
 from app.inference.loader import load_model
 from app.inference.template_chat import TOOL_IMAGES_NOTE
+from app.vocabulary.sampling import Sampling
 
 WEATHER = {
     "type": "function",
@@ -84,6 +85,6 @@ def test_tool_call_and_result_turns(engine: Engine, images: dict[str, Path]) -> 
     prepared = engine.prepare(messages, tools=[WEATHER])
     assert prepared.image_count == 1 and prepared.image_tokens > 0
     result = engine.generate(
-        messages, SamplingParams(max_new_tokens=4, temperature=0), lambda ids: None, tools=[WEATHER]
+        messages, Sampling(max_new_tokens=4, temperature=0), lambda ids: None, tools=[WEATHER]
     )
     assert result.generated_tokens == 4

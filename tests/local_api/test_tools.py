@@ -22,13 +22,14 @@ from typing import Any
 import pytest
 
 from app.engines.managed_server import free_port
-from app.inference.engine import ChatMessage, Engine, SamplingParams
+from app.inference.engine import ChatMessage, Engine
 from app.inference.loader import load_model
 from app.local_api.api_server import ApiServer
 from app.local_api.http_app import ApiSettings, build_app
 from app.local_api.serving import LocalApi
 from app.local_api.shared_model import Delta, Finish, Sampling
 from app.tools.call_parser import parse_answer
+from app.vocabulary.sampling import Sampling as Settings
 from app.workers import protocol as p
 from app.workers.tool_text import CallReadingDecoder
 from tests.inference.test_template_tools import WEATHER
@@ -71,7 +72,7 @@ def _greedy(engine: Engine, tools: Sequence[dict[str, Any]]) -> tuple[int, str]:
     """Prompt tokens and greedy text of MESSAGES, in this process."""
     ids: list[int] = []
     result = engine.generate(
-        MESSAGES, SamplingParams(NEW_TOKENS, temperature=0.0), ids.extend, tools=tools
+        MESSAGES, Settings(NEW_TOKENS, temperature=0.0), ids.extend, tools=tools
     )
     decoder = engine.decoder()
     return result.prompt_tokens, decoder.push(ids) + decoder.flush()
