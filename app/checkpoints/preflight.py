@@ -194,6 +194,7 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
     quant = config.get("quantization_config") or {}
     compressed = isinstance(quant, dict) and quant.get("quant_method") == "compressed-tensors"
     sparse = not dense_requested()
+    pinned = pinned_or_default()  # MAVERICK_DESK_PREFILL_STEP, read once
     mlp = (hidden + 4 * int(text.get("intermediate_size_mlp") or inter)) * BF16
     if experts > 1 and not sparse and compressed:
         prompt = 2 * experts * hidden * BF16
@@ -222,8 +223,8 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
         attention=shape,
         full_flags=full_flags,
         sparse_experts=sparse,
-        prefill_chunk=pinned_or_default() or PREFILL_CHUNK_TOKENS,
-        pinned_step=pinned_or_default(),
+        prefill_chunk=pinned or PREFILL_CHUNK_TOKENS,
+        pinned_step=pinned,
         static_decode=decode_compiled(),
     )
 
