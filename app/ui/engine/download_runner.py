@@ -13,7 +13,7 @@ import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from app.downloads.hub import read_plan
 from app.downloads.plan import DEFAULT_TOKEN_ENV, DownloadError, DownloadPlan
@@ -39,11 +39,14 @@ class DownloadRunner(QObject):
         self._lock = threading.Lock()
         self._download: Download | None = None
         self._stop: str | None = None
+        self._working = False  # a run is under way; cleared with its last signal, under the lock
         self.plan: DownloadPlan | None = None  # the last plan read (kept while paused)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """True from `start` until the run's last signal is sent (not until the thread ends)."""
+        with self._lock:
+            return self._working
 
     def start(
         self,
@@ -54,10 +57,10 @@ class DownloadRunner(QObject):
         read_only: bool = False,
     ) -> bool:
         """Read the plan and (unless `read_only`) download; False when one already runs."""
-        if self.running:
-            return False
         with self._lock:
-            self._download, self._stop = None, None
+            if self._working:
+                return False
+            self._download, self._stop, self._working = None, None, True
         self._thread = threading.Thread(
             target=self._work,
             args=(repo_id, revision, target, token_env, read_only),
@@ -80,9 +83,12 @@ class DownloadRunner(QObject):
             if self._download is not None:
                 self._download.cancel()
                 return
-            self._stop = "cancelled"
-        if not self.running and self.plan is not None:
-            discard_partials(self.plan)
+            if self._working:  # before the transfer starts: the thread reads this
+                self._stop = "cancelled"
+                return
+            plan = self.plan
+        if plan is not None:  # paused or stopped: nothing runs, so delete here
+            discard_partials(plan)
             self.download_cancelled.emit()
 
     def shutdown(self, timeout_s: float = 15.0) -> None:
@@ -98,43 +104,57 @@ class DownloadRunner(QObject):
         self, repo_id: str, revision: str, target: Path | None, token_env: str, read_only: bool
     ) -> None:
         try:
+            self._download_once(repo_id, revision, target, token_env, read_only)
+        except Exception as exc:  # noqa: BLE001 (said to the user; the traceback is logged)
+            log.exception("the download of %s stopped", repo_id)
+            self._end(self.download_failed, f"The download stopped unexpectedly: {exc}")
+
+    def _download_once(
+        self, repo_id: str, revision: str, target: Path | None, token_env: str, read_only: bool
+    ) -> None:
+        try:
             plan = read_plan(repo_id, revision, target, token_env)
         except DownloadError as exc:
-            self.download_failed.emit(str(exc))
+            self._end(self.download_failed, str(exc))
             return
         self.plan = plan
         self.plan_read.emit(plan)
         if read_only:
+            self._end(None)
             return
         with self._lock:
             stop = self._stop
             if stop is None:
-                self._download = Download(plan, self._emit_progress, token_env)
+                download = self._download = Download(plan, self._emit_progress, token_env)
         if stop == "cancelled":
             discard_partials(plan)
-            self.download_cancelled.emit()
+            self._end(self.download_cancelled)
             return
-        if stop is not None or self._download is None:
-            self.download_paused.emit()
+        if stop is not None:
+            self._end(self.download_paused)
             return
         try:
-            outcome = self._download.run()
+            outcome = download.run()
         except DownloadError as exc:
-            self.download_failed.emit(str(exc))
+            self._end(self.download_failed, str(exc))
             return
-        except Exception as exc:  # noqa: BLE001 (said to the user; the traceback is logged)
-            log.exception("the download of %s stopped", repo_id)
-            self.download_failed.emit(f"The download stopped unexpectedly: {exc}")
-            return
-        finally:
-            with self._lock:
-                self._download = None
         if outcome == "finished":
-            self.download_finished.emit(plan.target)
+            self._end(self.download_finished, plan.target)
         elif outcome == "cancelled":
-            self.download_cancelled.emit()
+            self._end(self.download_cancelled)
         else:
-            self.download_paused.emit()
+            self._end(self.download_paused)
+
+    def _end(self, signal: SignalInstance | None, *args: object) -> None:
+        """The run's last word, sent under the lock with the run marked over.
+
+        A Cancel or a start that follows the signal then always finds the run over
+        (the emit only queues the signal to the UI thread; it runs no slot here).
+        """
+        with self._lock:
+            self._download, self._working = None, False
+            if signal is not None:
+                signal.emit(*args)
 
     def _emit_progress(self, progress: Progress) -> None:
         self.progress_made.emit(progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from PySide6.QtCore import Qt
 from app.checkpoints.checkpoint import human_bytes
 from app.downloads import transfer
 from app.downloads.transfer import CHUNK_BYTES, has_partials
+from app.ui.engine.download_runner import DownloadRunner
 from app.ui.engine.model_picker import ModelPicker
 from tests.downloads.fake_hub import demo_repo, serving
 
@@ -80,6 +82,16 @@ def test_download_pause_resume_and_the_model_appears_in_the_list(
 def test_cancel_while_paused_deletes_the_partial_files(
     qtbot: object, demo_bf16: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The download thread lingers after its last signal, as a descheduled thread may:
+    # Cancel pressed then must still find the run over (it once waited for the thread
+    # to end, and a Cancel in that gap did nothing).
+    last_word = DownloadRunner._end
+
+    def lingering(runner: DownloadRunner, signal: object, *args: object) -> None:
+        last_word(runner, signal, *args)  # type: ignore[arg-type]
+        time.sleep(0.5)
+
+    monkeypatch.setattr(DownloadRunner, "_end", lingering)
     repo = demo_repo(demo_bf16)
     repo.hold_after[SHARD] = CHUNK_BYTES + 40_000
     monkeypatch.delenv("HF_TOKEN", raising=False)
