@@ -1,8 +1,8 @@
 """Grouped expert matmuls against the per-expert loop: launches, host syncs, tokens/s (issue 32).
 
-One process, the same random 128-expert wide demo (`app.generators.demo_wide`) twice:
-one copy with today's per-expert loop (``MAVERICK_DESK_EXPERTS=loop``), one with the
-grouped path (the default). Figures:
+One process, the same random 128-expert wide demo (`app.generators.demo_wide`) built
+with the same seed: one copy with the per-expert loop (``MAVERICK_DESK_EXPERTS=loop``),
+one with the grouped path (the default), one as the engine loads it. Figures:
 
 - kernel launches per decoded token, eager, extrapolated to Maverick's 48 layers:
   the outermost aten ops called from Python that compute (views, allocations and
@@ -13,8 +13,13 @@ grouped path (the default). Figures:
 - host syncs per decoded token, the same way (`app.inference.host_syncs`);
 - launches per 512 prompt tokens per MoE layer: one MoE layer's forward on 512 tokens
   spread over the experts by its router;
-- prefill and decode tokens/s, loop against grouped, run by run, and whether their
-  greedy tokens are the same.
+- prefill tokens/s of the engine as it is now (grouped experts, chunked layers window
+  by window, `app.inference.window_attention`, the step `StepPlanner` picks) against
+  the engine before issue 32 (per-expert loop, transformers' mask, 512-token steps),
+  both prefilled as the engine prefills (`bench/prefill_steps.prefill`); a third copy
+  gives the grouped experts alone (mask, 512-token steps);
+- decode tokens/s, loop against grouped, run by run, and whether the greedy tokens of
+  all three are the same.
 
 Runs on one torch thread by default (see `bench/sparse_experts.py`).
 
@@ -24,6 +29,7 @@ Usage: python bench/moe_launches.py [--hidden 64] [--intermediate 96] [--runs 3]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -33,6 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Result, emit, spread  # noqa: E402
+from bench.prefill_steps import prefill  # noqa: E402
 from bench.sparse_experts import _decode_rate  # noqa: E402
 
 # Ops that launch no kernel on a GPU: views, metadata, allocation and lazy conjugation.
@@ -225,8 +232,11 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
 
+    from app.checkpoints.preflight import model_memory_from_config
     from app.generators.demo import build_tokenizer
     from app.generators.demo_wide import build_wide, wide_sizes
+    from app.inference import window_attention
+    from app.inference.prefill import StepPlanner
     from app.inference.sparse_experts import apply_sparse_experts
 
     tokenizer = build_tokenizer()
@@ -247,31 +257,42 @@ def main() -> int:
     moe_s = moe_prompt_seconds(models, 512, max(args.runs, 5))
     moe_x = [a / b for a, b in zip(moe_s["loop"], moe_s["sparse"], strict=True)]
     fp8 = fp8_counts()
+    # The engine as it loads a model now: grouped experts, chunked layers window by window
+    # (app.inference.window_attention), the step StepPlanner picks. "loop" is the engine
+    # before issue 32 (per-expert loop, transformers' mask, 512-token steps); "sparse" the
+    # grouped experts alone, over the mask in 512-token steps.
+    models["engine"], _ = build_wide(wide_sizes(**widths), tokenizer)
+    apply_sparse_experts(models["engine"], "sparse")
+    windowed = window_attention.apply(models["engine"])
+    memory = model_memory_from_config(models["engine"].config.to_dict(), "wide demo")
+    memory = dataclasses.replace(
+        memory, attention=dataclasses.replace(memory.attention, windowed=windowed)
+    )
+    engine_step = StepPlanner(memory, "sdpa", [torch.device("cpu")]).step_for(args.prefill)
+    steps = {"loop": 512, "sparse": 512, "engine": engine_step}
 
-    def prefill_rate(model: Any, ids: Any) -> float:
-        started = time.perf_counter()
-        with torch.inference_mode():
-            model(ids, logits_to_keep=1)
-        return ids.shape[1] / (time.perf_counter() - started)
-
-    for model in models.values():  # kernels ready, routes not replayed
-        prefill_rate(model, warm_ids)
+    for mode, model in models.items():  # kernels ready, routes not replayed
+        prefill(model, warm_ids, steps[mode])
         _decode_rate(model, prompt, 4, pad)
     fills: dict[str, list[float]] = {mode: [] for mode in models}
     rates: dict[str, list[float]] = {mode: [] for mode in models}
     tokens: dict[str, list[list[int]]] = {mode: [] for mode in models}
+    last: dict[str, Any] = {}
     for _ in range(args.runs):
         for mode, model in models.items():
-            fills[mode].append(prefill_rate(model, long_ids))
+            took, last[mode] = prefill(model, long_ids, steps[mode])
+            fills[mode].append(args.prefill / took)
             rate, new = _decode_rate(model, prompt, args.new_tokens, pad)
             rates[mode].append(rate)
             tokens[mode].append(new)
-    same = all(t == tokens["loop"][0] for t in tokens["loop"] + tokens["sparse"])
+    same = all(t == tokens["loop"][0] for runs in tokens.values() for t in runs)
+    logit_gap = float((last["engine"] - last["loop"]).abs().max())
 
     def ratios(top: list[float], bottom: list[float]) -> list[float]:
         return [a / b for a, b in zip(top, bottom, strict=True)]
 
-    fill_x = ratios(fills["sparse"], fills["loop"])
+    fill_x = ratios(fills["engine"], fills["loop"])
+    grouped_x = ratios(fills["sparse"], fills["loop"])
     decode_x = ratios(rates["sparse"], rates["loop"])
     shape = (
         f"128 experts top-1, hidden {args.hidden}, expert intermediate {args.intermediate}, "
@@ -326,13 +347,22 @@ def main() -> int:
             ),
         ),
         Result(
-            f"prefill tokens/s, grouped / loop ({args.prefill:,} tokens, wide demo)",
+            f"prefill tokens/s, this engine / the engine before (issue 32) ({args.prefill:,} "
+            "tokens, wide demo)",
             statistics.median(fill_x),
             "ratio",
             ">= 3",
             detail=(
-                f"run by run {spread(fill_x, 2)}; grouped {spread(fills['sparse'], 0)} tok/s, "
-                f"loop {spread(fills['loop'], 0)} tok/s; {shape}"
+                f"run by run {spread(fill_x, 2)}; this engine {spread(fills['engine'], 0)} "
+                f"tok/s (grouped experts, chunked layers window by window: "
+                f"{'yes' if windowed else 'NO'}, {engine_step:,}-token steps as StepPlanner "
+                f"picks), before {spread(fills['loop'], 0)} tok/s (per-expert loop, "
+                "transformers' mask, 512-token steps); the grouped experts alone (mask, 512) "
+                f"{spread(fills['sparse'], 0)} tok/s, {spread(grouped_x, 2)} x before; "
+                "prefilled as the engine does (bench/prefill_steps.py: steps into a "
+                "recording cache, history bounded after each, the last 512 through "
+                f"prefill_logits); last logits vs before, max {logit_gap:.4f} "
+                f"(bf16 eps 0.0078); {shape}"
             ),
         ),
         Result(

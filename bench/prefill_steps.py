@@ -1,8 +1,8 @@
 """Prefill in bigger steps against 512-token steps: tokens/s on the wide demo (issue 32).
 
 One process, the 128-expert wide demo (`app.generators.demo_wide`, grouped experts,
-sdpa) with Maverick's chunked-attention window of 8,192 tokens (the demo's is 256, on
-which the engine keeps 512-token steps: `app.checkpoints.prefill_step.steps_within`),
+sdpa, chunked layers window by window as the engine loads it) with Maverick's
+chunked-attention window of 8,192 tokens (the demo's is 256),
 a prompt of `--prefill` random tokens prefilled as the engine prefills it
 (`app.inference.prefill.prefill_chunks` into a fresh cache, the history bounded after
 each forward as the engine does) in steps of 512, 2,048 and 8,192 tokens, alternating
@@ -73,6 +73,7 @@ def main() -> int:
     from app.checkpoints.preflight import model_memory_from_config
     from app.generators.demo import build_tokenizer
     from app.generators.demo_wide import build_wide, wide_sizes
+    from app.inference import window_attention
     from app.inference.prefill import StepPlanner
     from app.inference.sparse_experts import apply_sparse_experts
 
@@ -80,9 +81,13 @@ def main() -> int:
     sizes = wide_sizes(hidden=args.hidden, intermediate=args.intermediate)
     model, _ = build_wide(dataclasses.replace(sizes, attention_chunk=args.window), tokenizer)
     report = apply_sparse_experts(model, "sparse")
+    windowed = window_attention.apply(model)  # as the engine loads it
     gen = torch.Generator().manual_seed(16)
     ids = torch.randint(0, len(tokenizer) - 20, (1, args.prefill), generator=gen)
     memory = model_memory_from_config(model.config.to_dict(), "wide demo")
+    memory = dataclasses.replace(
+        memory, attention=dataclasses.replace(memory.attention, windowed=windowed)
+    )
     planner = StepPlanner(memory, str(model.config._attn_implementation), [torch.device("cpu")])
     chosen = planner.step_for(args.prefill)
 
@@ -101,7 +106,8 @@ def main() -> int:
     shape = (
         f"128 experts top-1, hidden {args.hidden}, expert intermediate {args.intermediate}, "
         f"4 layers, chunked-attention window {args.window:,}, bf16, "
-        f"{torch.get_num_threads()} thread(s); {report.label}"
+        f"{torch.get_num_threads()} thread(s); {report.label}; chunked layers window by "
+        f"window: {'yes' if windowed else 'NO'}"
     )
     results = [
         Result(

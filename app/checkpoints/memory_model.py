@@ -75,6 +75,9 @@ class AttentionShape:
     head_dim: int
     window: int  # attention_chunk_size; 0 if every layer is full attention
     mlp_bytes_per_token: int  # the MLP (or MoE) block's transient per prompt token
+    # Chunked layers attend window by window in a prefill (`app.inference.window_attention`):
+    # no mask over every key held, only a small one where a step continues a window.
+    windowed: bool = False
 
     def prompt_pass_bytes(self, tokens: int, attn: str, chunk: int = PREFILL_CHUNK_TOKENS) -> int:
         """The largest transient of prefilling `tokens` in chunks: the last chunk's."""
@@ -86,12 +89,19 @@ class AttentionShape:
             return q * per_token
         past = tokens - q
         full_kv = tokens if past > 0 else 0  # the first chunk's full layers are causal: no mask
-        chunked_kv = 0
-        if self.window:
+        chunked_q, chunked_kv = q, 0  # the chunked layers' masked queries and keys
+        if self.window and self.windowed:
+            # Only a block that continues a window the cache began has a mask: its
+            # queries, on the keys from the window's start.
+            offset = past % self.window
+            chunked_q = min(q, self.window - offset) if offset else 0
+            chunked_kv = offset + chunked_q if offset else 0
+        elif self.window:
             chunked_kv = self.window - 1 + q if past >= self.window else tokens
-        masks = q * (full_kv + chunked_kv)  # booleans, alive through the whole forward
+        pairs = max(q * full_kv, chunked_q * chunked_kv)  # the largest mask of one layer
+        masks = q * full_kv + chunked_q * chunked_kv  # booleans, alive through the whole forward
         kv = max(full_kv, chunked_kv)
-        additive = BF16 * q * kv  # torch's additive copy of the mask, one layer at a time
+        additive = BF16 * pairs  # torch's additive copy of the mask, one layer at a time
         repeated = 2 * kv * self.heads * self.head_dim * BF16 if self.kv_heads < self.heads else 0
         attention = ATTENTION_VECTORS * self.hidden * BF16 * q + additive + repeated
         if attn == "eager":  # scores and probabilities of one layer, in bf16

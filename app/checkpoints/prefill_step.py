@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from app.checkpoints.memory_model import PREFILL_CHUNK_TOKENS
 
 PREFILL_STEP_ENV = "MAVERICK_DESK_PREFILL_STEP"
+# "off": chunked layers prefill over transformers' mask (`app.inference.window_attention`)
+WINDOW_ATTENTION_ENV = "MAVERICK_DESK_WINDOW_ATTENTION"
 PREFILL_STEP_LIMIT = 8192  # Maverick's chunked-attention window
 STEPS = tuple(PREFILL_CHUNK_TOKENS << k for k in range(5))  # 512 ... 8192
 assert STEPS[-1] == PREFILL_STEP_LIMIT
@@ -62,14 +64,22 @@ def pinned_or_default(environ: Mapping[str, str] | None = None) -> int | None:
         return None
 
 
-def steps_within(window: int) -> tuple[int, ...]:
-    """The steps a model with chunked-attention `window` (0: none) may take.
+def window_attention_on(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether chunked layers attend window by window (unless ``…_WINDOW_ATTENTION=off``)."""
+    env = os.environ if environ is None else environ
+    return env.get(WINDOW_ATTENTION_ENV, "on").strip().lower() not in {"off", "0", "no", "false"}
 
-    No step is larger than the window: a step then lies in one window, and its
-    chunked layers attend to that window's keys only. transformers gives sdpa a dense
-    mask over every key the cache holds, so a step spanning several windows would
-    compute (and mask away) most of its scores: on the demo's 256-token window, steps
-    of 8,192 prefill slower than steps of 512 (docs/benchmarks.md, section 12).
+
+def steps_within(window: int) -> tuple[int, ...]:
+    """The steps a model whose chunked layers attend over transformers' mask may take.
+
+    `window` is the chunked-attention window (0: none, or chunked layers that attend
+    window by window, `app.inference.window_attention`: any step). Over the mask no
+    step is larger than the window: a step then lies in one window, and its chunked
+    layers attend to that window's keys only. transformers gives sdpa a dense mask over
+    every key the cache holds, so a step spanning several windows would compute (and
+    mask away) most of its scores: on the demo's 256-token window, steps of 8,192
+    prefilled slower than steps of 512 that way (docs/benchmarks.md, section 12).
     """
     if not window:
         return STEPS

@@ -55,7 +55,7 @@ from app.checkpoints.memory_model import (
     chunked_slots,
 )
 from app.checkpoints.model_size import parameters_from_config, text_config
-from app.checkpoints.prefill_step import largest_step, pinned_or_default
+from app.checkpoints.prefill_step import largest_step, pinned_or_default, window_attention_on
 
 GIB = 1024**3
 RESERVE_FIXED = 2 * GIB
@@ -127,6 +127,11 @@ class ModelMemory:
     def kv_bytes_per_token(self) -> int:
         """What each token adds past that: the full-attention layers' slots."""
         return self.full_layers * self.kv_bytes_per_slot
+
+    @property
+    def step_window(self) -> int:
+        """The window a prefill step must stay within (0: none; see `steps_within`)."""
+        return 0 if self.attention.windowed else self.chunk_size
 
     def prompt_pass_bytes(self, tokens: int, attn: str) -> int:
         """The prompt pass's largest transient on a GPU, for a prompt of `tokens`."""
@@ -207,7 +212,9 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
     full_flags, chunk = _layer_kinds(text)
     full = sum(full_flags)
     chunked = len(full_flags) - full
-    shape = AttentionShape(hidden, heads, kv_heads, head_dim, chunk if chunked else 0, prompt)
+    shape = AttentionShape(
+        hidden, heads, kv_heads, head_dim, chunk if chunked else 0, prompt, window_attention_on()
+    )
     return ModelMemory(
         name=name,
         weights_fp8_bytes=fp8_bytes,
@@ -375,7 +382,7 @@ class Preflight:
         def need(step: int) -> int:
             return gpus * (base + mem.step_bytes(self.context, self.attn, step, gpus))
 
-        return largest_step(need, self.left_bytes, mem.chunk_size)
+        return largest_step(need, self.left_bytes, mem.step_window)
 
     @property
     def prefill_step_bytes(self) -> int:

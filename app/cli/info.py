@@ -9,7 +9,13 @@ from typing import Any
 from app.checkpoints.checkpoint import CheckpointError, human_bytes, human_count, inspect_checkpoint
 from app.checkpoints.compile_mode import CompileModeError, compile_mode, describe_compile
 from app.checkpoints.experts_mode import ExpertsModeError, describe_mode, experts_mode
-from app.checkpoints.prefill_step import PrefillStepError, describe_step, pinned_step
+from app.checkpoints.prefill_step import (
+    WINDOW_ATTENTION_ENV,
+    PrefillStepError,
+    describe_step,
+    pinned_step,
+    window_attention_on,
+)
 from app.paths import default_model
 
 
@@ -34,10 +40,12 @@ def run(args: argparse.Namespace) -> int:
         mode = experts_mode()
         compiling = compile_mode()
         step = pinned_step()
+        windowed = window_attention_on()
     except (ExpertsModeError, CompileModeError, PrefillStepError) as exc:
         print(f"maverick-desk info: {exc}", file=sys.stderr)
         return 1
     text = info.config.get("text_config") or {}
+    window = int(text.get("attention_chunk_size") or 0)
     vision = info.config.get("vision_config") or {}
     experts = text.get("num_local_experts")
     moe_every = text.get("interleave_moe_layer_step")
@@ -65,7 +73,13 @@ def run(args: argparse.Namespace) -> int:
         ),
         ("experts", describe_mode(mode)),
         ("decode", describe_compile(compiling)),
-        ("prefill", describe_step(step, int(text.get("attention_chunk_size") or 0))),
+        ("prefill", describe_step(step, 0 if windowed else window)),
+        (
+            "chunked attention",
+            f"window by window in prefill ({WINDOW_ATTENTION_ENV}=off: transformers' mask)"
+            if windowed
+            else f"over transformers' mask ({WINDOW_ATTENTION_ENV}=off)",
+        ),
         (
             "vision model",
             f"{vision.get('num_hidden_layers')} layers, hidden {vision.get('hidden_size')}, "

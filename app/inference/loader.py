@@ -37,6 +37,7 @@ from app.checkpoints.preflight import (
     model_memory,
     preflight,
 )
+from app.inference import window_attention
 from app.inference.compiled_decode import prepare_decode
 from app.inference.sparse_experts import apply_sparse_experts
 
@@ -71,6 +72,8 @@ class LoadedModel:
     # and the compiled step when one passed its self-check.
     decode: str = EAGER_LABEL
     decode_step: Any = None
+    # How chunked-attention layers prefill (`app.inference.window_attention`).
+    chunked_attention: str = window_attention.OFF_LABEL
 
     @property
     def dtype(self) -> torch.dtype:
@@ -251,6 +254,7 @@ def load_model(
         raise
     model.eval()
     experts = apply_sparse_experts(model, mode)
+    windows = window_attention.apply(model)
     report("compiling the decode step", 0, 1)
     decode = prepare_decode(model)
     report("compiling the decode step", 1, 1)
@@ -269,4 +273,5 @@ def load_model(
         experts=experts.label,
         decode=decode.label,
         decode_step=decode.step,
+        chunked_attention=window_attention.ON_LABEL if windows else window_attention.OFF_LABEL,
     )

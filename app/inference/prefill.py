@@ -26,6 +26,7 @@ computed one at a time, so neither is reused (`exact_length`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 from app.checkpoints.memory_model import PREFILL_CHUNK_TOKENS as PREFILL_CHUNK_TOKENS
 from app.checkpoints.prefill_step import largest_step, pinned_step
 from app.checkpoints.preflight import ModelMemory, model_memory
+from app.inference import window_attention
 from app.inference.prompt_cache import PREFILL_RESERVE_BYTES, free_memory_bytes, model_devices
 
 log = logging.getLogger(__name__)
@@ -95,8 +97,11 @@ class StepPlanner:
     def for_model(cls, loaded: Any, pinned: int | None = None) -> StepPlanner:
         """The planner of a loaded model; `pinned` (else ``MAVERICK_DESK_PREFILL_STEP``)."""
         model = loaded.model
+        memory = model_memory(loaded.info)
+        windowed = bool(getattr(model.config.get_text_config(), window_attention.FLAG, False))
+        attention = dataclasses.replace(memory.attention, windowed=windowed)
         return cls(
-            model_memory(loaded.info),
+            dataclasses.replace(memory, attention=attention),
             str(model.config._attn_implementation),
             model_devices(model),
             pinned if pinned is not None else pinned_step(),
@@ -110,7 +115,7 @@ class StepPlanner:
         step = largest_step(
             lambda s: self.memory.step_bytes(tokens, self.attn, s, self._gpus),
             room,
-            self.memory.chunk_size,
+            self.memory.step_window,
         )
         log.debug("prefill: %d-token steps for %d prompt tokens", step, tokens)
         return step

@@ -173,6 +173,8 @@ class Worker:
                     "experts": loaded.experts,
                     # Compiled decode step or transformers' generate (MAVERICK_DESK_COMPILE).
                     "decode": loaded.decode,
+                    # Chunked layers in a prefill: window by window, or transformers' mask.
+                    "chunked_attention": loaded.chunked_attention,
                     # How many conversations' KV caches are kept ("0": none), within how
                     # many bytes ("0": half of the free device memory).
                     "prompt_cache": str(self._engine.prompt_cache.max_entries),

@@ -10,12 +10,14 @@ from app.checkpoints.devices import parse_gpu_spec
 from app.checkpoints.prefill_step import (
     PREFILL_STEP_ENV,
     STEPS,
+    WINDOW_ATTENTION_ENV,
     PrefillStepError,
     describe_step,
     largest_step,
     pinned_or_default,
     pinned_step,
     steps_within,
+    window_attention_on,
 )
 from app.checkpoints.preflight import model_memory_from_config, preflight
 from tests.checkpoints.test_preflight import MAVERICK_FP8
@@ -42,7 +44,12 @@ def test_the_largest_step_that_fits_within_the_window_and_512_when_none_does() -
     assert largest_step(lambda step: 10 * step, 1 << 40, window=8192) == 8192
     assert largest_step(lambda step: 10 * step, 1 << 40, window=1024) == 1024
     assert steps_within(0) == STEPS == (512, 1024, 2048, 4096, 8192)
-    assert steps_within(256) == (512,)  # the demo's window: no bigger step
+    assert steps_within(256) == (512,)  # the demo's window over the mask: no bigger step
+
+
+def test_window_attention_is_on_unless_turned_off() -> None:
+    assert window_attention_on({}) and window_attention_on({WINDOW_ATTENTION_ENV: "on"})
+    assert not window_attention_on({WINDOW_ATTENTION_ENV: " OFF "})
 
 
 def test_maverick_preflight_counts_the_bigger_steps_activations(

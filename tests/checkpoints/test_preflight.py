@@ -155,24 +155,31 @@ def _maverick_gpu_kv(n: int) -> int:
     return (2 * n + 4 * min(n, 8191 + 8192 + 512)) * 4096
 
 
-def test_maverick_prompt_pass_by_hand() -> None:
+def test_maverick_prompt_pass_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
     memory = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
     # Per prompt token: a dense MLP layer's (5,120 + 4 x 16,384) x 2 bytes or a MoE
     # layer's (8 x 5,120 + 4 x 8,192) x 2 + 12 x 128, whichever is larger.
     assert memory.prompt_bytes_per_token == (8 * H + 4 * I_EXP) * 2 + 12 * E == 148_992
     # The last 512-token chunk of a 1M prompt, with sdpa: boolean masks of 512 x 1M (full)
-    # and 512 x (8,191 + 512) (chunked); the additive copy of the full one, 2 bytes a
-    # pair; K and V repeated from 8 to 40 heads over 1M keys; 12 x 5,120 x 2 bytes a token.
-    masks = 512 * (1_000_000 + 8703)
+    # and, the chunked layers attending window by window, 512 x (64 + 512) for the block
+    # that continues its window (999,488 = 122 x 8,192 + 64); the additive copy of the full
+    # one, 2 bytes a pair; K and V repeated from 8 to 40 heads over 1M keys; 12 x 5,120 x 2
+    # bytes a token.
+    masks = 512 * (1_000_000 + 576)
     attention = 12 * H * 2 * 512 + 2 * 512 * 1_000_000 + 2 * 1_000_000 * 40 * 128 * 2
-    assert memory.prompt_pass_bytes(1_000_000, "sdpa") == masks + attention == 22_083_370_496
+    assert memory.prompt_pass_bytes(1_000_000, "sdpa") == masks + attention == 22_079_209_472
+    # Over transformers' mask (MAVERICK_DESK_WINDOW_ATTENTION=off) the chunked mask is
+    # 512 x (8,191 + 512).
+    monkeypatch.setenv("MAVERICK_DESK_WINDOW_ATTENTION", "off")
+    masked = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
+    assert masked.prompt_pass_bytes(1_000_000, "sdpa") == 512 * (1_000_000 + 8703) + attention
     assert memory.prompt_pass_bytes(1_000_000, "flex_attention") == 512 * 148_992
     assert memory.kv_cache_bytes(1_000_000, 8) == _maverick_gpu_kv(1_000_000)
 
 
 def test_maverick_fp8_sparse_context_on_80gb_and_141gb_gpus() -> None:
     memory = model_memory_from_config(MAVERICK_FP8, "Maverick FP8")
-    for gpus, attn, expected in (("8x80GB", "sdpa", 894_419),
+    for gpus, attn, expected in (("8x80GB", "sdpa", 894_540),
                                  ("8x80GB", "flex_attention", 1_048_576),
                                  ("8x141GB", "sdpa", 1_048_576)):  # fmt: skip
         result = preflight(memory, parse_gpu_spec(gpus), attn=attn)
@@ -273,6 +280,6 @@ def test_the_compiled_decode_steps_static_cache_is_counted(
     # The busiest of 8 GPUs holds 6 layers, 2 of them full: 600,000 tokens take 2**20 slots.
     extra = memory.kv_cache_bytes(600_000, 8) - eager.kv_cache_bytes(600_000, 8)
     assert extra == (2 * 1_048_576 + 4 * 8192) * memory.kv_bytes_per_slot
-    assert preflight(memory, parse_gpu_spec("8x80GB"), attn="sdpa").context == 605_617
+    assert preflight(memory, parse_gpu_spec("8x80GB"), attn="sdpa").context == 605_635
     monkeypatch.setenv("MAVERICK_DESK_COMPILE", "off")
     assert not model_memory_from_config(MAVERICK_FP8, "Maverick FP8").static_decode

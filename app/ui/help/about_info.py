@@ -39,6 +39,8 @@ def about_rows(ready: p.Ready | None) -> list[tuple[str, str]]:
         ("Experts", worker("experts")),
         # A compiled decode step or transformers' generate; MAVERICK_DESK_COMPILE chooses.
         ("Decode", worker("decode")),
+        # Chunked layers window by window, or masked; MAVERICK_DESK_WINDOW_ATTENTION chooses.
+        ("Chunked attention", worker("chunked_attention")),
     ]
     if ready is None:
         rows.append(("Devices", NOT_LOADED))

@@ -80,6 +80,11 @@ def test_about_shows_which_expert_path_the_worker_runs(
     decode = _value(dialog.text(), "Decode")
     assert decode == "eager (transformers generate), MAVERICK_DESK_COMPILE=off"
     assert decode == bridge.ready.runtime["decode"]  # type: ignore[union-attr]
+    # The demo has chunked layers; the worker says how they prefill.
+    assert (
+        _value(dialog.text(), "Chunked attention")
+        == "window by window in prefill (checked at load)"
+    )
 
 
 def test_about_text_lines_up_every_row() -> None:
