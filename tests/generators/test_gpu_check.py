@@ -66,6 +66,7 @@ def test_compiled_timing_compiles_the_step_and_one_layer_once_each(demo_bf16: Pa
     prompt = check_prompt(model)
     with torch.inference_mode():
         expected = model.generate(prompt, do_sample=False, max_new_tokens=4, min_new_tokens=4)
+    torch._dynamo.reset()  # nothing compiled by an earlier test in this process is reused
     graphs = counters["stats"]["unique_graphs"]
     got = compiled_decode(model, prompt, 4, kinds=("dense",))
     # Two graphs (the whole step, one dense layer), none again while timed: the times
