@@ -286,6 +286,8 @@ def run_check(
         "fp8": evidence,
         **expert_modules(model),
         "experts_label": report.label,
+        # Chunked layers window by window (its self-check passed at load) or masked.
+        "chunked_attention": loaded.chunked_attention,
         "prefill_tokens": prefill,
         "dense": {k: v for k, v in dense.items() if k != "greedy_tokens"},
         "sparse": {k: v for k, v in sparse.items() if k != "greedy_tokens"},

@@ -47,6 +47,7 @@ def test_smoke_runs_through_the_loader_dense_and_sparse(tmp_path: Path) -> None:
     assert all(step["prefill_tokens_per_s"] > 0 for step in steps)
     # tests/conftest.py turns compiling off; test_compiled_timing_... compiles.
     assert report["compiled"] == "not timed: MAVERICK_DESK_COMPILE=off"
+    assert report["chunked_attention"] == "window by window in prefill (checked at load)"
     arithmetic = report["extrapolation"]["arithmetic"]
     key = "sparse_prefill_tokens_per_s_48_layers_8_gpus_step_1024"
     assert arithmetic[key].startswith("1024 tokens / (24 × ") and "12 × " in arithmetic[key]
