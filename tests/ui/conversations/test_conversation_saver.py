@@ -156,9 +156,12 @@ def test_a_streaming_answer_is_saved_during_the_stream_not_per_token(
     assert status == "streaming" and len(later) > len(first)
     assert view.message.text.startswith(later)
     assert len(view.message.text) - len(later) < len(view.message.text)  # not lagging far
+    # Not one save per token: some save carries several. On a loaded machine tokens may
+    # come about as slowly as the saves, so wait for it rather than count at one moment;
+    # saving per token would never get there.
+    qtbot.waitUntil(lambda: len(tokens) > len(saves), timeout=30_000)  # type: ignore[attr-defined]
     elapsed = time.monotonic() - started
     assert 3 <= len(saves) <= elapsed * 1000 / STREAM_SAVE_MS + 2
-    assert len(tokens) > len(saves)
     gaps = [b - a for a, b in zip(saves, saves[1:], strict=False)]
     assert max(gaps) < 1.0  # at least once a second
 
