@@ -34,7 +34,7 @@ from app.local_api.errors import ApiError, bad_request
 from app.local_api.event_stream import EventStream
 from app.local_api.image_urls import MIB, ImagePolicy, resolve_images
 from app.local_api.request_guard import RequestGuard
-from app.local_api.shared_model import Delta, Finish, Sampling, SharedModel
+from app.local_api.shared_model import AskedSampling, Delta, Finish, SharedModel
 from app.local_api.tool_answers import Calls, with_tool_calls
 from app.workers import protocol as p
 from app.workers.request_size import chars_problem, new_tokens_problem
@@ -108,7 +108,7 @@ class _Endpoints:
         except BaseException:
             folder.cleanup()
             raise
-        sampling = Sampling(
+        sampling = AskedSampling(
             asked.max_tokens, asked.temperature, asked.top_p, asked.seed, asked.extra
         )
         answer = self.shared.answer(

@@ -23,7 +23,7 @@ from app.local_api.errors import ApiError
 from app.local_api.event_router import EventRouter
 from app.local_api.scheduler import Lane, QueueFull, Scheduler, Ticket
 from app.local_api.stop_text import StopMatcher
-from app.vocabulary.sampling import Sampling as Settings
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.client import (
     TERMINAL,
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Sampling:
+class AskedSampling:
     """How a client asked to sample one answer; None takes the loaded model's default.
 
     OpenAI's own parameters by name; `extra`: the other settings it sent (vLLM's, in
@@ -201,15 +201,15 @@ class SharedModel:
         self.ready = None
         self.unavailable = f"The model worker stopped ({describe_exit(event.exit_code)})."
 
-    def sampling_for(self, asked: Sampling) -> Settings:
+    def sampling_for(self, asked: AskedSampling) -> Sampling:
         """The worker request's sampling: what was asked, else the model's defaults."""
         defaults = self.ready.generation_defaults if self.ready else {}
-        return Settings.from_dict({**defaults, **asked.given()})
+        return Sampling.from_dict({**defaults, **asked.given()})
 
     async def answer(
         self,
         turns: Sequence[p.ChatTurn],
-        sampling: Sampling,
+        sampling: AskedSampling,
         stop: tuple[str, ...] = (),
         lane: Lane = Lane.API,
         on_end: Callable[[], None] = lambda: None,
@@ -349,4 +349,4 @@ def _sentence(event: p.Message) -> str:
     return f"unexpected {event.kind} from the worker."
 
 
-__all__ = ["Delta", "Finish", "Sampling", "SharedModel", "Ticket"]
+__all__ = ["Delta", "Finish", "AskedSampling", "SharedModel", "Ticket"]

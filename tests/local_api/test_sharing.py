@@ -13,7 +13,7 @@ import httpx2
 
 from app.local_api.scheduler import Lane
 from app.local_api.serving import LocalApi
-from app.local_api.shared_model import Delta, Sampling
+from app.local_api.shared_model import AskedSampling, Delta
 from app.workers import protocol as p
 from tests.local_api.conftest import MAX_QUEUE
 
@@ -141,7 +141,7 @@ def test_the_window_asks_while_a_client_is_served(api: LocalApi) -> None:
 
     async def window_question() -> str:
         turns = [p.ChatTurn("user", "A question from the window")]
-        pieces = api.model.answer(turns, Sampling(4, 0.0), lane=Lane.WINDOW)
+        pieces = api.model.answer(turns, AskedSampling(4, 0.0), lane=Lane.WINDOW)
         return "".join([piece.text async for piece in pieces if isinstance(piece, Delta)])
 
     answer = api.server.call(window_question()).result(timeout=120)

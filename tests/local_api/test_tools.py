@@ -27,9 +27,9 @@ from app.inference.loader import load_model
 from app.local_api.api_server import ApiServer
 from app.local_api.http_app import ApiSettings, build_app
 from app.local_api.serving import LocalApi
-from app.local_api.shared_model import Delta, Finish, Sampling
+from app.local_api.shared_model import AskedSampling, Delta, Finish
 from app.tools.call_parser import parse_answer
-from app.vocabulary.sampling import Sampling as Settings
+from app.vocabulary.sampling import Sampling
 from app.workers import protocol as p
 from app.workers.tool_text import CallReadingDecoder
 from tests.inference.test_template_tools import WEATHER
@@ -72,7 +72,7 @@ def _greedy(engine: Engine, tools: Sequence[dict[str, Any]]) -> tuple[int, str]:
     """Prompt tokens and greedy text of MESSAGES, in this process."""
     ids: list[int] = []
     result = engine.generate(
-        MESSAGES, Settings(NEW_TOKENS, temperature=0.0), ids.extend, tools=tools
+        MESSAGES, Sampling(NEW_TOKENS, temperature=0.0), ids.extend, tools=tools
     )
     decoder = engine.decoder()
     return result.prompt_tokens, decoder.push(ids) + decoder.flush()
@@ -147,7 +147,7 @@ class Scripted:
     async def answer(
         self,
         turns: Sequence[p.ChatTurn],
-        sampling: Sampling,
+        sampling: AskedSampling,
         stop: tuple[str, ...] = (),
         on_end: Any = lambda: None,
         tools: Sequence[dict[str, Any]] = (),
