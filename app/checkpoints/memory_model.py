@@ -95,7 +95,7 @@ class AttentionShape:
             # queries, on the keys from the window's start.
             offset = past % self.window
             chunked_q = min(q, self.window - offset) if offset else 0
-            chunked_kv = offset + chunked_q if offset else 0
+            chunked_kv = offset + chunked_q
         elif self.window:
             chunked_kv = self.window - 1 + q if past >= self.window else tokens
         pairs = max(q * full_kv, chunked_q * chunked_kv)  # the largest mask of one layer

@@ -37,7 +37,7 @@ assert STEPS[-1] == PREFILL_STEP_LIMIT
 
 
 class PrefillStepError(ValueError):
-    """The environment pins a prefill step the engine cannot take."""
+    """The environment sets a prefill step, or a prefill attention, the engine cannot take."""
 
 
 def pinned_step(environ: Mapping[str, str] | None = None) -> int | None:
@@ -65,9 +65,25 @@ def pinned_or_default(environ: Mapping[str, str] | None = None) -> int | None:
 
 
 def window_attention_on(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether chunked layers attend window by window (unless ``…_WINDOW_ATTENTION=off``)."""
+    """Whether chunked layers attend window by window (unset or 'on'), or not ('off')."""
     env = os.environ if environ is None else environ
-    return env.get(WINDOW_ATTENTION_ENV, "on").strip().lower() not in {"off", "0", "no", "false"}
+    raw = env.get(WINDOW_ATTENTION_ENV, "")
+    value = raw.strip().lower()
+    if value in ("", "on", "off"):
+        return value != "off"
+    raise PrefillStepError(
+        f"{WINDOW_ATTENTION_ENV}={raw!r} is not a setting the engine takes: use 'on' (the "
+        "default: chunked layers attend window by window in a prefill) or 'off' "
+        "(transformers' mask)."
+    )
+
+
+def window_attention_or_default(environ: Mapping[str, str] | None = None) -> bool:
+    """`window_attention_on`, an unknown value counting as unset (the worker refuses it at load)."""
+    try:
+        return window_attention_on(environ)
+    except PrefillStepError:
+        return True
 
 
 def steps_within(window: int) -> tuple[int, ...]:

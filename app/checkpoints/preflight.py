@@ -55,7 +55,11 @@ from app.checkpoints.memory_model import (
     chunked_slots,
 )
 from app.checkpoints.model_size import parameters_from_config, text_config
-from app.checkpoints.prefill_step import largest_step, pinned_or_default, window_attention_on
+from app.checkpoints.prefill_step import (
+    largest_step,
+    pinned_or_default,
+    window_attention_or_default,
+)
 
 GIB = 1024**3
 RESERVE_FIXED = 2 * GIB
@@ -213,7 +217,13 @@ def _memory(name: str, config: dict[str, Any], fp8_bytes: int, bf16_bytes: int) 
     full = sum(full_flags)
     chunked = len(full_flags) - full
     shape = AttentionShape(
-        hidden, heads, kv_heads, head_dim, chunk if chunked else 0, prompt, window_attention_on()
+        hidden,
+        heads,
+        kv_heads,
+        head_dim,
+        chunk if chunked else 0,
+        prompt,
+        window_attention_or_default(),
     )
     return ModelMemory(
         name=name,

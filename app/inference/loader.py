@@ -30,7 +30,7 @@ from app.checkpoints.checkpoint import CheckpointInfo, human_bytes, inspect_chec
 from app.checkpoints.compile_mode import EAGER_LABEL, compile_mode
 from app.checkpoints.devices import Device
 from app.checkpoints.experts_mode import DENSE_LABEL, experts_mode
-from app.checkpoints.prefill_step import pinned_step
+from app.checkpoints.prefill_step import pinned_step, window_attention_on
 from app.checkpoints.preflight import (
     ATTENTION_IMPLEMENTATIONS,
     max_memory_plan,
@@ -72,12 +72,15 @@ class LoadedModel:
     # and the compiled step when one passed its self-check.
     decode: str = EAGER_LABEL
     decode_step: Any = None
-    # How chunked-attention layers prefill (`app.inference.window_attention`).
-    chunked_attention: str = window_attention.OFF_LABEL
 
     @property
     def dtype(self) -> torch.dtype:
         return self.model.dtype
+
+    @property
+    def chunked_attention(self) -> str:
+        """How chunked-attention layers prefill (`app.inference.window_attention`)."""
+        return window_attention.label(self.model)
 
     @property
     def attention(self) -> str:
@@ -214,6 +217,7 @@ def load_model(
     mode = experts_mode()  # a bad MAVERICK_DESK_EXPERTS fails before minutes of loading
     compile_mode()  # and so does a bad MAVERICK_DESK_COMPILE
     pinned_step()  # and a bad MAVERICK_DESK_PREFILL_STEP
+    window_attention_on()  # and a bad MAVERICK_DESK_WINDOW_ATTENTION
     if attn_implementation not in ATTENTION_IMPLEMENTATIONS:
         raise ValueError(
             f"Unknown attention implementation {attn_implementation!r}: use one of "
@@ -254,7 +258,7 @@ def load_model(
         raise
     model.eval()
     experts = apply_sparse_experts(model, mode)
-    windows = window_attention.apply(model)
+    window_attention.apply(model)
     report("compiling the decode step", 0, 1)
     decode = prepare_decode(model)
     report("compiling the decode step", 1, 1)
@@ -273,5 +277,4 @@ def load_model(
         experts=experts.label,
         decode=decode.label,
         decode_step=decode.step,
-        chunked_attention=window_attention.ON_LABEL if windows else window_attention.OFF_LABEL,
     )

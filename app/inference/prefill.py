@@ -98,8 +98,7 @@ class StepPlanner:
         """The planner of a loaded model; `pinned` (else ``MAVERICK_DESK_PREFILL_STEP``)."""
         model = loaded.model
         memory = model_memory(loaded.info)
-        windowed = bool(getattr(model.config.get_text_config(), window_attention.FLAG, False))
-        attention = dataclasses.replace(memory.attention, windowed=windowed)
+        attention = dataclasses.replace(memory.attention, windowed=window_attention.applied(model))
         return cls(
             dataclasses.replace(memory, attention=attention),
             str(model.config._attn_implementation),

@@ -42,7 +42,6 @@ from app.checkpoints.prefill_step import WINDOW_ATTENTION_ENV, window_attention_
 
 log = logging.getLogger(__name__)
 
-ENV = WINDOW_ATTENTION_ENV  # "off": transformers' masked path
 ON_LABEL = "window by window in prefill (checked at load)"
 OFF_LABEL = "masked (transformers)"
 FLAG = "_maverick_window_attention"  # set on the text config of a model this applies to
@@ -163,10 +162,11 @@ def apply(model: Any) -> bool:
     config = model.config.get_text_config()
     setattr(config, FLAG, False)
     if not window_attention_on():
-        log.info("window attention left off: %s=off", ENV)
+        log.info("window attention left off: %s=off", WINDOW_ATTENTION_ENV)
         return False
-    window = getattr(config, "attention_chunk_size", None)
-    if window is None or "chunked_attention" not in (getattr(config, "layer_types", None) or []):
+    if getattr(config, "attention_chunk_size", None) is None or "chunked_attention" not in (
+        getattr(config, "layer_types", None) or []
+    ):
         return False
     if sdpa_mask is None:
         log.info("window attention left off: this transformers has no masking_utils.sdpa_mask")
@@ -186,6 +186,16 @@ def apply(model: Any) -> bool:
     _register()
     setattr(config, FLAG, True)
     return True
+
+
+def applied(model: Any) -> bool:
+    """Whether `apply` let `model`'s chunked layers attend window by window."""
+    return bool(getattr(model.config.get_text_config(), FLAG, False))
+
+
+def label(model: Any) -> str:
+    """What Help → About and gpu-check say runs."""
+    return ON_LABEL if applied(model) else OFF_LABEL
 
 
 def self_check(model: Any) -> float:

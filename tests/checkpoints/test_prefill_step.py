@@ -18,6 +18,7 @@ from app.checkpoints.prefill_step import (
     pinned_step,
     steps_within,
     window_attention_on,
+    window_attention_or_default,
 )
 from app.checkpoints.preflight import model_memory_from_config, preflight
 from tests.checkpoints.test_preflight import MAVERICK_FP8
@@ -47,9 +48,13 @@ def test_the_largest_step_that_fits_within_the_window_and_512_when_none_does() -
     assert steps_within(256) == (512,)  # the demo's window over the mask: no bigger step
 
 
-def test_window_attention_is_on_unless_turned_off() -> None:
+def test_window_attention_is_on_unless_turned_off_and_a_typo_is_refused() -> None:
     assert window_attention_on({}) and window_attention_on({WINDOW_ATTENTION_ENV: "on"})
     assert not window_attention_on({WINDOW_ATTENTION_ENV: " OFF "})
+    for bad in ("of", "0", "maybe"):
+        with pytest.raises(PrefillStepError, match="use 'on' .* or 'off'"):
+            window_attention_on({WINDOW_ATTENTION_ENV: bad})
+    assert window_attention_or_default({WINDOW_ATTENTION_ENV: "of"})  # refused at load
 
 
 def test_maverick_preflight_counts_the_bigger_steps_activations(

@@ -8,6 +8,7 @@ import pytest
 import torch
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+from app.checkpoints.prefill_step import WINDOW_ATTENTION_ENV
 from app.generators.demo import build_tokenizer
 from app.generators.demo_wide import build_wide, wide_sizes
 from app.inference import window_attention
@@ -116,7 +117,7 @@ def test_a_padded_batch_keeps_transformers_mask() -> None:
 
 
 def test_off_leaves_the_model_on_the_masked_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(window_attention.ENV, "off")
+    monkeypatch.setenv(WINDOW_ATTENTION_ENV, "off")
     model, _ = build_wide(wide_sizes(layers=4), build_tokenizer())
     assert not window_attention.apply(model)
-    assert not getattr(model.config.get_text_config(), window_attention.FLAG)
+    assert not window_attention.applied(model)
