@@ -29,7 +29,6 @@ Usage: python bench/moe_launches.py [--hidden 64] [--intermediate 96] [--runs 3]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 import time
@@ -264,10 +263,9 @@ def main() -> int:
     models["engine"], _ = build_wide(wide_sizes(**widths), tokenizer)
     apply_sparse_experts(models["engine"], "sparse")
     windowed = window_attention.apply(models["engine"])
-    memory = model_memory_from_config(models["engine"].config.to_dict(), "wide demo")
-    memory = dataclasses.replace(
-        memory, attention=dataclasses.replace(memory.attention, windowed=windowed)
-    )
+    memory = model_memory_from_config(
+        models["engine"].config.to_dict(), "wide demo"
+    ).with_window_attention(windowed)
     engine_step = StepPlanner(memory, "sdpa", [torch.device("cpu")]).step_for(args.prefill)
     steps = {"loop": 512, "sparse": 512, "engine": engine_step}
 

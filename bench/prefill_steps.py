@@ -84,9 +84,8 @@ def main() -> int:
     windowed = window_attention.apply(model)  # as the engine loads it
     gen = torch.Generator().manual_seed(16)
     ids = torch.randint(0, len(tokenizer) - 20, (1, args.prefill), generator=gen)
-    memory = model_memory_from_config(model.config.to_dict(), "wide demo")
-    memory = dataclasses.replace(
-        memory, attention=dataclasses.replace(memory.attention, windowed=windowed)
+    memory = model_memory_from_config(model.config.to_dict(), "wide demo").with_window_attention(
+        windowed
     )
     planner = StepPlanner(memory, str(model.config._attn_implementation), [torch.device("cpu")])
     chosen = planner.step_for(args.prefill)

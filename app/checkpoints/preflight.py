@@ -132,6 +132,10 @@ class ModelMemory:
         """What each token adds past that: the full-attention layers' slots."""
         return self.full_layers * self.kv_bytes_per_slot
 
+    def with_window_attention(self, on: bool) -> ModelMemory:
+        """These figures for chunked layers that attend window by window (`on`) or masked."""
+        return dataclasses.replace(self, attention=dataclasses.replace(self.attention, windowed=on))
+
     @property
     def step_window(self) -> int:
         """The window a prefill step must stay within (0: none; see `steps_within`)."""

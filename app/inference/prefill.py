@@ -26,7 +26,6 @@ computed one at a time, so neither is reused (`exact_length`).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -98,9 +97,8 @@ class StepPlanner:
         """The planner of a loaded model; `pinned` (else ``MAVERICK_DESK_PREFILL_STEP``)."""
         model = loaded.model
         memory = model_memory(loaded.info)
-        attention = dataclasses.replace(memory.attention, windowed=window_attention.applied(model))
         return cls(
-            dataclasses.replace(memory, attention=attention),
+            memory.with_window_attention(window_attention.applied(model)),
             str(model.config._attn_implementation),
             model_devices(model),
             pinned if pinned is not None else pinned_step(),
